@@ -1,0 +1,77 @@
+# KAM's entry points. `make run` starts KAM; `make test` runs the whole suite. See README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Python 3.12, found on PATH or through pyenv (.python-version pins the version).
+PYTHON_VERSION := $(shell cat .python-version)
+PYTHON ?= $(shell command -v python$(basename $(PYTHON_VERSION)) 2>/dev/null || ls $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$(PYTHON_VERSION)/bin/python 2>/dev/null || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+
+# The test suite's services; override to point at others.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/kam
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
+DEMO_ACCOUNTS ?= 300
+
+.PHONY: help install run test lint format messages lock bench clean
+
+help:
+	@echo "make install  create .venv and install the pinned dependencies"
+	@echo "make run      set up and start KAM on http://127.0.0.1:8000 with demo data"
+	@echo "make test     run the whole suite on PostgreSQL and Redis"
+	@echo "make lint     ruff check and format check"
+	@echo "make messages rebuild the translation catalogues"
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 12) else "KAM needs Python 3.12; found " + sys.version.split()[0] + " at " + sys.executable + ". Install it (pyenv install 3.12) or set PYTHON=/path/to/python3.12.")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	touch $@
+
+# Embedded default: SQLite and in-process tasks. With DATABASE_URL and CELERY_BROKER_URL set: the
+# real stack (web, worker and beat under honcho, see Procfile).
+run: install
+	@export KAM_ENV=$${KAM_ENV:-development}; \
+	$(MANAGE) compilemessages --ignore=.venv -v0 && \
+	$(MANAGE) migrate --noinput && \
+	$(MANAGE) seed_demo --if-empty --accounts $(DEMO_ACCOUNTS) && \
+	if [ -n "$$DATABASE_URL" ] && [ -n "$$CELERY_BROKER_URL" ]; then \
+	  echo "Starting web, worker and beat on http://127.0.0.1:8000 (DATABASE_URL and CELERY_BROKER_URL are set)"; \
+	  exec $(BIN)/honcho start -f Procfile; \
+	else \
+	  echo "Starting KAM on http://127.0.0.1:8000 (embedded: SQLite in var/, tasks run in-process)"; \
+	  exec $(MANAGE) runserver 127.0.0.1:8000; \
+	fi
+
+test: install
+	@export KAM_ENV=test DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL); \
+	$(BIN)/python -m kam.preflight && \
+	$(BIN)/ruff check . && \
+	$(BIN)/ruff format --check . && \
+	$(MANAGE) compilemessages --ignore=.venv -v0 && \
+	$(MANAGE) check --fail-level WARNING && \
+	$(MANAGE) makemigrations --check --dry-run && \
+	$(BIN)/pytest --create-db $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+messages: install
+	KAM_ENV=development $(MANAGE) makemessages -l zh_Hans --ignore=.venv --ignore=static/vendor --no-obsolete
+	KAM_ENV=development $(MANAGE) makemessages -d djangojs -l zh_Hans --ignore=.venv --ignore=static/vendor --no-obsolete
+	KAM_ENV=development $(MANAGE) compilemessages --ignore=.venv
+
+lock:
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --extra dev --strip-extras -o requirements.lock pyproject.toml
+
+clean:
+	rm -rf $(VENV) var/staticfiles .pytest_cache .ruff_cache

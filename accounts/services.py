@@ -1,0 +1,184 @@
+"""Writes to accounts and what hangs off them.
+
+Every write validates the whole object first (``full_clean``: field rules, cross-field rules and the
+database constraints checked in Python) inside one transaction, so bad input gets a message naming
+the field and nothing is half-written. Updates take the row lock and can check the version the
+caller read (``expected_version``), so concurrent edits are refused rather than lost.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from accounts.hierarchy import hierarchy_attach, hierarchy_move
+from accounts.models import Account, BuyingRole, Contact, Contract, ExchangeRate, Invoice, Meeting
+from kam.errors import StaleVersion
+
+ACCOUNT_FIELDS = frozenset(
+    {
+        "name", "external_id", "parent", "parent_id", "owner", "owner_id", "industry", "region", "currency", "status",
+        "credit_rating", "payment_terms_days", "market_influence", "integration_potential", "relationship_stage",
+        "wallet_estimate_amount", "notes",
+    }
+)  # fmt: skip
+CONTACT_FIELDS = frozenset(
+    {
+        "account", "account_id", "name", "email", "phone", "title", "department", "influence", "support", "coverage",
+        "political_status", "decision_orientation", "reports_to", "reports_to_id", "is_active", "left_on", "replaced_by",
+        "replaced_by_id",
+    }
+)  # fmt: skip
+CONTRACT_FIELDS = frozenset(
+    {
+        "account", "account_id", "number", "title", "start_date", "end_date", "annual_value", "currency", "status",
+        "renewal_of", "renewal_of_id", "signed_on", "notice_on", "auto_renew", "is_customised_solution", "escalator_pct",
+    }
+)  # fmt: skip
+INVOICE_FIELDS = frozenset(
+    {
+        "account", "account_id", "contract", "contract_id", "number", "issued_on", "due_on", "amount", "currency",
+        "margin_amount", "paid_on", "written_off_amount", "written_off_on", "is_disputed",
+    }
+)  # fmt: skip
+MEETING_FIELDS = frozenset({"account", "account_id", "kind", "occurred_at", "title", "summary", "decisions", "created_by"})
+
+
+def _check_fields(fields: dict[str, Any], allowed: frozenset[str]) -> None:
+    unknown = sorted(set(fields) - allowed)
+    if unknown:
+        # A programming error, not user input: callers pass allow-listed fields only.
+        raise TypeError(f"not writable here: {', '.join(unknown)}")
+
+
+def _save_new[M: models.Model](instance: M, actor: Any) -> M:
+    instance.full_clean()
+    if actor is not None:
+        instance._history_user = actor  # simple-history records who made the change
+    instance.save()
+    return instance
+
+
+def _save_changes[M: models.Model](
+    model: type[M], pk: int, fields: dict[str, Any], *, actor: Any, expected_version: int | None
+) -> tuple[M, M]:
+    """Lock the row, check the version, apply ``fields``, validate and save. Returns (before, after)."""
+    locked = model.objects.select_for_update().get(pk=pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise StaleVersion(locked.version)
+    before = copy.copy(locked)
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    locked.full_clean()
+    locked.version = F("version") + 1
+    if actor is not None:
+        locked._history_user = actor
+    locked.save()
+    locked.refresh_from_db()
+    return before, locked
+
+
+@transaction.atomic
+def account_create(*, actor: Any = None, **fields: Any) -> Account:
+    _check_fields(fields, ACCOUNT_FIELDS)
+    account = _save_new(Account(**fields), actor)
+    hierarchy_attach(account)
+    return account
+
+
+@transaction.atomic
+def account_update(*, account: Account, actor: Any = None, expected_version: int | None = None, **fields: Any) -> Account:
+    _check_fields(fields, ACCOUNT_FIELDS)
+    before, after = _save_changes(Account, account.pk, fields, actor=actor, expected_version=expected_version)
+    if before.parent_id != after.parent_id:
+        hierarchy_move(after, after.parent_id)
+    return after
+
+
+@transaction.atomic
+def contact_create(*, actor: Any = None, buying_roles: Iterable[str] = (), **fields: Any) -> Contact:
+    _check_fields(fields, CONTACT_FIELDS)
+    contact = _save_new(Contact(**fields), actor)
+    _set_buying_roles(contact, buying_roles)
+    return contact
+
+
+@transaction.atomic
+def contact_update(
+    *,
+    contact: Contact,
+    actor: Any = None,
+    expected_version: int | None = None,
+    buying_roles: Iterable[str] | None = None,
+    **fields: Any,
+) -> Contact:
+    _check_fields(fields, CONTACT_FIELDS)
+    _, after = _save_changes(Contact, contact.pk, fields, actor=actor, expected_version=expected_version)
+    if buying_roles is not None:
+        _set_buying_roles(after, buying_roles)
+    return after
+
+
+def _set_buying_roles(contact: Contact, codes: Iterable[str]) -> None:
+    codes = list(dict.fromkeys(codes))
+    known = set(BuyingRole.objects.filter(code__in=codes).values_list("code", flat=True))
+    unknown = [code for code in codes if code not in known]
+    if unknown:
+        raise ValidationError({"buying_roles": [_("Unknown buying role: %(codes)s.") % {"codes": ", ".join(unknown)}]})
+    contact.buying_roles.set(codes)
+
+
+@transaction.atomic
+def contract_create(*, actor: Any = None, **fields: Any) -> Contract:
+    _check_fields(fields, CONTRACT_FIELDS)
+    return _save_new(Contract(**fields), actor)
+
+
+@transaction.atomic
+def contract_update(*, contract: Contract, actor: Any = None, expected_version: int | None = None, **fields: Any) -> Contract:
+    _check_fields(fields, CONTRACT_FIELDS)
+    return _save_changes(Contract, contract.pk, fields, actor=actor, expected_version=expected_version)[1]
+
+
+@transaction.atomic
+def invoice_create(*, actor: Any = None, **fields: Any) -> Invoice:
+    _check_fields(fields, INVOICE_FIELDS)
+    return _save_new(Invoice(**fields), actor)
+
+
+@transaction.atomic
+def invoice_update(*, invoice: Invoice, actor: Any = None, expected_version: int | None = None, **fields: Any) -> Invoice:
+    _check_fields(fields, INVOICE_FIELDS)
+    return _save_changes(Invoice, invoice.pk, fields, actor=actor, expected_version=expected_version)[1]
+
+
+@transaction.atomic
+def meeting_create(
+    *, actor: Any = None, contacts: Iterable[Contact] = (), attendees: Iterable[Any] = (), **fields: Any
+) -> Meeting:
+    _check_fields(fields, MEETING_FIELDS)
+    meeting = Meeting(**fields)
+    meeting.full_clean()
+    contacts = list(contacts)
+    strangers = [c.name for c in contacts if c.account_id != meeting.account_id]
+    if strangers:
+        raise ValidationError({"contacts": [_("Not contacts of this account: %(names)s.") % {"names": ", ".join(strangers)}]})
+    meeting.save()
+    meeting.contacts.set(contacts)
+    meeting.attendees.set(list(attendees))
+    return meeting
+
+
+@transaction.atomic
+def exchange_rate_set(*, currency: str, year: int, rate_to_base: Any) -> ExchangeRate:
+    rate = ExchangeRate.objects.filter(currency=currency, year=year).first() or ExchangeRate(currency=currency, year=year)
+    rate.rate_to_base = rate_to_base
+    rate.full_clean()
+    rate.save()
+    return rate

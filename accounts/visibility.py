@@ -1,0 +1,52 @@
+"""The visibility rule, defined once and used by every page, API endpoint, export and report.
+
+An executive or administrator sees every account. Anyone else sees the accounts they own, the
+accounts whose team they serve on, and every account below one of those in the group hierarchy.
+Everything that hangs off an account (contacts, contracts, alerts…) is visible exactly when its
+account is; an object that is not visible does not exist for that user (a 404, never a 403).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from django.db import models
+
+from kam.roles import sees_all_accounts
+
+
+def visible_account_ids(user: Any) -> models.QuerySet | None:
+    """A subquery of the account ids ``user`` may see, or ``None`` when they see everything."""
+    if sees_all_accounts(user):
+        return None
+    Account = apps.get_model("accounts", "Account")
+    AccountAncestry = apps.get_model("accounts", "AccountAncestry")
+    AccountTeamMember = apps.get_model("service_plans", "AccountTeamMember")
+    if not getattr(user, "is_authenticated", False):
+        return Account.objects.none().values("pk")
+    # Two index lookups (owner, team) and one closure join; no recursion at query time.
+    owned = Account.objects.filter(owner=user).values("pk")
+    served = AccountTeamMember.objects.filter(user=user).values("account_id")
+    return AccountAncestry.objects.filter(models.Q(ancestor_id__in=owned) | models.Q(ancestor_id__in=served)).values(
+        "descendant_id"
+    )
+
+
+class AccountQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> AccountQuerySet:
+        ids = visible_account_ids(user)
+        return self if ids is None else self.filter(pk__in=ids)
+
+    def active(self) -> AccountQuerySet:
+        return self.filter(status="active")
+
+
+class AccountScopedQuerySet(models.QuerySet):
+    """For models that hang off an account. Subclasses deeper in the tree override ``account_lookup``."""
+
+    account_lookup = "account_id"
+
+    def visible_to(self, user: Any) -> models.QuerySet:
+        ids = visible_account_ids(user)
+        return self if ids is None else self.filter(**{f"{self.account_lookup}__in": ids})

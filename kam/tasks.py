@@ -1,0 +1,37 @@
+"""The generic job task. Runners live in the apps; see ``kam.jobs``."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import OperationalError
+
+from kam.jobs import job_execute
+
+
+@shared_task(
+    name="kam.job_run",
+    autoretry_for=(OperationalError,),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=5,
+)
+def job_run(*, job_id: int) -> dict:
+    job = job_execute(job_id)
+    return {"id": job.pk, "status": job.status}
+
+
+@shared_task(name="kam.job_scheduled")
+def job_scheduled(*, kind: str) -> dict:
+    """Beat entry point: create the job row and run it here, in this worker."""
+    from kam.models import JobRun
+
+    job = JobRun.objects.create(kind=kind, params={"scheduled": True})
+    job = job_execute(job.pk)
+    return {"id": job.pk, "status": job.status}
+
+
+@shared_task(name="kam.ping", ignore_result=False)
+def ping() -> str:
+    """Used by health checks and tests to prove a worker is consuming the queue."""
+    return "pong"

@@ -1,0 +1,1 @@
+"""KPI snapshots and targets (issue: KPI engine)."""

@@ -1,0 +1,106 @@
+"""Job lifecycle: claim once, one run per kind at a time, clear failure when the broker is down."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from kam import jobs
+from kam.locks import advisory_lock
+from kam.models import JobRun, JobStatus
+
+pytestmark = pytest.mark.django_db
+
+CALLS: list[int] = []
+
+
+def counting_runner(*, job, progress):
+    CALLS.append(job.pk)
+    for _ in range(4):
+        progress.advance(25)
+    return {"rows": 4}
+
+
+@pytest.fixture
+def runner(monkeypatch):
+    CALLS.clear()
+    monkeypatch.setitem(jobs.JOB_RUNNERS, "recompute_kpis", "tests.kam.test_jobs.counting_runner")
+
+
+def test_requested_job_runs_and_records_its_result(runner, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        job = jobs.job_request(kind="recompute_kpis")
+    job.refresh_from_db()
+    assert (job.status, job.progress, job.result, job.attempts) == (JobStatus.DONE, 100, {"rows": 4}, 1)
+    assert CALLS == [job.pk]
+
+
+def test_a_finished_job_is_not_run_again(runner):
+    job = JobRun.objects.create(kind="recompute_kpis")
+    jobs.job_execute(job.pk)
+    jobs.job_execute(job.pk)  # a redelivered message
+    assert CALLS == [job.pk]
+
+
+def test_unknown_kind_is_refused():
+    with pytest.raises(ValueError, match="unknown job kind"):
+        jobs.job_request(kind="make_coffee")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_second_concurrent_run_reports_already_running(runner):
+    """While one connection holds the kind's advisory lock, a run of the same kind ends at once."""
+    held, release = threading.Event(), threading.Event()
+
+    def hold_lock():
+        with advisory_lock("job:recompute_kpis") as acquired:
+            assert acquired
+            held.set()
+            release.wait(10)
+        connection.close()
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    held.wait(10)
+    try:
+        job = JobRun.objects.create(kind="recompute_kpis")
+        jobs.job_execute(job.pk)
+        job.refresh_from_db()
+        assert (job.status, job.error) == (JobStatus.FAILED, jobs.ALREADY_RUNNING)
+        assert CALLS == []
+    finally:
+        release.set()
+        holder.join()
+
+
+def test_broker_down_marks_the_job_failed_and_tells_the_caller(runner, monkeypatch, django_capture_on_commit_callbacks):
+    from kam.celery import app
+
+    app.conf.task_always_eager = False
+    # Celery reads the broker URL from this variable first; nothing listens on port 1.
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
+    app._pool = app.amqp._producer_pool = None  # drop connections made with the real URL
+    try:
+        with pytest.raises(jobs.BackgroundUnavailable), django_capture_on_commit_callbacks(execute=True):
+            jobs.job_request(kind="recompute_kpis")
+    finally:
+        monkeypatch.undo()
+        app._pool = app.amqp._producer_pool = None
+    job = JobRun.objects.get()
+    assert job.status == JobStatus.FAILED
+    assert "Background processing is unavailable" in job.error
+    assert CALLS == []
+
+
+def test_progress_is_throttled_and_never_reaches_100_before_the_end(runner):
+    job = JobRun.objects.create(kind="recompute_kpis", status=JobStatus.RUNNING)
+    progress = jobs.Progress(total=1000, job_id=job.pk)
+    progress.advance(500)
+    job.refresh_from_db()
+    assert job.progress == 50
+    progress.advance(500)  # within the same second: not written yet
+    job.refresh_from_db()
+    assert job.progress == 50
+    progress._write(force=True)
+    job.refresh_from_db()
+    assert job.progress == 99

@@ -1,0 +1,1 @@
+"""Scoring models, score snapshots and tier assignments (issue: tiering)."""
