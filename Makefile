@@ -65,10 +65,14 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Each app keeps its own catalogue (<app>/locale); the root one (locale/) holds kam/ and templates/.
+APPS := accounts tiering service_plans reports
 messages: install
-	KAM_ENV=development $(MANAGE) makemessages -l zh_Hans --ignore=.venv --ignore=static/vendor --no-obsolete
-	KAM_ENV=development $(MANAGE) makemessages -d djangojs -l zh_Hans --ignore=.venv --ignore=static/vendor --no-obsolete
-	KAM_ENV=development $(MANAGE) compilemessages --ignore=.venv
+	@for app in $(APPS); do \
+	  mkdir -p $$app/locale && (cd $$app && PYTHONPATH=.. KAM_ENV=development ../$(BIN)/django-admin makemessages -l zh_Hans --no-obsolete -v0) || exit 1; \
+	done
+	KAM_ENV=development $(MANAGE) makemessages -l zh_Hans --no-obsolete -v0 --ignore=.venv --ignore=static/vendor --ignore=tests --ignore=bench $(addprefix --ignore=,$(APPS))
+	KAM_ENV=development $(MANAGE) compilemessages --ignore=.venv -v0
 
 lock:
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --extra dev --strip-extras -o requirements.lock pyproject.toml

@@ -37,7 +37,7 @@ from kam.jobs import Progress
 from service_plans.models import AccountTeamMember, TeamRole
 
 # Other apps' per-chunk generators: ``extend(chunk: DemoChunk, ctx: DemoContext) -> dict[str, int]``.
-EXTENSIONS: list[str] = []
+EXTENSIONS: list[str] = ["service_plans.demo.extend"]
 
 CHUNK_ACCOUNTS = 2_000
 
@@ -444,6 +444,13 @@ def _write_chunk(
                 totals[key] = totals.get(key, 0) + value
 
 
+def _extension_models() -> list[Any]:
+    """Models the extensions write with explicit ids; their sequences are moved past them."""
+    from django.apps import apps
+
+    return [m for app in ("service_plans", "tiering", "reports") for m in apps.get_app_config(app).get_models()]
+
+
 def demo_present() -> bool:
     return Account.objects.exists()
 
@@ -485,6 +492,6 @@ def seed_demo(*, accounts: int, seed: int = 42, today: dt.date | None = None, ba
     progress.close()
     with transaction.atomic():
         hierarchy_rebuild()
-    for model in (Account, Contact, Contract, Invoice, Meeting, AccountTeamMember):
+    for model in (Account, Contact, Contract, Invoice, Meeting, AccountTeamMember, *_extension_models()):
         reset_sequence(model)
     return totals

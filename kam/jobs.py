@@ -25,7 +25,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from kam.locks import advisory_lock
 from kam.models import JobRun, JobStatus
@@ -35,7 +35,9 @@ logger = logging.getLogger(__name__)
 # kind -> dotted path of ``runner(job: JobRun, progress: Progress) -> dict``. Each app adds its own.
 JOB_RUNNERS: dict[str, str] = {}
 
-ALREADY_RUNNING = "already running"
+# Stored in English and translated when shown (the row outlives the request's language).
+ALREADY_RUNNING = gettext_noop("already running")
+BROKER_UNAVAILABLE = gettext_noop("Background processing is unavailable: the message broker cannot be reached. Try again later.")
 
 
 class BackgroundUnavailable(Exception):
@@ -111,7 +113,7 @@ def _publish(job_id: int) -> None:
         JobRun.objects.filter(pk=job_id).update(
             status=JobStatus.FAILED,
             finished_at=timezone.now(),
-            error=_("Background processing is unavailable: the message broker cannot be reached. Try again later."),
+            error=BROKER_UNAVAILABLE,
         )
         logger.error("job %s not queued: broker unavailable (%s)", job_id, exc)
         raise BackgroundUnavailable(str(exc)) from exc

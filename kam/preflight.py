@@ -29,6 +29,13 @@ def _check_postgres(url: str) -> str | None:
             dbname="postgres",
             connect_timeout=3,
         )
+        # makemigrations --check connects to the configured database itself: make sure it exists.
+        name = (parsed.path or "/").lstrip("/") or "kam"
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cursor.fetchone() is None:
+                cursor.execute(f'CREATE DATABASE "{name}"')
         conn.close()
     except psycopg2.OperationalError as exc:
         return (

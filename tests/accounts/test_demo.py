@@ -128,3 +128,14 @@ def test_command_is_idempotent_with_if_empty(capsys):
     assert Account.objects.count() == first == 30
     assert "already present" in out
     assert "manager1   password: kam-demo-manager1" in out
+
+
+def test_service_delivery_rows_come_with_the_demo(demo):
+    from service_plans.models import Project, ServiceRequest, SurveyResponse
+
+    assert demo["survey_responses"] == SurveyResponse.objects.count() > 100
+    assert SurveyResponse.objects.filter(kind="nps", respondent_role="economic_buyer").exists()
+    assert SurveyResponse.objects.filter(kind="csat").exists()
+    assert demo["service_requests"] == ServiceRequest.objects.count() > 100
+    assert not ServiceRequest.objects.filter(first_response_due_at__isnull=True).exists()
+    assert Project.objects.filter(kind="customised_solution").exists()

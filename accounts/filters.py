@@ -1,0 +1,99 @@
+"""One FilterSet per listable model, shared by the REST API and the HTML lists (STYLE.md, NetBox).
+
+Filter names follow the field names (API.md: ``?account=12&status=active``). The view passes the
+already-visible queryset in, so filters never widen what a user sees.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import django_filters as filters
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.choices import AccountStatus, BuyingRoleCode, ContractStatus, HealthBand, Industry, MeetingKind, Tier
+from accounts.models import Account, Contact, Contract, Invoice, Meeting
+
+
+class AccountFilterSet(filters.FilterSet):
+    q = filters.CharFilter(method="filter_q", label=_("Search"))
+    tier = filters.MultipleChoiceFilter(choices=Tier.choices, label=_("Tier"))
+    health_band = filters.MultipleChoiceFilter(choices=HealthBand.choices, label=_("Health band"))
+    status = filters.MultipleChoiceFilter(choices=AccountStatus.choices, label=_("Status"))
+    industry = filters.MultipleChoiceFilter(choices=Industry.choices, label=_("Industry"))
+    region = filters.CharFilter(field_name="region", label=_("Region"))
+    owner = filters.ModelChoiceFilter(queryset=get_user_model().objects.all(), label=_("Owner"))
+    parent = filters.NumberFilter(field_name="parent_id", label=_("Parent account"))
+    group = filters.NumberFilter(field_name="group_root_id", label=_("Group"))
+    renewal_due_within = filters.NumberFilter(
+        method="filter_renewal_due_within", label=_("Renewal due within (days)"), min_value=0
+    )
+
+    class Meta:
+        model = Account
+        fields = ["q", "tier", "health_band", "status", "industry", "region", "owner", "parent", "group", "renewal_due_within"]
+
+    def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(external_id__iexact=value))
+
+    def filter_renewal_due_within(self, queryset: QuerySet, name: str, value: int | None) -> QuerySet:
+        if value is None:
+            return queryset
+        today = timezone.localdate()
+        due = Contract.objects.filter(
+            account=OuterRef("pk"), end_date__gte=today, end_date__lte=today + dt.timedelta(days=int(value)), renewal__isnull=True
+        ).exclude(status__in=[ContractStatus.DRAFT, ContractStatus.TERMINATED, ContractStatus.RENEWED])
+        return queryset.filter(Exists(due))
+
+
+class ContactFilterSet(filters.FilterSet):
+    buying_role = filters.ChoiceFilter(
+        field_name="buying_roles__code", choices=BuyingRoleCode.choices, label=_("Buying role"), distinct=True
+    )
+
+    class Meta:
+        model = Contact
+        fields = ["account", "is_active", "coverage", "political_status", "reports_to", "buying_role"]
+
+
+class ContractFilterSet(filters.FilterSet):
+    status = filters.MultipleChoiceFilter(choices=ContractStatus.choices, label=_("Status"))
+    end_date_after = filters.DateFilter(field_name="end_date", lookup_expr="gte", label=_("Ends on or after"))
+    end_date_before = filters.DateFilter(field_name="end_date", lookup_expr="lte", label=_("Ends on or before"))
+
+    class Meta:
+        model = Contract
+        fields = ["account", "number", "status", "currency", "auto_renew", "is_customised_solution", "renewal_of"]
+
+
+class InvoiceFilterSet(filters.FilterSet):
+    issued_on_after = filters.DateFilter(field_name="issued_on", lookup_expr="gte", label=_("Issued on or after"))
+    issued_on_before = filters.DateFilter(field_name="issued_on", lookup_expr="lte", label=_("Issued on or before"))
+    is_paid = filters.BooleanFilter(field_name="paid_on", lookup_expr="isnull", exclude=True, label=_("Paid"))
+    is_overdue = filters.BooleanFilter(method="filter_overdue", label=_("Overdue"))
+
+    class Meta:
+        model = Invoice
+        fields = ["account", "contract", "number", "currency", "is_disputed"]
+
+    def filter_overdue(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if value is None:
+            return queryset
+        overdue = Q(paid_on__isnull=True, written_off_amount=0, due_on__lt=timezone.localdate())
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)
+
+
+class MeetingFilterSet(filters.FilterSet):
+    kind = filters.MultipleChoiceFilter(choices=MeetingKind.choices, label=_("Kind"))
+    occurred_after = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte", label=_("From"))
+    occurred_before = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt", label=_("Until"))
+
+    class Meta:
+        model = Meeting
+        fields = ["account", "kind"]

@@ -1,0 +1,135 @@
+"""Demo rows for the service plans app, generated per chunk by ``accounts.demo`` (see EXTENSIONS)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from accounts.choices import AccountStatus
+from kam.bulk import bulk_insert
+from service_plans.models import Escalation, Project, ServiceRequest, SurveyResponse
+
+# Wall-clock targets in hours per priority (first response, resolution) for demo data only; the SLA
+# service computes real targets on business hours.
+DEMO_TARGET_HOURS = {"p1": (0.5, 4), "p2": (2, 24), "p3": (8, 72), "p4": (24, 120)}
+PROJECT_NAMES = {
+    "customised_solution": ["定制化生产排程系统", "Custom pricing engine", "专属供应链看板"],
+    "joint_innovation": ["联合实验室", "Joint R&D: predictive maintenance", "共创新材料项目"],
+    "standard": ["Standard rollout", "系统升级", "Training programme"],
+}
+
+
+def _nps_score(rng: Any, payer: str) -> int:
+    # Happier customers pay on time more often: a loose, realistic correlation.
+    centre = {"prompt": 8.6, "average": 7.8, "slow": 6.6}[payer]
+    return max(0, min(10, round(rng.gauss(centre, 1.6))))
+
+
+def extend(*, chunk: Any, ctx: Any) -> dict[str, int]:
+    rng, now = ctx.rng, ctx.now
+    ids = ctx.ids
+    for name in ("survey", "service_request", "project", "escalation"):
+        if name not in ids:
+            ids[name] = range(_start(name, ctx), 10**12)
+    surveys: list[tuple] = []
+    requests: list[tuple] = []
+    projects: list[tuple] = []
+    escalations: list[tuple] = []
+    contacts_by_account: dict[int, list[dict[str, Any]]] = {}
+    for contact in chunk.contacts:
+        contacts_by_account.setdefault(contact["account_id"], []).append(contact)
+    roles = {}  # the demo's first contact of an account is its economic buyer, the second its champion
+    for contacts in contacts_by_account.values():
+        for index, contact in enumerate(contacts):
+            roles[contact["id"]] = {0: "economic_buyer", 1: "coach_champion", 2: "technical_buyer"}.get(index, "user_buyer")
+    for account in chunk.accounts:
+        if account["status"] != AccountStatus.ACTIVE:
+            continue
+        contacts = contacts_by_account.get(account["id"], [])
+        for _ in range(rng.randint(0, 4) if contacts else 0):
+            contact = rng.choice(contacts)
+            when = now - dt.timedelta(days=rng.randint(1, 540), hours=rng.randint(0, 10))
+            surveys.append(
+                (
+                    ctx.next_id("survey"),
+                    account["id"],
+                    contact["id"],
+                    "nps",
+                    _nps_score(rng, account["_payer"]),
+                    roles[contact["id"]],
+                    when,
+                )
+            )
+        for _ in range(rng.randint(0, 3)):
+            when = now - dt.timedelta(days=rng.randint(1, 540), hours=rng.randint(0, 10))
+            score = max(1, min(5, round(rng.gauss(4.1, 0.9))))
+            surveys.append((ctx.next_id("survey"), account["id"], None, "csat", score, "", when))
+        for _ in range(rng.randint(0, 4)):
+            priority = rng.choices(["p1", "p2", "p3", "p4"], weights=[5, 20, 55, 20])[0]
+            opened = now - dt.timedelta(days=rng.randint(0, 400), hours=rng.randint(0, 23), minutes=rng.randint(0, 59))
+            first_target, resolve_target = DEMO_TARGET_HOURS[priority]
+            first = opened + dt.timedelta(hours=first_target * rng.uniform(0.2, 1.4))
+            resolved = opened + dt.timedelta(hours=resolve_target * rng.uniform(0.3, 1.6))
+            if first > now:
+                first = None
+            if resolved > now:
+                resolved = None
+            status = "resolved" if resolved else "open"
+            request_id = ctx.next_id("service_request")
+            requests.append(
+                (request_id, account["id"], f"Request {request_id}", priority, status, opened, first, resolved,
+                 opened + dt.timedelta(hours=first_target), opened + dt.timedelta(hours=resolve_target))
+            )  # fmt: skip
+            if priority in {"p1", "p2"} and rng.random() < 0.15:
+                closed = resolved if resolved and rng.random() < 0.8 else None
+                escalations.append(
+                    (ctx.next_id("escalation"), account["id"], request_id, f"Escalation of request {request_id}",
+                     "sev1" if priority == "p1" else "sev2", opened + dt.timedelta(hours=1), closed)
+                )  # fmt: skip
+        for _ in range(rng.choices([0, 1, 2], weights=[60, 30, 10])[0]):
+            kind = rng.choices(["customised_solution", "joint_innovation", "standard"], weights=[35, 15, 50])[0]
+            started = ctx.today - dt.timedelta(days=rng.randint(30, 900))
+            done = rng.random() < 0.4
+            ended = started + dt.timedelta(days=rng.randint(60, 400)) if done else None
+            if ended and ended > ctx.today:
+                ended, done = None, False
+            projects.append(
+                (
+                    ctx.next_id("project"),
+                    account["id"],
+                    rng.choice(PROJECT_NAMES[kind]),
+                    kind,
+                    "done" if done else "active",
+                    started,
+                    ended,
+                )
+            )
+    bulk_insert(SurveyResponse, ("id", "account_id", "contact_id", "kind", "score", "respondent_role", "responded_at"), surveys)
+    bulk_insert(
+        ServiceRequest,
+        (
+            "id",
+            "account_id",
+            "title",
+            "priority",
+            "status",
+            "opened_at",
+            "first_response_at",
+            "resolved_at",
+            "first_response_due_at",
+            "resolution_due_at",
+        ),
+        requests,
+    )
+    bulk_insert(
+        Escalation, ("id", "account_id", "service_request_id", "title", "severity", "opened_at", "closed_at"), escalations
+    )
+    bulk_insert(Project, ("id", "account_id", "name", "kind", "status", "started_on", "ended_on"), projects)
+    return {"survey_responses": len(surveys), "service_requests": len(requests), "projects": len(projects)}
+
+
+def _start(name: str, ctx: Any) -> int:
+    from kam.bulk import next_ids
+
+    model = {"survey": SurveyResponse, "service_request": ServiceRequest, "project": Project, "escalation": Escalation}[name]
+    return next_ids(model, 1).start

@@ -1,0 +1,45 @@
+"""FilterSets of the service plans app, shared by the REST API and the HTML lists."""
+
+from __future__ import annotations
+
+import django_filters as filters
+from django.utils.translation import gettext_lazy as _
+
+from service_plans.models import AccountTeamMember, Escalation, Project, ServiceRequest, SurveyResponse
+
+
+class AccountTeamMemberFilterSet(filters.FilterSet):
+    class Meta:
+        model = AccountTeamMember
+        fields = ["account", "user", "role"]
+
+
+class SurveyResponseFilterSet(filters.FilterSet):
+    responded_after = filters.IsoDateTimeFilter(field_name="responded_at", lookup_expr="gte", label=_("From"))
+    responded_before = filters.IsoDateTimeFilter(field_name="responded_at", lookup_expr="lt", label=_("Until"))
+
+    class Meta:
+        model = SurveyResponse
+        fields = ["account", "contact", "kind"]
+
+
+class ServiceRequestFilterSet(filters.FilterSet):
+    is_open = filters.BooleanFilter(field_name="resolved_at", lookup_expr="isnull", label=_("Open"))
+
+    class Meta:
+        model = ServiceRequest
+        fields = ["account", "priority", "status"]
+
+
+class ProjectFilterSet(filters.FilterSet):
+    class Meta:
+        model = Project
+        fields = ["account", "kind", "status"]
+
+
+class EscalationFilterSet(filters.FilterSet):
+    is_open = filters.BooleanFilter(field_name="closed_at", lookup_expr="isnull", label=_("Open"))
+
+    class Meta:
+        model = Escalation
+        fields = ["account", "severity", "owner"]
