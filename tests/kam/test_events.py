@@ -31,10 +31,9 @@ def test_events_are_delivered_after_commit_only(received, django_capture_on_comm
 
 
 def test_rolled_back_changes_announce_nothing(received, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        with transaction.atomic():
-            publish_many("account.tier_changed", [{"account_id": 1}, {"account_id": 2}])
-            transaction.set_rollback(True)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        publish_many("account.tier_changed", [{"account_id": 1}, {"account_id": 2}])
+        transaction.set_rollback(True)
     assert received == []
 
 
