@@ -132,6 +132,8 @@ class ScoringModelAdmin(admin.ModelAdmin):
     def save_related(self, request: Any, form: Any, formsets: Any, change: bool) -> None:
         factors = []
         for formset in formsets:
+            # The service saves the factors; the admin's change message reads these lists.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
             for factor_form in formset.forms:
                 data = factor_form.cleaned_data
                 if not data or data.get("DELETE") or (factor_form.instance.pk is None and not factor_form.has_changed()):

@@ -212,11 +212,13 @@ class ScoringModel(models.Model):
             if field.name in skip:
                 continue
             value = getattr(self, field.attname)
-            data[field.name] = str(value) if isinstance(value, Decimal) else value
+            if isinstance(value, Decimal):  # 70 and 70.00 are one configuration
+                value = format(Decimal(value).quantize(Decimal(1).scaleb(-field.decimal_places)), "f")
+            data[field.name] = value
         data["factors"] = [
             {
                 "purpose": f.purpose, "code": f.code, "measure": f.measure, "scorer": f.scorer, "params": f.params,
-                "weight": str(f.weight),
+                "weight": format(Decimal(f.weight).quantize(Decimal("0.001")), "f"),
             }
             for f in sorted(self.factors.all(), key=lambda f: (f.purpose, f.position, f.code))
         ]  # fmt: skip

@@ -20,8 +20,9 @@ _numbers = count(1)
 @pytest.fixture
 def scoring_model(db):
     """The active model: the migrated §8 defaults (re-installed if a transactional test flushed them)."""
-    model = ScoringModel.objects.filter(is_active=True).first()
-    return model or install_default_model(ScoringModel, ScoringFactor)
+    if not ScoringModel.objects.filter(is_active=True).exists():
+        install_default_model(ScoringModel, ScoringFactor)
+    return ScoringModel.objects.get(is_active=True)
 
 
 def aware(day: dt.date, hour: int = 10) -> dt.datetime:
