@@ -144,7 +144,10 @@ def bulk_upsert(
     for row in rows:
         values = [*row, *extra_values]
         writer.writerow(
-            [json.dumps(v) if i in json_positions and v is not None else _copy_value(v) for i, v in enumerate(values)]
+            [
+                json.dumps(v, separators=(",", ":")) if i in json_positions and v is not None else _copy_value(v)
+                for i, v in enumerate(values)
+            ]
         )
     buffer.seek(0)
     with transaction.atomic(), connection.cursor() as cursor:

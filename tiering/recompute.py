@@ -42,7 +42,6 @@ from tiering.hysteresis import (
     trend_of,
 )
 from tiering.inputs import PortfolioInputs, collect_inputs, period_start
-from tiering.measures import MEASURES
 from tiering.models import (
     HealthOverride,
     HealthSnapshot,
@@ -129,9 +128,6 @@ def score_factors(
     raw_weights = [f.weight for f in factors]
     weights_pct = normalised_weights(raw_weights)
     codes = [f.code for f in factors]
-    measures = [f.measure for f in factors]
-    units = [MEASURES[f.measure].unit for f in factors]
-    sources = [MEASURES[f.measure].source for f in factors]
     note_maps = [inputs.notes.get(f.measure, {}) for f in factors]
     results = []
     for i, group in enumerate(groups):
@@ -139,9 +135,6 @@ def score_factors(
         result = composite(scores, raw_weights, min_coverage)
         rows = breakdown(
             codes=codes,
-            measures=measures,
-            units=units,
-            sources=sources,
             raw_values=[column[i] for column in raw_columns],
             scores=scores,
             weights_pct=weights_pct,
@@ -188,7 +181,6 @@ def evaluate_value(config: Config, inputs: PortfolioInputs, previous: dict[int, 
             share_min=model.gate_revenue_share_min,
             growth_min=model.gate_yoy_growth_min,
         )
-        detail["fiscal_years"] = inputs.fiscal_years[-years:]
         frozen = group in inputs.open_renewal
         state, reason = tier_step(previous.get(group, TierState()), score.score, gate, config.tier_rules, demotion_frozen=frozen)
         results.append(
@@ -437,102 +429,84 @@ def _close_assignments(to_close: dict[int, dt.date]) -> None:
         )
 
 
-def denormalise_tiers(changes: TierChanges, as_of: dt.date, groups: Iterable[int] | None = None) -> list[dict[str, Any]]:
-    """Copy each group's open tier to ``Account.tier`` of every member; returns the event payloads."""
-    where, params = "", []
+def denormalise_accounts(
+    *,
+    changes: TierChanges,
+    as_of: dt.date,
+    value_run: ScoringRun | None = None,
+    health_run: ScoringRun | None = None,
+    groups: Iterable[int] | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Copy the group's results to every member account: the open tier assignment's tier, and —
+    when given — the value run's ABC class and score and the health run's score and band.
+
+    One UPDATE for all five fields and only for rows that change (each updated row is rewritten
+    with its indexes, so one pass instead of three matters at 100,000 accounts). Returns the
+    ``account.tier_changed`` and ``account.health_band_changed`` payloads, one per account.
+    """
+    group = "COALESCE(a.group_root_id, a.id)"
+    joins = [f"LEFT JOIN {ASSIGNMENT} t ON t.account_id = {group} AND t.valid_to IS NULL"]
+    params: list[Any] = []
+    if value_run is not None:
+        joins.append(f"LEFT JOIN {ScoreSnapshot._meta.db_table} s ON s.account_id = {group} AND s.run_id = %s")
+        params.append(value_run.pk)
+        abc, score = "COALESCE(s.abc_class, '')", "s.score"
+    else:
+        abc, score = "a.abc_class", "a.value_score"
+    if health_run is not None:
+        joins.append(f"LEFT JOIN {HealthSnapshot._meta.db_table} h ON h.account_id = {group} AND h.run_id = %s")
+        params.append(health_run.pk)
+        band, health, delta = "COALESCE(h.effective_band, '')", "h.effective_score", "h.delta"
+    else:
+        band, health, delta = "a.health_band", "a.health_score", "NULL"
+    where = ""
     if groups is not None:
         group_list = list(groups)
-        placeholders = ", ".join(["%s"] * len(group_list))
-        where, params = f" AND COALESCE(a.group_root_id, a.id) IN ({placeholders})", group_list
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            SELECT a.id, COALESCE(a.group_root_id, a.id), a.tier, COALESCE(t.tier, '')
-            FROM {ACCOUNT} a LEFT JOIN {ASSIGNMENT} t
-              ON t.account_id = COALESCE(a.group_root_id, a.id) AND t.valid_to IS NULL
-            WHERE a.tier <> COALESCE(t.tier, ''){where}
-            """,
-            params,
-        )
-        changed = cursor.fetchall()
-        if changed:
-            cursor.execute(
-                f"""
-                UPDATE {ACCOUNT} SET tier = v.tier FROM (
-                    SELECT a.id, COALESCE(t.tier, '') AS tier
-                    FROM {ACCOUNT} a LEFT JOIN {ASSIGNMENT} t
-                      ON t.account_id = COALESCE(a.group_root_id, a.id) AND t.valid_to IS NULL
-                    WHERE a.tier <> COALESCE(t.tier, ''){where}
-                ) v WHERE v.id = {ACCOUNT}.id
-                """,
-                params,
-            )
-    payloads = []
-    for account_id, group, old, new in changed:
-        reason, effective = changes.by_group.get(group, (TierChangeReason.GROUP, as_of))
-        payloads.append(
-            {
-                "account_id": account_id,
-                "old_tier": old or None,
-                "new_tier": new or None,
-                "reason": str(reason),
-                "effective_on": effective.isoformat(),
-            }
-        )
-    return payloads
-
-
-def denormalise_values(run: ScoringRun) -> int:
-    """``abc_class`` and ``value_score`` of every member from its group's snapshot of this run."""
-    table = ScoreSnapshot._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE {ACCOUNT} SET abc_class = v.abc_class, value_score = v.score FROM (
-                SELECT a.id, COALESCE(s.abc_class, '') AS abc_class, s.score
-                FROM {ACCOUNT} a LEFT JOIN {table} s ON s.account_id = COALESCE(a.group_root_id, a.id) AND s.run_id = %s
-            ) v
-            WHERE v.id = {ACCOUNT}.id
-              AND ({ACCOUNT}.abc_class <> v.abc_class OR {ACCOUNT}.value_score IS DISTINCT FROM v.score)
-            """,
-            [run.pk],
-        )
-        return cursor.rowcount
-
-
-def denormalise_health(run: ScoringRun, groups: Iterable[int] | None = None) -> list[dict[str, Any]]:
-    """Health score and band of every member from its group's snapshot of ``run``; returns band-change events."""
-    table = HealthSnapshot._meta.db_table
-    where, params = "", [run.pk]
-    if groups is not None:
-        group_list = list(groups)
-        where = f" AND COALESCE(a.group_root_id, a.id) IN ({', '.join(['%s'] * len(group_list))})"
+        where = f" AND {group} IN ({', '.join(['%s'] * len(group_list))})"
         params += group_list
     source = f"""
-        SELECT a.id, a.health_band AS old_band, COALESCE(s.effective_band, '') AS band, s.effective_score AS score,
-               s.delta AS delta
-        FROM {ACCOUNT} a LEFT JOIN {table} s ON s.account_id = COALESCE(a.group_root_id, a.id) AND s.run_id = %s
-        WHERE (a.health_band <> COALESCE(s.effective_band, '') OR a.health_score IS DISTINCT FROM s.effective_score){where}
+        SELECT a.id, a.tier AS old_tier, a.health_band AS old_band, COALESCE(t.tier, '') AS tier, {abc} AS abc_class,
+               {score} AS value_score, {band} AS health_band, {health} AS health_score, {delta} AS delta, {group} AS grp
+        FROM {ACCOUNT} a {" ".join(joins)}
+        WHERE (a.tier <> COALESCE(t.tier, '') OR a.abc_class <> {abc} OR a.value_score IS DISTINCT FROM {score}
+               OR a.health_band <> {band} OR a.health_score IS DISTINCT FROM {health}){where}
     """
     with connection.cursor() as cursor:
         cursor.execute(source, params)
         changed = cursor.fetchall()
         if changed:
             cursor.execute(
-                f"UPDATE {ACCOUNT} SET health_band = v.band, health_score = v.score FROM ({source}) v WHERE v.id = {ACCOUNT}.id",
+                f"""
+                UPDATE {ACCOUNT} SET tier = v.tier, abc_class = v.abc_class, value_score = v.value_score,
+                       health_band = v.health_band, health_score = v.health_score
+                FROM ({source}) v WHERE v.id = {ACCOUNT}.id
+                """,
                 params,
             )
-    return [
-        {
-            "account_id": account_id,
-            "old_band": old or None,
-            "new_band": new or None,
-            "score": None if score is None else float(score),
-            "delta_30d": None if delta is None else float(delta),
-        }
-        for account_id, old, new, score, delta in changed
-        if old != new
-    ]
+    tier_events, band_events = [], []
+    for account_id, old_tier, old_band, tier, _abc, _score, band_now, health_now, delta_now, grp in changed:
+        if old_tier != tier:
+            reason, effective = changes.by_group.get(grp, (TierChangeReason.GROUP, as_of))
+            tier_events.append(
+                {
+                    "account_id": account_id,
+                    "old_tier": old_tier or None,
+                    "new_tier": tier or None,
+                    "reason": str(reason),
+                    "effective_on": effective.isoformat(),
+                }
+            )
+        if old_band != band_now:
+            band_events.append(
+                {
+                    "account_id": account_id,
+                    "old_band": old_band or None,
+                    "new_band": band_now or None,
+                    "score": None if health_now is None else float(health_now),
+                    "delta_30d": None if delta_now is None else float(delta_now),
+                }
+            )
+    return tier_events, band_events
 
 
 def _latest_computed_tiers() -> tuple[ScoringRun | None, dict[int, tuple[str, int, str]]]:
@@ -695,16 +669,14 @@ def _run(
         progress.set(80)
         desired = desired_tiers(groups=inputs.groups, status=inputs.status, computed=computed, overrides=tier_overrides)
         changes = reconcile_assignments(desired=desired, as_of=as_of, run=run)
-        tier_events = denormalise_tiers(changes, as_of)
-        if tiers:
-            denormalise_values(run)
-        health_events: list[dict[str, Any]] = []
         if health:
             health_overrides = active_health_overrides(as_of)
             for r in health_results:
                 apply_health_override(r, health_overrides.get(r.group), config.band_rules)
             bulk_upsert(HealthSnapshot, HEALTH_COLUMNS, _health_rows(run, health_results), unique=("run_id", "account_id"))
-            health_events = denormalise_health(run)
+        tier_events, health_events = denormalise_accounts(
+            changes=changes, as_of=as_of, value_run=run if tiers else None, health_run=run if health else None
+        )
         progress.set(95)
         publish_many("account.tier_changed", tier_events)
         publish_many("account.health_band_changed", health_events)

@@ -154,48 +154,40 @@ def composite(scores: Sequence[float | None], raw_weights: Sequence[Decimal], mi
     return Composite(min(max(value, 0.0), 100.0), coverage, effective)
 
 
-def _num(value: Any, places: int) -> Any:
-    if value is None or isinstance(value, str):
-        return value
-    return round(float(value), places)
-
-
 def breakdown(
     *,
     codes: Sequence[str],
-    measures: Sequence[str],
-    units: Sequence[str],
-    sources: Sequence[str],
     raw_values: Sequence[Any],
     scores: Sequence[float | None],
     weights_pct: Sequence[float],
     result: Composite,
     notes: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
-    """The factor breakdown stored with a snapshot (§1.7).
+    """The factor breakdown stored with a snapshot (§1.7): code, raw value, score, weight (%),
+    contribution and points lost, plus ``missing`` or a ``note`` where they apply.
 
     ``contribution = w × score / 100`` and ``lost = w × (100 − score) / 100`` use the re-normalised
-    weight, so over the factors with data the contributions add up to the score and contributions
-    plus points lost add up to 100.
+    weight ``w``, so over the factors with data the contributions add up to the score and
+    contributions plus points lost add up to 100. What depends on the factor only (measure, unit,
+    source) is read from the run's model version, which never changes once used; keeping it out
+    of every row keeps a portfolio's snapshots small.
     """
     rows = []
     for i, code in enumerate(codes):
-        effective = result.effective_weights[i]
-        score = scores[i]
+        raw, score, effective = raw_values[i], scores[i], result.effective_weights[i]
         row: dict[str, Any] = {
             "code": code,
-            "measure": measures[i],
-            "raw": _num(raw_values[i], 4),
-            "unit": units[i],
-            "score": _num(score, 2),
-            "weight": _num(weights_pct[i], 2),
-            "effective_weight": _num(effective, 2),
-            "contribution": None if effective is None or score is None else _num(effective * score / 100.0, 2),
-            "lost": None if effective is None or score is None else _num(effective * (100.0 - score) / 100.0, 2),
-            "source": sources[i],
+            "raw": raw if raw is None or isinstance(raw, str) else round(raw, 4),
+            "score": None if score is None else round(score, 2),
+            "weight": round(weights_pct[i], 2),
+            "contribution": None,
+            "lost": None,
         }
         if score is None:
             row["missing"] = True
+        elif effective is not None:
+            contribution = effective * score / 100.0
+            row["contribution"], row["lost"] = round(contribution, 2), round(effective - contribution, 2)
         if notes and notes[i]:
             row["note"] = notes[i]
         rows.append(row)
@@ -261,14 +253,13 @@ def gate_rule(
     """
     years_with_data = sum(1 for r in revenues if r is not None and r > 0)
     if years_with_data < len(revenues):
-        return None, {"years_with_data": years_with_data, "years_needed": len(revenues)}
+        return None, {"years_with_data": years_with_data}
     company = company_revenues[-1]
     share = revenues[-1] / company if company and company > 0 else None
     growth = [revenues[k] / revenues[k - 1] - 1 for k in range(1, len(revenues))]
     passed = share is not None and share >= share_min and all(g >= growth_min for g in growth)
     detail = {
         "years_with_data": years_with_data,
-        "years_needed": len(revenues),
         "share": None if share is None else float(round(share, 6)),
         "growth": [float(round(g, 6)) for g in growth],
     }

@@ -23,6 +23,7 @@ from tiering.models import (
     HealthOverride,
     HealthSnapshot,
     ScoreSnapshot,
+    ScoringFactor,
     ScoringModel,
     ScoringRun,
     TierAssignment,
@@ -81,17 +82,31 @@ def source_reference(source: str, group_id: int, windows: dict[str, Any]) -> dic
     return {"model": spec["model"], "filters": filters}
 
 
-def _explain_factors(factors: list[dict[str, Any]], group_id: int, windows: dict[str, Any]) -> list[dict[str, Any]]:
+def _explain_factors(snapshot: ScoreSnapshot | HealthSnapshot, purpose: str, group_id: int) -> list[dict[str, Any]]:
+    """The stored breakdown with what the run's (immutable) model version says about each factor:
+    measure, unit, label, the re-normalised weight, a sentence and a link to the source rows."""
+    factors = {f.code: f for f in ScoringFactor.objects.filter(model_id=snapshot.run.model_id, purpose=purpose)}
+    windows = snapshot.run.windows
     explained = []
-    for factor in factors:
-        measure = MEASURES.get(factor["measure"])
-        label = str(measure.label) if measure else factor["measure"]
-        if factor.get("missing"):
+    for row in snapshot.factors:
+        factor = factors.get(row["code"])
+        measure = MEASURES.get(factor.measure) if factor else None
+        label = str(measure.label) if measure else row["code"]
+        unit = measure.unit if measure else ""
+        if row.get("missing"):
             text = _("No data: %(label)s") % {"label": label}
         else:
-            text = str(measure.explanation % {"value": format_raw(factor["raw"], factor["unit"])}) if measure else ""
+            text = str(measure.explanation % {"value": format_raw(row["raw"], unit)}) if measure else ""
         explained.append(
-            {**factor, "label": label, "explanation": text, "source_ref": source_reference(factor["source"], group_id, windows)}
+            {
+                **row,
+                "measure": factor.measure if factor else None,
+                "unit": unit,
+                "label": label,
+                "effective_weight": None if row["contribution"] is None else round(row["contribution"] + row["lost"], 2),
+                "explanation": text,
+                "source_ref": source_reference(measure.source, group_id, windows) if measure else {},
+            }
         )
     return explained
 
@@ -105,7 +120,7 @@ def _holding_down(factors: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def tier_explanation(*, user: Any, account_id: int) -> dict[str, Any]:
     """Why the account has its tier: the group's latest value score with its factor breakdown,
     the three factors holding the score down, the factors without data, the gate rule, the ABC
-    class, the T1 candidate state and the active override (4 queries)."""
+    class, the T1 candidate state and the active override (5 queries)."""
     account = _visible_account(user, account_id)
     group_id = _group_id(account)
     snapshot = (
@@ -131,7 +146,7 @@ def tier_explanation(*, user: Any, account_id: int) -> dict[str, Any]:
         }  # fmt: skip
     if snapshot is None:
         return result
-    factors = _explain_factors(snapshot.factors, group_id, snapshot.run.windows)
+    factors = _explain_factors(snapshot, "value", group_id)
     result["snapshot"] = {
         "id": snapshot.pk,
         "run_id": snapshot.run_id,
@@ -153,7 +168,10 @@ def tier_explanation(*, user: Any, account_id: int) -> dict[str, Any]:
         "value_basis": snapshot.run.windows.get("value_basis"),
         "value_percentile": snapshot.value_percentile,
         "rule_qualified": snapshot.gate,
-        "gate_detail": snapshot.gate_detail,
+        "gate_detail": {
+            **snapshot.gate_detail,
+            "fiscal_years": snapshot.run.windows.get("fiscal_year_labels", [])[-(snapshot.run.model.gate_years + 1) :],
+        },
         "factors": factors,
         "holding_down": _holding_down(factors),
         "missing": [f for f in factors if f.get("missing")],
@@ -162,7 +180,7 @@ def tier_explanation(*, user: Any, account_id: int) -> dict[str, Any]:
 
 
 def health_explanation(*, user: Any, account_id: int) -> dict[str, Any]:
-    """The group's latest health: computed and shown score/band, trend, breakdown, top deficits (4 queries)."""
+    """The group's latest health: computed and shown score/band, trend, breakdown, top deficits (5 queries)."""
     account = _visible_account(user, account_id)
     group_id = _group_id(account)
     snapshot = (
@@ -180,7 +198,7 @@ def health_explanation(*, user: Any, account_id: int) -> dict[str, Any]:
         }  # fmt: skip
     if snapshot is None:
         return result
-    factors = _explain_factors(snapshot.factors, group_id, snapshot.run.windows)
+    factors = _explain_factors(snapshot, "health", group_id)
     result["snapshot"] = {
         "id": snapshot.pk,
         "run_id": snapshot.run_id,

@@ -27,7 +27,7 @@ from tiering.models import HealthOverride, HealthSnapshot, ScoreSnapshot, Scorin
 from tiering.recompute import (
     Config,
     active_tier_overrides,
-    denormalise_tiers,
+    denormalise_accounts,
     desired_tiers,
     publish_lock,
     reconcile_assignments,
@@ -216,7 +216,8 @@ def _apply_tier_now(group: Account, today: dt.date) -> None:
         overrides=active_tier_overrides(today, [group.pk]),
     )
     changes = reconcile_assignments(desired=desired, as_of=today, run=None, groups=[group.pk])
-    publish_many("account.tier_changed", denormalise_tiers(changes, today, groups=[group.pk]))
+    tier_events, _ = denormalise_accounts(changes=changes, as_of=today, groups=[group.pk])
+    publish_many("account.tier_changed", tier_events)
 
 
 def _end_active(model: type[TierOverride] | type[HealthOverride], group: Account, actor: Any, today: dt.date) -> None:

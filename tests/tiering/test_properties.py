@@ -126,7 +126,9 @@ def test_value_scores_of_any_portfolio_stay_between_0_and_100(rows):
         assert result.score is None or 0 <= result.score <= 100
         assert 0 <= result.coverage <= 100
         if result.score is not None:
-            assert abs(sum(f["effective_weight"] or 0 for f in result.factors) - 100) < 0.1
+            # §1.7: over the factors with data, contributions and points lost add up to 100.
+            assert abs(sum((f["contribution"] or 0) + (f["lost"] or 0) for f in result.factors) - 100) < 0.1
+            assert abs(sum(f["contribution"] or 0 for f in result.factors) - float(result.score)) < 0.1
 
 
 RULES = TierRules(entries=(D(75), D(60), D(40)), band_gap=D(5), consecutive=2, min_residence=2)

@@ -75,4 +75,4 @@ def test_query_count_does_not_grow_with_the_portfolio(groups, scoring_model, acc
     assert run_counts(groups, account_manager, executive) == EXPECTED
 
 
-EXPECTED = [38, 39, 32, 28, 4, 3]
+EXPECTED = [35, 37, 31, 28, 5, 4]

@@ -224,7 +224,7 @@ def test_gate_rule_needs_four_years_and_says_unknown_with_three(scoring_model, a
     assert gate == {four.pk: True, three.pk: None, flat.pk: False}
     snap = ScoreSnapshot.objects.get(account=four)
     assert snap.target_tier == "T1"  # rule-qualified, whatever the score says
-    assert snap.gate_detail["fiscal_years"] == [2021, 2022, 2023, 2024]
+    assert snap.run.windows["fiscal_year_labels"] == [2021, 2022, 2023, 2024]
     assert snap.gate_detail["growth"] == pytest.approx([0.15, 0.15, 0.15], abs=1e-4)
     assert ScoreSnapshot.objects.get(account=three).gate_detail["years_with_data"] == 3
 
@@ -256,3 +256,25 @@ def test_a_missing_rate_fails_the_run_and_changes_nothing(scoring_model, account
 def test_unknown_part_is_refused(scoring_model):
     with pytest.raises(ValueError, match="part must be one of"):
         scores_recompute(part="everything")
+
+
+def test_an_account_moved_to_another_group_takes_that_groups_tier(
+    ratings_model, account_manager, events, django_capture_on_commit_callbacks
+):
+    from accounts.services import account_update
+
+    ratings_model()
+    strategic = AccountFactory(owner=account_manager, market_influence=5)
+    small = AccountFactory(owner=account_manager, market_influence=1)
+    quarter_run(dt.date(2025, 1, 15))
+    assert Account.objects.get(pk=small.pk).tier == "T4"
+    account_update(account=small, parent=strategic)
+    with django_capture_on_commit_callbacks(execute=True):
+        scores_recompute(part="health", as_of=dt.date(2025, 1, 16))
+    assert Account.objects.get(pk=small.pk).tier == "T1"
+    assert (
+        "account.tier_changed",
+        {"account_id": small.pk, "old_tier": "T4", "new_tier": "T1", "reason": "group_membership", "effective_on": "2025-01-16"},
+    ) in events
+    # It is no longer a group's root: its own assignment is closed.
+    assert not TierAssignment.objects.filter(account=small, valid_to__isnull=True).exists()
