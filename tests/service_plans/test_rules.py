@@ -70,7 +70,8 @@ def test_r1_tier_settings_come_from_rule_config_rows():
 # --- R2 ---------------------------------------------------------------------------------------------
 
 
-def nps(account, score, role="user_buyer", when=NOW - days(20), kind="nps"):
+def nps(account, score, role="user_buyer", when=None, kind="nps"):
+    when = when or NOW - days(20)
     return SurveyResponse.objects.create(account=account, kind=kind, score=score, respondent_role=role, responded_at=when)
 
 
