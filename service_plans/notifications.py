@@ -14,11 +14,15 @@ from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from service_plans.bulkwrite import insert_rows
 from service_plans.models import Notification
 
 logger = logging.getLogger(__name__)
+
+DIGEST_MAX_ITEMS = 50  # a first run over a large book can raise thousands; the rest are in the app
 
 
 @dataclass(frozen=True)
@@ -30,19 +34,13 @@ class Note:
     alert_id: int | None = None
 
 
-def notify_many(notes: Iterable[Note], *, email: bool = True) -> list[Notification]:
-    """Store the notifications (one INSERT) and, after commit, mail each user one digest of them."""
-    rows = [
-        Notification(user_id=n.user_id, kind=n.kind, text=n.text[:500], link=n.link, alert_id=n.alert_id)
-        for n in notes
-        if n.user_id is not None
-    ]
-    if not rows:
-        return []
-    created = Notification.objects.bulk_create(rows)
-    if email:
-        transaction.on_commit(partial(send_digests, [n.pk for n in created]))
-    return created
+def notify_many(notes: Iterable[Note], *, email: bool = True) -> list[int]:
+    """Store the notifications (one COPY) and, after commit, mail each user one digest of them."""
+    rows = [(n.user_id, n.kind, n.text[:500], n.link, n.alert_id) for n in notes if n.user_id is not None]
+    ids = insert_rows(Notification, ("user_id", "kind", "text", "link", "alert_id"), rows)
+    if ids and email:
+        transaction.on_commit(partial(send_digests, ids))
+    return ids
 
 
 def send_digests(notification_ids: list[int]) -> int:
@@ -60,7 +58,10 @@ def send_digests(notification_ids: list[int]) -> int:
         subject = ngettext("KAM: %(count)d new notification", "KAM: %(count)d new notifications", len(notes)) % {
             "count": len(notes)
         }
-        body = "\n".join(f"- {n.text}" + (f"\n  {_link(n.link)}" if n.link else "") for n in notes)
+        lines = [f"- {n.text}" + (f"\n  {_link(n.link)}" if n.link else "") for n in notes[:DIGEST_MAX_ITEMS]]
+        if len(notes) > DIGEST_MAX_ITEMS:
+            lines.append(_("… and %(count)d more in KAM.") % {"count": len(notes) - DIGEST_MAX_ITEMS})
+        body = "\n".join(lines)
         try:
             send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
         except Exception:  # a mail server problem must not lose the in-app notifications

@@ -11,6 +11,7 @@ Idempotence: a second run on the same day changes nothing. "Two clear runs" coun
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,7 @@ from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from accounts.models import Account
@@ -33,6 +35,7 @@ from service_plans.alerts.rules import (
     RuleSettings,
     load_settings,
 )
+from service_plans.bulkwrite import insert_objects, insert_rows
 from service_plans.models import (
     PRIORITY_RANK,
     AccountTeamMember,
@@ -57,14 +60,34 @@ AUTO_CLOSE_CLEAR_RUNS = 2  # DOMAIN.md §8 cta.auto_close_clear_runs
 ESCALATE_OVERDUE_BD = 3  # §8 cta.escalate_overdue_bd
 SPONSOR_CRITICAL_BD = 5  # §5.3: Critical open > 5 bd on a T1 account → exec sponsor
 AUTO_CLOSE_NOTE = "auto: condition cleared"
+TASK_COLUMNS = (
+    "alert_id", "template_id", "order", "title", "description", "owner_id", "owner_role", "due_on", "required",
+    "evidence_required",
+)  # fmt: skip
 
 
 def alert_link(alert_id: int) -> str:
-    return reverse("admin:service_plans_alert_change", args=[alert_id])
+    # reverse() once; a run links thousands of alerts.
+    return _alert_link_template().replace("/0/", f"/{alert_id}/")
+
+
+@functools.cache
+def _alert_link_template() -> str:
+    return reverse("admin:service_plans_alert_change", args=[0])
 
 
 def alert_label(rule: str, reason: str) -> str:
+    return _alert_label(rule, reason, get_language())
+
+
+@functools.cache
+def _alert_label(rule: str, reason: str, language: str | None) -> str:
     return f"{Rule(rule).label}: {REASON_LABELS.get(reason, reason)}"
+
+
+@functools.cache
+def _priority_label(priority: str, language: str | None) -> str:
+    return str(AlertPriority(priority).label)
 
 
 @dataclass
@@ -200,28 +223,21 @@ def apply(plan: Plan, *, today: dt.date, now: dt.datetime, clock: BusinessClock)
         return team[account_id].get(role) or accounts.get(account_id, {}).get("owner_id")
 
     new_alerts: list[Alert] = []
-    pending_tasks: list[list[AlertTask]] = []
+    pending_tasks: list[list[tuple]] = []
     for hit, rule in plan.create:
         role = OWNER_ROLES.get(rule, TeamRole.ACCOUNT_MANAGER)
         playbook = playbooks.get((rule, hit.reason)) or playbooks.get((rule, ""))
         owner = owner_for(hit.account_id, role)
-        tasks = []
-        for template in playbook.tasks.all() if playbook else []:
-            tasks.append(
-                AlertTask(
-                    template=template,
-                    order=template.order,
-                    title=template.title,
-                    description=template.description,
-                    owner_role=template.owner_role,
-                    owner_id=team[hit.account_id].get(template.owner_role) or owner,
-                    due_on=today + dt.timedelta(days=template.due_offset_days),
-                    required=template.required,
-                    evidence_required=template.evidence_required,
-                )
+        # (template, order, title, description, owner, role, due, required, evidence_required)
+        tasks = [
+            (
+                t.pk, t.order, t.title, t.description, team[hit.account_id].get(t.owner_role) or owner, t.owner_role,
+                today + dt.timedelta(days=t.due_offset_days), t.required, t.evidence_required,
             )
+            for t in (playbook.tasks.all() if playbook else [])
+        ]  # fmt: skip
         due = clock.add_business_days(today, DUE_BUSINESS_DAYS[rule])
-        due = max([due, *(t.due_on for t in tasks)])  # §5.3: the alert is due no earlier than its tasks
+        due = max([due, *(t[6] for t in tasks)])  # §5.3: the alert is due no earlier than its tasks
         new_alerts.append(
             Alert(
                 account_id=hit.account_id,
@@ -241,7 +257,7 @@ def apply(plan: Plan, *, today: dt.date, now: dt.datetime, clock: BusinessClock)
         pending_tasks.append(tasks)
 
     notes: list[Note] = []
-    events: list[AlertEvent] = []
+    events: list[tuple] = []  # (alert, kind, at, data)
     opened_payloads: list[dict[str, Any]] = []
     closed_payloads: list[dict[str, Any]] = []
     managers: dict[int, int] = {}
@@ -250,33 +266,24 @@ def apply(plan: Plan, *, today: dt.date, now: dt.datetime, clock: BusinessClock)
         managers = dict(ReportingLine.objects.filter(user_id__in=owner_ids).values_list("user_id", "manager_id"))
     with transaction.atomic():
         if new_alerts:
-            Alert.objects.bulk_create(new_alerts)
-            tasks = []
+            insert_objects(Alert, new_alerts)
+            task_rows = []
             for alert, alert_tasks in zip(new_alerts, pending_tasks, strict=True):
-                for task in alert_tasks:
-                    task.alert_id = alert.pk
-                    tasks.append(task)
-                events.append(AlertEvent(alert_id=alert.pk, kind=AlertEventKind.OPENED, at=now, data=alert.evidence))
+                task_rows.extend((alert.pk, *task) for task in alert_tasks)
+                events.append((alert.pk, AlertEventKind.OPENED, now, alert.evidence))
                 opened_payloads.append(
                     {"alert_id": alert.pk, "account_id": alert.account_id, "rule": alert.rule, "priority": alert.priority}
                 )
                 if alert.owner_id:
                     text = _("New %(priority)s alert on %(account)s: %(what)s") % {
-                        "priority": alert.get_priority_display(),
+                        "priority": _priority_label(alert.priority, get_language()),
                         "account": accounts[alert.account_id]["name"],
                         "what": alert_label(alert.rule, alert.reason),
                     }
                     notes.append(Note(alert.owner_id, "alert.opened", text, alert_link(alert.pk), alert.pk))
-            AlertTask.objects.bulk_create(tasks)
+            insert_rows(AlertTask, TASK_COLUMNS, task_rows)
         for alert in plan.raise_priority:
-            events.append(
-                AlertEvent(
-                    alert_id=alert.pk,
-                    kind=AlertEventKind.PRIORITY_RAISED,
-                    at=now,
-                    data={"from": alert._old_priority, "to": alert.priority},
-                )
-            )
+            events.append((alert.pk, AlertEventKind.PRIORITY_RAISED, now, {"from": alert._old_priority, "to": alert.priority}))
             if alert.owner_id:
                 text = _("Alert priority raised to %(priority)s: %(what)s") % {
                     "priority": alert.get_priority_display(),
@@ -288,7 +295,7 @@ def apply(plan: Plan, *, today: dt.date, now: dt.datetime, clock: BusinessClock)
             alert.closed_at = now
             alert.closure_note = AUTO_CLOSE_NOTE
             alert.outcome = AlertOutcome.NOT_APPLICABLE
-            events.append(AlertEvent(alert_id=alert.pk, kind=AlertEventKind.CLOSED, at=now, data={"auto": True}))
+            events.append((alert.pk, AlertEventKind.CLOSED, now, {"auto": True}))
             closed_payloads.append(
                 {"alert_id": alert.pk, "account_id": alert.account_id, "rule": alert.rule, "outcome": alert.outcome}
             )
@@ -296,14 +303,14 @@ def apply(plan: Plan, *, today: dt.date, now: dt.datetime, clock: BusinessClock)
             alert.status = alert.status_before_snooze or AlertStatus.OPEN
             alert.status_before_snooze = ""
             alert.snoozed_until = None
-            events.append(AlertEvent(alert_id=alert.pk, kind=AlertEventKind.WOKEN, at=now))
+            events.append((alert.pk, AlertEventKind.WOKEN, now, {}))
             if alert.owner_id:
                 text = _("Snooze ended: %(what)s") % {"what": alert_label(alert.rule, alert.reason)}
                 notes.append(Note(alert.owner_id, "alert.woken", text, alert_link(alert.pk), alert.pk))
         for alert in plan.escalate:
             alert.escalated_at = now
             manager = managers.get(alert.owner_id) or team[alert.account_id].get(TeamRole.EXECUTIVE_SPONSOR)
-            events.append(AlertEvent(alert_id=alert.pk, kind=AlertEventKind.ESCALATED, at=now, data={"notified": manager}))
+            events.append((alert.pk, AlertEventKind.ESCALATED, now, {"notified": manager}))
             if manager:
                 text = _("Overdue alert on %(account)s (due %(due)s): %(what)s") % {
                     "account": accounts[alert.account_id]["name"],
@@ -314,7 +321,7 @@ def apply(plan: Plan, *, today: dt.date, now: dt.datetime, clock: BusinessClock)
         for alert in plan.sponsor:
             alert.sponsor_notified_at = now
             sponsor = team[alert.account_id].get(TeamRole.EXECUTIVE_SPONSOR)
-            events.append(AlertEvent(alert_id=alert.pk, kind=AlertEventKind.SPONSOR_NOTIFIED, at=now, data={"notified": sponsor}))
+            events.append((alert.pk, AlertEventKind.SPONSOR_NOTIFIED, now, {"notified": sponsor}))
             if sponsor:
                 text = _("Critical alert open for more than %(days)d business days on %(account)s: %(what)s") % {
                     "days": SPONSOR_CRITICAL_BD,
@@ -336,7 +343,7 @@ def apply(plan: Plan, *, today: dt.date, now: dt.datetime, clock: BusinessClock)
             AlertTask.objects.filter(alert_id__in=[a.pk for a in plan.close], status=TaskStatus.OPEN).update(
                 status=TaskStatus.CANCELLED
             )
-        AlertEvent.objects.bulk_create(events)
+        insert_rows(AlertEvent, ("alert_id", "kind", "at", "data"), events)
         notify_many(notes)
         publish_many("alert.opened", opened_payloads)
         publish_many("alert.closed", closed_payloads)
