@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from kam.admin_mixins import ServiceSaveAdminMixin, VisibleToUserAdminMixin
+from kam.roles import is_administrator
 from service_plans.models import (
     AccountPlan,
     AccountTeamMember,
@@ -147,24 +148,40 @@ class BenchmarkCaseAdmin(VisibleToUserAdminMixin, admin.ModelAdmin):
 # --- standards and configuration ---------------------------------------------------------------------
 
 
-class HolidayInline(admin.TabularInline):
+class AdministratorsOnlyMixin:
+    """Configuration is the administrators' (kam.roles): account managers may look, not change.
+
+    The managers' role grants every service_plans model; these models narrow it here.
+    """
+
+    def has_add_permission(self, request, *args):
+        return is_administrator(request.user) and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None):
+        return is_administrator(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return is_administrator(request.user) and super().has_delete_permission(request, obj)
+
+
+class HolidayInline(AdministratorsOnlyMixin, admin.TabularInline):
     model = Holiday
     extra = 1
 
 
 @admin.register(BusinessCalendar)
-class BusinessCalendarAdmin(admin.ModelAdmin):
+class BusinessCalendarAdmin(AdministratorsOnlyMixin, admin.ModelAdmin):
     list_display = ["name", "time_zone", "day_starts_at", "day_ends_at", "is_default"]
     inlines = [HolidayInline]
 
 
-class SlaTargetInline(admin.TabularInline):
+class SlaTargetInline(AdministratorsOnlyMixin, admin.TabularInline):
     model = SlaTarget
     extra = 0
 
 
 @admin.register(ServiceStandard)
-class ServiceStandardAdmin(admin.ModelAdmin):
+class ServiceStandardAdmin(AdministratorsOnlyMixin, admin.ModelAdmin):
     """A used version is read-only; "Create the next version" copies it for editing (DOMAIN.md §9)."""
 
     list_display = ["tier", "version", "is_active", "calendar", "created_at"]
@@ -187,7 +204,7 @@ class ServiceStandardAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReportingLine)
-class ReportingLineAdmin(admin.ModelAdmin):
+class ReportingLineAdmin(AdministratorsOnlyMixin, admin.ModelAdmin):
     list_display = ["user", "manager"]
     list_select_related = ["user", "manager"]
     raw_id_fields = ["user", "manager"]
@@ -195,18 +212,18 @@ class ReportingLineAdmin(admin.ModelAdmin):
 
 
 @admin.register(RuleConfig)
-class RuleConfigAdmin(admin.ModelAdmin):
+class RuleConfigAdmin(AdministratorsOnlyMixin, admin.ModelAdmin):
     list_display = ["rule", "tier", "is_enabled", "params", "updated_at"]
     list_filter = ["rule", "tier", "is_enabled"]
 
 
-class PlaybookTaskInline(admin.TabularInline):
+class PlaybookTaskInline(AdministratorsOnlyMixin, admin.TabularInline):
     model = PlaybookTaskTemplate
     extra = 0
 
 
 @admin.register(PlaybookTemplate)
-class PlaybookTemplateAdmin(admin.ModelAdmin):
+class PlaybookTemplateAdmin(AdministratorsOnlyMixin, admin.ModelAdmin):
     list_display = ["name", "code", "rule", "reason", "version", "is_active"]
     list_filter = ["rule", "is_active"]
     search_fields = ["name", "code"]
@@ -296,8 +313,6 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)
-        from kam.roles import is_administrator
-
         return qs if is_administrator(request.user) else qs.filter(user=request.user)
 
 

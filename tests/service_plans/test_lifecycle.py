@@ -364,3 +364,68 @@ def test_r8_raises_on_a_second_drop_and_closes_after_recovery(django_capture_on_
     run(NOW + days(2))
     alert.refresh_from_db()
     assert alert.status == "closed_resolved"
+
+
+def test_critical_t1_alert_open_over_five_business_days_notifies_the_sponsor():
+    from tests.service_plans.conftest import set_tier
+
+    account = set_tier(AccountFactory(), "T1")
+    sponsor = UserFactory(username="sponsor2")
+    AccountTeamMember.objects.create(account=account, user=sponsor, role="executive_sponsor")
+    ContactFactory(account=account, buying_roles=["economic_buyer"], is_active=False, left_on=TODAY - days(1))
+    run()
+    run(dt.datetime.combine(dt.date(2026, 6, 24), NOW.timetz()))  # 5 business days: not more than 5
+    assert not Notification.objects.filter(user=sponsor, kind="alert.sponsor").exists()
+    run(dt.datetime.combine(dt.date(2026, 6, 25), NOW.timetz()))
+    run(dt.datetime.combine(dt.date(2026, 6, 26), NOW.timetz()))
+    assert Notification.objects.filter(user=sponsor, kind="alert.sponsor").count() == 1
+
+
+def test_reassign_moves_open_tasks_and_evidence_is_required_to_complete(account_manager):
+    account = AccountFactory(owner=account_manager)
+    ContactFactory(account=account, buying_roles=["economic_buyer"], is_active=False, left_on=TODAY - days(1))
+    run()
+    alert = Alert.objects.get()
+    task = alert.tasks.get(order=1)
+    AlertTask.objects.filter(pk=task.pk).update(evidence_required=True)
+    with pytest.raises(ValidationError) as exc:
+        services.alert_task_complete(task=task, actor=account_manager)
+    assert "evidence" in exc.value.message_dict
+    done = services.alert_task_complete(task=task, actor=account_manager, evidence="Call notes 2026-06-18")
+    assert done.status == "done"
+    colleague = UserFactory(username="colleague")
+    alert = services.alert_reassign(alert=alert, owner=colleague, actor=account_manager)
+    assert alert.owner == colleague
+    assert set(alert.tasks.filter(status="open").values_list("owner", flat=True)) == {colleague.pk}  # open ones moved
+    assert alert.tasks.get(order=1).owner == account_manager  # done work keeps its owner
+
+
+def test_manual_alert_is_deduplicated_and_never_auto_closed(account_manager):
+    account = AccountFactory(owner=account_manager)
+    alert = services.alert_create_manual(
+        account=account, rule="R2", reason="call_feedback", priority="high", actor=account_manager
+    )
+    with pytest.raises(ValidationError) as exc:
+        services.alert_create_manual(account=account, rule="R2", reason="call_feedback", priority="high", actor=account_manager)
+    assert "reason" in exc.value.message_dict
+    run(NOW + days(1))
+    run(NOW + days(2))
+    alert.refresh_from_db()
+    assert alert.status == "open"
+
+
+def test_account_managers_cannot_change_configuration_in_the_admin(client, account_manager, admin_user):
+    from django.urls import reverse
+
+    from service_plans.models import RuleConfig
+
+    row = RuleConfig.objects.get(rule="R1", tier="")
+    client.force_login(account_manager)
+    url = reverse("admin:service_plans_ruleconfig_change", args=[row.pk])
+    client.post(url, {"rule": "R1", "tier": "", "is_enabled": "", "params": "{}"})
+    row.refresh_from_db()
+    assert row.is_enabled is True
+    client.force_login(admin_user)
+    response = client.post(url, {"rule": "R1", "tier": "", "params": '{"drop_pct": "lots"}'})
+    assert response.status_code == 200  # the form shows the error
+    assert "must be a number" in response.text
