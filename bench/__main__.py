@@ -85,7 +85,7 @@ def main() -> None:
         rps = f"{r['rps']:.0f}" if r.get("rps") is not None else "—"
         print(
             f"{r['name']:<34} {_fmt(r.get('median_s'), unit):>11} {_fmt(r.get('p95_s'), unit):>11} "
-            f"{_fmt(r.get('floor_s'), unit):>11} {ratio:>6} {str(r.get('queries', '—')):>8} {str(r.get('peak_mb', '—')):>8} {rps:>7}  {r.get('target', '')}"
+            f"{_fmt(r.get('floor_s'), unit):>11} {ratio:>6} {r.get('queries', '—')!s:>8} {r.get('peak_mb', '—')!s:>8} {rps:>7}  {r.get('target', '')}"
         )
     machine = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
     RESULTS.write_text(
