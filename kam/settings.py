@@ -269,6 +269,14 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Periodic jobs: declared here, in one place. Issues that add jobs add their entry below.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# service_plans: risk alerts R1–R9 every night (DOMAIN.md §5.3), after the day's data has landed.
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE["evaluate-alerts-nightly"] = {
+    "task": "kam.job_scheduled",
+    "schedule": crontab(hour=2, minute=30),
+    "kwargs": {"kind": "evaluate_alerts"},
+}
 
 # --- KAM domain settings --------------------------------------------------------------------------
 KAM_BASE_CURRENCY = env_str("KAM_BASE_CURRENCY", "CNY").upper()
