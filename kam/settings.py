@@ -289,10 +289,10 @@ def _cron(name: str, default: str):  # a five-field cron expression from the env
     return crontab(minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month_of_year, day_of_week=day_of_week)
 
 
-# Tiering: health every night, tiers (value score, ABC, gate rule) at the start of each quarter.
+# Tiering: health every night (before the alerts read it), tiers (value score, ABC, gate rule) at the start of each quarter.
 CELERY_BEAT_SCHEDULE["tiering-health-nightly"] = {
     "task": "kam.job_scheduled",
-    "schedule": _cron("KAM_HEALTH_SCHEDULE", "30 2 * * *"),
+    "schedule": _cron("KAM_HEALTH_SCHEDULE", "30 1 * * *"),
     "kwargs": {"kind": "recompute_scores", "params": {"part": "health"}},
 }
 CELERY_BEAT_SCHEDULE["tiering-tiers-quarterly"] = {

@@ -138,7 +138,7 @@ def test_the_beat_runs_health_nightly_and_tiers_quarterly():
     tiers = settings.CELERY_BEAT_SCHEDULE["tiering-tiers-quarterly"]
     assert health["kwargs"] == {"kind": "recompute_scores", "params": {"part": "health"}}
     assert tiers["kwargs"] == {"kind": "recompute_scores", "params": {"part": "tiers"}}
-    assert health["schedule"] == crontab(minute="30", hour="2")
+    assert health["schedule"] == crontab(minute="30", hour="1")
     assert tiers["schedule"] == crontab(minute="30", hour="4", day_of_month="1", month_of_year="1,4,7,10")
 
 
