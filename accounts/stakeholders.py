@@ -67,9 +67,7 @@ def red_flags(contacts: Iterable[Contact], *, today: dt.date) -> list[RedFlag]:
     if sum(1 for c in active if _covered(c, Coverage.MULTIPLE)) < 2:
         flags.append(RedFlag.SINGLE_THREADED)
     since = today - dt.timedelta(days=LEFT_RECENTLY_DAYS)
-    if any(
-        not c.is_active and _roles(c) & SPONSOR_ROLES and (c.left_on is None or c.left_on >= since) for c in contacts
-    ):
+    if any(not c.is_active and _roles(c) & SPONSOR_ROLES and (c.left_on is None or c.left_on >= since) for c in contacts):
         flags.append(RedFlag.SPONSOR_LEFT)
     if not any(c.political_status == PoliticalStatus.INNER_CIRCLE and _covered(c, Coverage.BRIEF) for c in active):
         flags.append(RedFlag.NO_INNER_CIRCLE)

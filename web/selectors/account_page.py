@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Avg, BooleanField, Value, Count, ExpressionWrapper, F, Func, IntegerField, Q, Sum
+from django.db.models import Avg, BooleanField, Count, ExpressionWrapper, F, Func, IntegerField, Q, Sum, Value
 from django.db.models.functions import ExtractMonth, ExtractYear, Greatest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -80,7 +80,9 @@ class Hierarchy:
     base_currency: str
 
 
-def _rollups(node_ids: list[int], *, today: dt.date, rates: RateTable) -> tuple[dict[int, Decimal | None], dict[int, Decimal | None]]:
+def _rollups(
+    node_ids: list[int], *, today: dt.date, rates: RateTable
+) -> tuple[dict[int, Decimal | None], dict[int, Decimal | None]]:
     """ARR today and revenue of the trailing 12 months of each node's subtree, in the base currency.
 
     Two GROUP BY queries through the closure table: a contract or invoice counts for every ancestor
@@ -210,11 +212,7 @@ def account_contracts(*, account: Account, today: dt.date, rates: RateTable) -> 
     )
     fy_now = fiscal_year_of(today)
     open_statuses = {ContractStatus.ACTIVE, ContractStatus.EXPIRED}
-    upcoming = [
-        c
-        for c in contracts
-        if c.end_date >= today and c.status in open_statuses and getattr(c, "renewal", None) is None
-    ]
+    upcoming = [c for c in contracts if c.end_date >= today and c.status in open_statuses and getattr(c, "renewal", None) is None]
     active = [c for c in contracts if c.start_date <= today <= c.end_date and c.status != ContractStatus.DRAFT]
     # The timeline shows what matters for renewals: contracts that ended in the last three years or later.
     horizon = today - dt.timedelta(days=3 * 365)
@@ -340,7 +338,11 @@ def account_finance(*, account: Account, today: dt.date, rates: RateTable, has_s
             "currency": rates.base,
         },
         payment_chart={"years": [str(y) for y in years], "daysToPay": days_to_pay, "daysLate": days_late},
-        aging_chart={"buckets": [code for code, *_ in AGING_BUCKETS], "amounts": [as_float(aging[c]) for c, *_ in AGING_BUCKETS], "currency": rates.base},
+        aging_chart={
+            "buckets": [code for code, *_ in AGING_BUCKETS],
+            "amounts": [as_float(aging[c]) for c, *_ in AGING_BUCKETS],
+            "currency": rates.base,
+        },
         overdue_total=overdue_total,
         includes_subsidiaries=has_subsidiaries,
         invoices=list(Invoice.objects.filter(account=account).select_related("contract").order_by("-issued_on", "-id")[:10]),
@@ -361,9 +363,7 @@ class SurveySummary:
 
 
 def account_surveys(*, account: Account, now: dt.datetime) -> tuple[list[SurveyResponse], SurveySummary]:
-    recent = list(
-        SurveyResponse.objects.filter(account=account).select_related("contact").order_by("-responded_at", "-id")[:10]
-    )
+    recent = list(SurveyResponse.objects.filter(account=account).select_related("contact").order_by("-responded_at", "-id")[:10])
     window = Q(responded_at__gt=now - dt.timedelta(days=365), responded_at__lte=now)
     stats = SurveyResponse.objects.filter(window, account=account).aggregate(
         nps_mean=Avg("score", filter=Q(kind="nps")),
@@ -482,16 +482,17 @@ def account_page(*, user: Any, pk: int, now: dt.datetime | None = None) -> Accou
     hierarchy = account_hierarchy(user=user, account=account, today=today, rates=rates)
     surveys, survey_summary = account_surveys(account=account, now=now)
     requests, sla = account_service_requests(account=account, now=now)
-    meetings = list(
-        Meeting.objects.filter(account=account).prefetch_related("contacts").order_by("-occurred_at", "-id")[:10]
-    )
+    meetings = list(Meeting.objects.filter(account=account).prefetch_related("contacts").order_by("-occurred_at", "-id")[:10])
     page = AccountPage(
         account=account,
         hierarchy=hierarchy,
         stakeholders=account_stakeholders(account=account, today=today),
         contracts=account_contracts(account=account, today=today, rates=rates),
         finance=account_finance(
-            account=account, today=today, rates=rates, has_subsidiaries=bool(hierarchy.nodes and hierarchy.nodes[0].children_count)
+            account=account,
+            today=today,
+            rates=rates,
+            has_subsidiaries=bool(hierarchy.nodes and hierarchy.nodes[0].children_count),
         ),
         team=list(AccountTeamMember.objects.filter(account=account).select_related("user").order_by("role", "user__username")),
         surveys=surveys,
@@ -505,4 +506,3 @@ def account_page(*, user: Any, pk: int, now: dt.datetime | None = None) -> Accou
     )
     page.missing_rates = rates.missing_labels
     return page
-

@@ -60,9 +60,7 @@ def _display(instance_field: models.Field, value: Any) -> Any:
 def _tracked_fields(model: type[models.Model]) -> list[models.Field]:
     history_model = model.history.model
     names = {f.name for f in history_model._meta.fields}
-    return [
-        f for f in model._meta.concrete_fields if f.name in names and f.name not in IGNORED_FIELDS and f.editable
-    ]
+    return [f for f in model._meta.concrete_fields if f.name in names and f.name not in IGNORED_FIELDS and f.editable]
 
 
 def _diff(model: type[models.Model], row: Any, previous: Any) -> list[FieldChange]:

@@ -106,7 +106,10 @@ def home_page(*, user: Any, now: dt.datetime | None = None) -> HomePage:
         summary=summary,
         renewal_values={c.pk: rates.convert(c.annual_value, c.currency, fy_now) for c in summary["renewals"]},
         upcoming_meetings=list(
-            Meeting.objects.visible_to(user).filter(occurred_at__gt=now).select_related("account").order_by("occurred_at", "id")[:5]
+            Meeting.objects.visible_to(user)
+            .filter(occurred_at__gt=now)
+            .select_related("account")
+            .order_by("occurred_at", "id")[:5]
         ),
         breaching=breaching,
         breaching_count=count,
@@ -134,7 +137,12 @@ def renewal_windows(*, user: Any, today: dt.date, rates: RateTable) -> list[Pipe
     for days, edge in edges.items():
         aggregates[f"n{days}"] = Count("id", filter=Q(end_date__lte=edge))
         aggregates[f"v{days}"] = Sum("annual_value", filter=Q(end_date__lte=edge))
-    rows = list(renewals_due(user=user, within_days=max(RENEWAL_WINDOWS), today=today).order_by().values("currency").annotate(**aggregates))
+    rows = list(
+        renewals_due(user=user, within_days=max(RENEWAL_WINDOWS), today=today)
+        .order_by()
+        .values("currency")
+        .annotate(**aggregates)
+    )
     fy_now = fiscal_year_of(today)
     return [
         PipelineWindow(
