@@ -193,7 +193,7 @@ class KeysetPaginator:
 
 def count_upto(queryset: QuerySet, limit: int) -> tuple[int, bool]:
     """Count matching rows but stop at ``limit``: (count, more). Never a COUNT(*) of the whole table."""
-    found = queryset.order_by()[: limit + 1].count()
+    found = queryset.order_by().values("pk")[: limit + 1].count()
     return min(found, limit), found > limit
 
 

@@ -99,11 +99,13 @@ def json_data(context: template.Context, value: Any, element_id: str) -> str:
     JavaScript, so the page needs no inline script.
     """
     from django.utils.html import format_html, json_script
+    from django.utils.safestring import mark_safe
 
     script = json_script(value, element_id)
     nonce = context.get("csp_nonce")
-    if nonce:
-        script = script.replace("<script ", format_html('<script nonce="{}" ', nonce), 1)
+    if nonce is not None:  # a LazyNonce is falsy until used: using it here makes the middleware send it
+        # Safe: json_script escaped the data and format_html the nonce.
+        script = mark_safe(script.replace("<script ", format_html('<script nonce="{}" ', nonce), 1))  # noqa: S308
     return script
 
 
