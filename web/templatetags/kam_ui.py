@@ -8,7 +8,7 @@ ambiguous with the yen.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django import template
@@ -40,6 +40,8 @@ def format_number(value: Any, decimals: int = 0) -> str:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return str(value)
+    # Django's numberformat cuts the decimals off; round first so 2.5 shows as 3, not 2.
+    number = number.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
     decimal_sep, thousand_sep, grouping = NUMBER_STYLE[_language()]
     return numberformat.format(
         number, decimal_sep, decimal_pos=decimals, grouping=grouping, thousand_sep=thousand_sep, force_grouping=True
