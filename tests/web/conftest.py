@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from accounts import services
+from accounts.choices import BuyingRoleCode
 from accounts.models import BuyingRole
 from service_plans.models import Project, ServiceRequest, SurveyResponse
 from tests.factories import (
@@ -22,12 +23,19 @@ from tests.factories import (
 )
 
 
+def ensure_buying_roles() -> None:
+    """The buying roles are rows a data migration adds; a transactional test elsewhere in the run
+    (a real Celery worker, the browser) flushes them, so tests that set roles make sure they exist."""
+    for code in BuyingRoleCode.values:
+        BuyingRole.objects.get_or_create(code=code)
+
+
 def build_account(owner, *, n: int, name: str = "Acme Group", today: dt.date | None = None):
     """An account with ``n`` of everything: subsidiaries, contacts, contracts, invoices, meetings…"""
     today = today or timezone.localdate()
     now = timezone.now()
     account = AccountFactory(owner=owner, name=name)
-    BuyingRole.objects.get_or_create(code="economic_buyer")
+    ensure_buying_roles()
     previous = None
     for i in range(n):
         sub = AccountFactory(owner=owner, name=f"{name} sub {i}", parent=account)

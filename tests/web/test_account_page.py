@@ -20,7 +20,7 @@ from tests.factories import (
     InvoiceFactory,
     TeamMemberFactory,
 )
-from tests.web.conftest import build_account
+from tests.web.conftest import build_account, ensure_buying_roles
 
 pytestmark = pytest.mark.django_db
 
@@ -98,6 +98,7 @@ def test_a_missing_exchange_rate_is_shown_not_zeroed(manager_client, account_man
 
 
 def test_stakeholder_map_and_red_flags(manager_client, account_manager):
+    ensure_buying_roles()
     account = AccountFactory(owner=account_manager)
     boss = ContactFactory(account=account, name="Boss", coverage="in_depth", political_status="inner_circle", support=-1)
     services.contact_update(contact=boss, buying_roles=["economic_buyer"])

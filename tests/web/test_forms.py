@@ -20,6 +20,7 @@ from tests.factories import (
     TeamMemberFactory,
     UserFactory,
 )
+from tests.web.conftest import ensure_buying_roles
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -107,7 +108,9 @@ def test_htmx_success_redirects_with_a_header(manager_client, account):
 def test_a_stale_version_is_refused_with_a_message(manager_client, account):
     contract = ContractFactory(account=account)
     services.contract_update(contract=contract, title="Someone else")  # version 2 now
-    response = manager_client.post(reverse("web:contract_edit", args=[contract.pk]), contract_data(contract, version=1, title="Mine"))
+    response = manager_client.post(
+        reverse("web:contract_edit", args=[contract.pk]), contract_data(contract, version=1, title="Mine")
+    )
     assert response.status_code == 409
     assert "Someone else changed this record" in response.text
     contract.refresh_from_db()
@@ -118,7 +121,15 @@ def test_duplicate_contract_number_is_a_field_error(manager_client, account):
     ContractFactory(account=account, number="DUP-1")
     response = manager_client.post(
         reverse("web:contract_create", args=[account.pk]),
-        {"number": "DUP-1", "status": "active", "start_date": "2025-01-01", "end_date": "2025-12-31", "annual_value": "10", "currency": "CNY", "escalator_pct": "0"},
+        {
+            "number": "DUP-1",
+            "status": "active",
+            "start_date": "2025-01-01",
+            "end_date": "2025-12-31",
+            "annual_value": "10",
+            "currency": "CNY",
+            "escalator_pct": "0",
+        },
     )
     assert response.status_code == 422 and "number" in response.context["form"].errors
     assert Contract.objects.filter(number="DUP-1").count() == 1
@@ -127,7 +138,15 @@ def test_duplicate_contract_number_is_a_field_error(manager_client, account):
 def test_create_contract(manager_client, account):
     response = manager_client.post(
         reverse("web:contract_create", args=[account.pk]),
-        {"number": "NEW-1", "status": "active", "start_date": "2025-01-01", "end_date": "2025-12-31", "annual_value": "10", "currency": "CNY", "escalator_pct": "0"},
+        {
+            "number": "NEW-1",
+            "status": "active",
+            "start_date": "2025-01-01",
+            "end_date": "2025-12-31",
+            "annual_value": "10",
+            "currency": "CNY",
+            "escalator_pct": "0",
+        },
     )
     assert response.status_code == 302
     assert Contract.objects.get(number="NEW-1").account == account
@@ -211,7 +230,15 @@ def account_data(account, **overrides):
 def test_create_account_with_a_parent(manager_client, account, account_manager):
     response = manager_client.post(
         reverse("web:account_create"),
-        {"name": "Acme Shanghai", "owner": account_manager.pk, "status": "active", "industry": "retail", "currency": "CNY", "payment_terms_days": 45, "parent": account.pk},
+        {
+            "name": "Acme Shanghai",
+            "owner": account_manager.pk,
+            "status": "active",
+            "industry": "retail",
+            "currency": "CNY",
+            "payment_terms_days": 45,
+            "parent": account.pk,
+        },
     )
     assert response.status_code == 302
     child = Account.objects.get(name="Acme Shanghai")
@@ -248,10 +275,20 @@ def test_account_picker_lookup_lists_visible_matches_except_own_subtree(manager_
 
 
 def test_contact_with_buying_roles_and_manager(manager_client, account):
+    ensure_buying_roles()
     boss = ContactFactory(account=account, name="Boss")
     response = manager_client.post(
         reverse("web:contact_create", args=[account.pk]),
-        {"name": "Report", "buying_roles": ["economic_buyer", "coach_champion"], "influence": 4, "support": 1, "coverage": "brief", "political_status": "outside", "reports_to": boss.pk, "is_active": "on"},
+        {
+            "name": "Report",
+            "buying_roles": ["economic_buyer", "coach_champion"],
+            "influence": 4,
+            "support": 1,
+            "coverage": "brief",
+            "political_status": "outside",
+            "reports_to": boss.pk,
+            "is_active": "on",
+        },
     )
     assert response.status_code == 302
     contact = Contact.objects.get(name="Report")
@@ -263,7 +300,16 @@ def test_contact_errors_per_field(manager_client, account):
     ContactFactory(account=account, email="taken@example.com")
     response = manager_client.post(
         reverse("web:contact_create", args=[account.pk]),
-        {"name": "", "email": "TAKEN@example.com", "influence": 9, "support": 0, "coverage": "brief", "political_status": "outside", "is_active": "on", "left_on": "2025-01-01"},
+        {
+            "name": "",
+            "email": "TAKEN@example.com",
+            "influence": 9,
+            "support": 0,
+            "coverage": "brief",
+            "political_status": "outside",
+            "is_active": "on",
+            "left_on": "2025-01-01",
+        },
     )
     assert response.status_code == 422
     errors = response.context["form"].errors
@@ -275,7 +321,15 @@ def test_contact_manager_must_be_of_the_same_account(manager_client, account, ac
     stranger = ContactFactory(account=AccountFactory(owner=account_manager))
     response = manager_client.post(
         reverse("web:contact_create", args=[account.pk]),
-        {"name": "X", "influence": 3, "support": 0, "coverage": "brief", "political_status": "outside", "is_active": "on", "reports_to": stranger.pk},
+        {
+            "name": "X",
+            "influence": 3,
+            "support": 0,
+            "coverage": "brief",
+            "political_status": "outside",
+            "is_active": "on",
+            "reports_to": stranger.pk,
+        },
     )
     assert response.status_code == 422 and "reports_to" in response.context["form"].errors
 
@@ -283,7 +337,15 @@ def test_contact_manager_must_be_of_the_same_account(manager_client, account, ac
 def test_invoice_edit_and_bad_dates(manager_client, account):
     invoice = InvoiceFactory(account=account)
     url = reverse("web:invoice_edit", args=[invoice.pk])
-    base = {"number": invoice.number, "issued_on": "2025-03-01", "due_on": "2025-03-31", "amount": "100", "currency": "CNY", "written_off_amount": "0", "version": 1}
+    base = {
+        "number": invoice.number,
+        "issued_on": "2025-03-01",
+        "due_on": "2025-03-31",
+        "amount": "100",
+        "currency": "CNY",
+        "written_off_amount": "0",
+        "version": 1,
+    }
     bad = manager_client.post(url, {**base, "paid_on": "2025-02-01"})
     assert bad.status_code == 422 and "paid_on" in bad.context["form"].errors
     good = manager_client.post(url, {**base, "paid_on": "2025-04-02"})
@@ -296,7 +358,13 @@ def test_meeting_create_and_edit_with_a_stale_check(manager_client, account, acc
     contact = ContactFactory(account=account)
     response = manager_client.post(
         reverse("web:meeting_create", args=[account.pk]),
-        {"kind": "qbr", "occurred_at": "2026-03-01T10:00", "title": "Q1 review", "contacts": [contact.pk], "attendees": [account_manager.pk]},
+        {
+            "kind": "qbr",
+            "occurred_at": "2026-03-01T10:00",
+            "title": "Q1 review",
+            "contacts": [contact.pk],
+            "attendees": [account_manager.pk],
+        },
     )
     assert response.status_code == 302
     meeting = Meeting.objects.get(title="Q1 review")
@@ -310,7 +378,8 @@ def test_meeting_create_and_edit_with_a_stale_check(manager_client, account, acc
     meeting.refresh_from_db()
     assert meeting.title == "Changed elsewhere"
     fresh = manager_client.post(
-        url, {"kind": "ebr", "occurred_at": "2026-03-02T09:30", "title": "Mine", "seen_updated_at": meeting.updated_at.isoformat()}
+        url,
+        {"kind": "ebr", "occurred_at": "2026-03-02T09:30", "title": "Mine", "seen_updated_at": meeting.updated_at.isoformat()},
     )
     assert fresh.status_code == 302
     meeting.refresh_from_db()

@@ -21,16 +21,25 @@ def _mine_and_theirs(owner, other, n, today):
         for who, label in ((owner, "Mine"), (other, "Theirs")):
             account = AccountFactory(owner=who, name=f"{label} {i}")
             contract = ContractFactory(
-                account=account, number=f"{label}-{i}", start_date=today - dt.timedelta(days=300), end_date=today + dt.timedelta(days=20 + 40 * (i % 5))
+                account=account,
+                number=f"{label}-{i}",
+                start_date=today - dt.timedelta(days=300),
+                end_date=today + dt.timedelta(days=20 + 40 * (i % 5)),
             )
             services.contract_update(contract=contract, actor=who, title=f"{label} edited {i}")
             MeetingFactory(account=account, title=f"{label} past {i}", occurred_at=now - dt.timedelta(days=i + 1))
             MeetingFactory(account=account, title=f"{label} next {i}", occurred_at=now + dt.timedelta(days=i + 1))
             ServiceRequest.objects.create(
-                account=account, title=f"{label} late {i}", opened_at=now - dt.timedelta(hours=9), first_response_due_at=now - dt.timedelta(hours=1)
+                account=account,
+                title=f"{label} late {i}",
+                opened_at=now - dt.timedelta(hours=9),
+                first_response_due_at=now - dt.timedelta(hours=1),
             )
             ServiceRequest.objects.create(
-                account=account, title=f"{label} fine {i}", opened_at=now - dt.timedelta(hours=9), first_response_due_at=now + dt.timedelta(hours=1)
+                account=account,
+                title=f"{label} fine {i}",
+                opened_at=now - dt.timedelta(hours=9),
+                first_response_due_at=now + dt.timedelta(hours=1),
             )
             TeamMemberFactory(account=account)
 
@@ -66,9 +75,20 @@ def test_renewal_windows_and_list(manager_client, account_manager, other_manager
     served = AccountFactory(owner=other_manager, name="Served")
     TeamMemberFactory(account=served, user=account_manager)
     start = today - dt.timedelta(days=300)
-    ContractFactory(account=mine, number="D10", start_date=start, end_date=today + dt.timedelta(days=10), annual_value=Decimal("100"))
-    ContractFactory(account=mine, number="D45", start_date=start, end_date=today + dt.timedelta(days=45), annual_value=Decimal("10"), currency="USD")
-    ContractFactory(account=served, number="D100", start_date=start, end_date=today + dt.timedelta(days=100), annual_value=Decimal("1"))
+    ContractFactory(
+        account=mine, number="D10", start_date=start, end_date=today + dt.timedelta(days=10), annual_value=Decimal("100")
+    )
+    ContractFactory(
+        account=mine,
+        number="D45",
+        start_date=start,
+        end_date=today + dt.timedelta(days=45),
+        annual_value=Decimal("10"),
+        currency="USD",
+    )
+    ContractFactory(
+        account=served, number="D100", start_date=start, end_date=today + dt.timedelta(days=100), annual_value=Decimal("1")
+    )
     ContractFactory(account=mine, number="D300", start_date=start, end_date=today + dt.timedelta(days=300))
     ContractFactory(account=theirs, number="T10", start_date=start, end_date=today + dt.timedelta(days=10))
     MeetingFactory(account=mine, occurred_at=timezone.now() - dt.timedelta(days=3))
