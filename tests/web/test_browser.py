@@ -73,7 +73,7 @@ def expect(locator):
     return playwright_expect(locator)
 
 
-def log_in(page, live_server, username, password="pw"):
+def log_in(page, live_server, username, password="pw"):  # noqa: S107 - the factories' test password
     page.goto(f"{live_server.url}/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
@@ -124,7 +124,7 @@ def portfolio():
 
 
 def test_manager_filters_the_list_and_sees_the_account_charts(page, live_server):
-    _, acme = portfolio()
+    portfolio()
     log_in(page, live_server, "browser_am")
     page.click("nav >> text=Accounts")
     page.wait_for_selector("#account-table")
