@@ -12,6 +12,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, BuyingRole, Contact, Contract, ExchangeRate, Invoice, Meeting
@@ -97,7 +98,7 @@ class AccountForm(VersionedForm):
         self.fields["owner"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")
         self.fields["owner"].label_from_instance = lambda u: u.get_full_name() or u.username
         self.fields["currency"] = forms.ChoiceField(
-            label=Account._meta.get_field("currency").verbose_name, choices=currency_choices()
+            label=capfirst(Account._meta.get_field("currency").verbose_name), choices=currency_choices()
         )
 
 
@@ -111,7 +112,7 @@ class ContactForm(VersionedForm):
         queryset=BuyingRole.objects.order_by("code"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label=Contact._meta.get_field("buying_roles").verbose_name,
+        label=capfirst(Contact._meta.get_field("buying_roles").verbose_name),
     )
 
     class Meta:
@@ -152,7 +153,7 @@ class ContractForm(VersionedForm):
             renewable = renewable.exclude(pk=self.instance.pk)
         self.fields["renewal_of"].queryset = renewable
         self.fields["currency"] = forms.ChoiceField(
-            label=Contract._meta.get_field("currency").verbose_name, choices=currency_choices()
+            label=capfirst(Contract._meta.get_field("currency").verbose_name), choices=currency_choices()
         )
         if self.instance.pk is None:
             self.initial.setdefault("currency", account.currency)
@@ -172,7 +173,7 @@ class InvoiceForm(VersionedForm):
         self.instance.account = account
         self.fields["contract"].queryset = Contract.objects.filter(account=account).order_by("-end_date")
         self.fields["currency"] = forms.ChoiceField(
-            label=Invoice._meta.get_field("currency").verbose_name, choices=currency_choices()
+            label=capfirst(Invoice._meta.get_field("currency").verbose_name), choices=currency_choices()
         )
         if self.instance.pk is None:
             self.initial.setdefault("currency", account.currency)
