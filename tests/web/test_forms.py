@@ -407,3 +407,29 @@ def test_team_member_add_edit_and_duplicate(manager_client, account):
     bad = manager_client.post(reverse("web:team_member_edit", args=[member.pk]), {"role": "chef"})
     assert bad.status_code == 422 and "role" in bad.context["form"].errors
     assert Invoice.objects.count() == 0
+
+
+def test_an_empty_post_is_refused_field_by_field(manager_client, account):
+    response = manager_client.post(reverse("web:contract_create", args=[account.pk]), {})
+    assert response.status_code == 422
+    assert {"number", "start_date", "end_date", "annual_value"} <= set(response.context["form"].errors)
+
+
+@pytest.mark.parametrize("n", [3, 15])
+def test_form_pages_query_counts_are_constant(manager_client, account_manager, n, django_assert_num_queries):
+    from tests.web.conftest import build_account
+
+    account = build_account(account_manager, n=n)
+    contract = account.contracts.first()
+    contact = account.contacts.first()
+    # session, user, groups; the contract; permissions (2); the group's contracts for "renewal of";
+    # the currencies with a rate
+    with django_assert_num_queries(8):
+        assert manager_client.get(reverse("web:contract_edit", args=[contract.pk])).status_code == 200
+    # session, user, groups; the contact; permissions (2); the contact's roles; all buying roles;
+    # colleagues for "reports to" and "replaced by" (2)
+    with django_assert_num_queries(10):
+        assert manager_client.get(reverse("web:contact_edit", args=[contact.pk])).status_code == 200
+    # session, user, groups; the account; permissions (2); owners; currencies; the chosen parent (none)
+    with django_assert_num_queries(8):
+        assert manager_client.get(reverse("web:account_edit", args=[account.pk])).status_code == 200

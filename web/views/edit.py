@@ -43,6 +43,11 @@ STALE_MESSAGE = gettext_lazy(
 )
 
 
+def _data(request: HttpRequest) -> Any:
+    """Bind the form on every POST, even an empty one (which must fail validation, not look unsent)."""
+    return request.POST if request.method == "POST" else None
+
+
 def _require(request: HttpRequest, perm: str) -> None:
     if not request.user.has_perm(perm):
         raise PermissionDenied
@@ -121,7 +126,7 @@ def _account_url(account_id: int, section: str = "") -> str:
 def account_create(request: HttpRequest) -> HttpResponse:
     _require(request, "accounts.add_account")
     form = web_forms.AccountForm(
-        request.POST or None,
+        _data(request),
         user=request.user,
         lookup_url=reverse("web:account_lookup"),
         initial={"owner": request.user.pk, "currency": settings.KAM_BASE_CURRENCY},
@@ -144,7 +149,7 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
     account = _visible_account(request, pk)
     _require(request, "accounts.change_account")
     form = web_forms.AccountForm(
-        request.POST or None,
+        _data(request),
         instance=account,
         user=request.user,
         lookup_url=reverse("web:account_lookup") + f"?exclude={account.pk}",
@@ -184,7 +189,7 @@ def _contact_save(request: HttpRequest, account: Account, contact: Contact | Non
 def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
     account = _visible_account(request, pk)
     _require(request, "accounts.add_contact")
-    form = web_forms.ContactForm(request.POST or None, account=account)
+    form = web_forms.ContactForm(_data(request), account=account)
     return _form_flow(
         request,
         form=form,
@@ -202,7 +207,7 @@ def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
 def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(Contact.objects.visible_to(request.user).select_related("account"), pk=pk)
     _require(request, "accounts.change_contact")
-    form = web_forms.ContactForm(request.POST or None, instance=contact, account=contact.account)
+    form = web_forms.ContactForm(_data(request), instance=contact, account=contact.account)
     return _form_flow(
         request,
         form=form,
@@ -220,7 +225,7 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def contract_create(request: HttpRequest, pk: int) -> HttpResponse:
     account = _visible_account(request, pk)
     _require(request, "accounts.add_contract")
-    form = web_forms.ContractForm(request.POST or None, account=account, user=request.user)
+    form = web_forms.ContractForm(_data(request), account=account, user=request.user)
     return _form_flow(
         request,
         form=form,
@@ -238,7 +243,7 @@ def contract_create(request: HttpRequest, pk: int) -> HttpResponse:
 def contract_edit(request: HttpRequest, pk: int) -> HttpResponse:
     contract = get_object_or_404(Contract.objects.visible_to(request.user).select_related("account"), pk=pk)
     _require(request, "accounts.change_contract")
-    form = web_forms.ContractForm(request.POST or None, instance=contract, account=contract.account, user=request.user)
+    form = web_forms.ContractForm(_data(request), instance=contract, account=contract.account, user=request.user)
     return _form_flow(
         request,
         form=form,
@@ -258,7 +263,7 @@ def contract_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def invoice_create(request: HttpRequest, pk: int) -> HttpResponse:
     account = _visible_account(request, pk)
     _require(request, "accounts.add_invoice")
-    form = web_forms.InvoiceForm(request.POST or None, account=account)
+    form = web_forms.InvoiceForm(_data(request), account=account)
     return _form_flow(
         request,
         form=form,
@@ -276,7 +281,7 @@ def invoice_create(request: HttpRequest, pk: int) -> HttpResponse:
 def invoice_edit(request: HttpRequest, pk: int) -> HttpResponse:
     invoice = get_object_or_404(Invoice.objects.visible_to(request.user).select_related("account"), pk=pk)
     _require(request, "accounts.change_invoice")
-    form = web_forms.InvoiceForm(request.POST or None, instance=invoice, account=invoice.account)
+    form = web_forms.InvoiceForm(_data(request), instance=invoice, account=invoice.account)
     return _form_flow(
         request,
         form=form,
@@ -303,7 +308,7 @@ def _meeting_fields(form: Any) -> dict[str, Any]:
 def meeting_create(request: HttpRequest, pk: int) -> HttpResponse:
     account = _visible_account(request, pk)
     _require(request, "accounts.add_meeting")
-    form = web_forms.MeetingForm(request.POST or None, account=account)
+    form = web_forms.MeetingForm(_data(request), account=account)
     return _form_flow(
         request,
         form=form,
@@ -336,7 +341,7 @@ def _seen_updated_at(form: Any) -> dt.datetime | None:
 def meeting_edit(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = get_object_or_404(Meeting.objects.visible_to(request.user).select_related("account"), pk=pk)
     _require(request, "accounts.change_meeting")
-    form = web_forms.MeetingForm(request.POST or None, instance=meeting, account=meeting.account)
+    form = web_forms.MeetingForm(_data(request), instance=meeting, account=meeting.account)
     return _form_flow(
         request,
         form=form,
@@ -361,7 +366,7 @@ def meeting_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def team_member_create(request: HttpRequest, pk: int) -> HttpResponse:
     account = _visible_account(request, pk)
     _require(request, "service_plans.add_accountteammember")
-    form = web_forms.TeamMemberForm(request.POST or None, account=account)
+    form = web_forms.TeamMemberForm(_data(request), account=account)
     return _form_flow(
         request,
         form=form,
@@ -379,7 +384,7 @@ def team_member_create(request: HttpRequest, pk: int) -> HttpResponse:
 def team_member_edit(request: HttpRequest, pk: int) -> HttpResponse:
     member = get_object_or_404(AccountTeamMember.objects.visible_to(request.user).select_related("account", "user"), pk=pk)
     _require(request, "service_plans.change_accountteammember")
-    form = web_forms.TeamMemberForm(request.POST or None, instance=member, account=member.account)
+    form = web_forms.TeamMemberForm(_data(request), instance=member, account=member.account)
     return _form_flow(
         request,
         form=form,
