@@ -187,3 +187,8 @@ def test_export_query_count_does_not_grow_with_rows(manager_client, account_mana
         response = manager_client.get(f"{EXPORT}?format=csv")
         body = b"".join(response.streaming_content)
     assert body.count(b"\n") == 41
+
+
+def test_export_links_carry_the_current_filters(manager_client, portfolio):
+    response = manager_client.get(f"{URL}?tier=T1&sort=-name", headers={"HX-Request": "true"})
+    assert f'href="{EXPORT}?tier=T1&amp;sort=-name&amp;format=csv"' in response.text
