@@ -22,6 +22,7 @@ help:
 	@echo "make test     run the whole suite on PostgreSQL and Redis"
 	@echo "make lint     ruff check and format check"
 	@echo "make messages rebuild the translation catalogues"
+	@echo "make bench    run the benchmarks (BENCH_SCALE=small|full)"
 
 install: $(VENV)/.installed
 
@@ -56,6 +57,12 @@ test: install
 	$(MANAGE) check --fail-level WARNING && \
 	$(MANAGE) makemigrations --check --dry-run && \
 	$(BIN)/pytest --create-db $(PYTEST_ARGS)
+
+# Benchmarks: BENCH_SCALE=small (10,000 accounts, default) or full (100,000); see docs/benchmarks.md.
+BENCH_SCALE ?= small
+bench: install
+	@DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) $(BIN)/python -m kam.preflight
+	$(BIN)/python -m bench --scale $(BENCH_SCALE)
 
 lint: install
 	$(BIN)/ruff check .

@@ -75,6 +75,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "kam.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Axes must come last: it turns a lockout into a response.
@@ -123,7 +124,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache ----------------------------------------------------------------------------------------
 CACHE_URL = env_str("CACHE_URL")
 if CACHE_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+    CACHES = {"default": {"BACKEND": "kam.cache.ResilientRedisCache", "LOCATION": CACHE_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "kam"}}
 
@@ -269,6 +270,14 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Periodic jobs: declared here, in one place. Issues that add jobs add their entry below.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# service_plans: risk alerts R1–R9 every night (DOMAIN.md §5.3), after the day's data has landed.
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE["evaluate-alerts-nightly"] = {
+    "task": "kam.job_scheduled",
+    "schedule": crontab(hour=2, minute=30),
+    "kwargs": {"kind": "evaluate_alerts"},
+}
 
 # --- KAM domain settings --------------------------------------------------------------------------
 KAM_BASE_CURRENCY = env_str("KAM_BASE_CURRENCY", "CNY").upper()
