@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "tiering",
     "service_plans",
     "reports",
+    "web",
 ]
 
 MIDDLEWARE = [
