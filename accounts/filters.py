@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import AccountStatus, BuyingRoleCode, ContractStatus, HealthBand, Industry, MeetingKind, Tier
 from accounts.models import Account, Contact, Contract, Invoice, Meeting
+from accounts.selectors import CLOSED_CONTRACT_STATUSES, not_renewed
 
 
 class AccountFilterSet(filters.FilterSet):
@@ -31,10 +32,23 @@ class AccountFilterSet(filters.FilterSet):
     renewal_due_within = filters.NumberFilter(
         method="filter_renewal_due_within", label=_("Renewal due within (days)"), min_value=0
     )
+    open_alerts = filters.BooleanFilter(method="filter_open_alerts", label=_("Has open alerts"))
 
     class Meta:
         model = Account
-        fields = ["q", "tier", "health_band", "status", "industry", "region", "owner", "parent", "group", "renewal_due_within"]
+        fields = [
+            "q",
+            "tier",
+            "health_band",
+            "status",
+            "industry",
+            "region",
+            "owner",
+            "parent",
+            "group",
+            "renewal_due_within",
+            "open_alerts",
+        ]
 
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()
@@ -47,9 +61,22 @@ class AccountFilterSet(filters.FilterSet):
             return queryset
         today = timezone.localdate()
         due = Contract.objects.filter(
-            account=OuterRef("pk"), end_date__gte=today, end_date__lte=today + dt.timedelta(days=int(value)), renewal__isnull=True
-        ).exclude(status__in=[ContractStatus.DRAFT, ContractStatus.TERMINATED, ContractStatus.RENEWED])
+            not_renewed(), account=OuterRef("pk"), end_date__gte=today, end_date__lte=today + dt.timedelta(days=int(value))
+        ).exclude(status__in=CLOSED_CONTRACT_STATUSES)
         return queryset.filter(Exists(due))
+
+    def filter_open_alerts(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        """Accounts with (``true``) or without (``false``) an open alert: a semi-join, never a count.
+
+        The alert table's partial unique index on (account, rule, reason) for open alerts answers
+        each probe, so the list keeps walking its sort index and stops after one page.
+        """
+        if value is None:
+            return queryset
+        from service_plans.models import OPEN_STATUSES, Alert  # service_plans builds on accounts
+
+        has_open = Exists(Alert.objects.filter(account=OuterRef("pk"), status__in=OPEN_STATUSES))
+        return queryset.filter(has_open if value else ~has_open)
 
 
 class ContactFilterSet(filters.FilterSet):

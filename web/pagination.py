@@ -48,7 +48,22 @@ def _parse_date(value: str) -> dt.date:
         raise BadCursor(value) from exc
 
 
-PARSERS: dict[str, Callable[[str], Any]] = {"str": _parse_str, "decimal": _parse_decimal, "date": _parse_date}
+def _parse_datetime(value: str) -> dt.datetime:
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise BadCursor(value) from exc
+    if parsed.tzinfo is None:  # cursors carry aware datetimes; a naive one was not made here
+        raise BadCursor(value)
+    return parsed
+
+
+PARSERS: dict[str, Callable[[str], Any]] = {
+    "str": _parse_str,
+    "decimal": _parse_decimal,
+    "date": _parse_date,
+    "datetime": _parse_datetime,
+}
 
 
 @dataclass(frozen=True)
@@ -59,7 +74,11 @@ class SortKey:
     field: str
     label: Any
     empty: Literal["null", "blank"] | None = None
-    kind: Literal["str", "decimal", "date"] = "str"
+    kind: Literal["str", "decimal", "date", "datetime"] = "str"
+    # An optional second column between the key and the id ("priority, then due date"); it must
+    # never be empty and only keys without empty values may have one.
+    then: str | None = None
+    then_kind: Literal["str", "decimal", "date"] = "str"
 
 
 @dataclass
@@ -79,24 +98,35 @@ class Page:
         return self.prev_cursor is not None
 
 
-def _encode(direction: str, empty: bool, value: Any, pk: int) -> str:
-    if isinstance(value, Decimal | dt.date):
-        value = str(value)
-    raw = json.dumps([direction, empty, value, pk], separators=(",", ":")).encode()
+def _text(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return str(value) if isinstance(value, Decimal | dt.date) else value
+
+
+def _encode(direction: str, empty: bool, value: Any, pk: int, then: Any = None) -> str:
+    items = [direction, empty, _text(value), pk]
+    if then is not None:
+        items.append(_text(then))
+    raw = json.dumps(items, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode(cursor: str) -> tuple[str, bool, Any, int]:
+def _decode(cursor: str) -> tuple[str, bool, Any, int, Any]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        direction, empty, value, pk = json.loads(raw)
+        items = json.loads(raw)
+        if not isinstance(items, list) or len(items) not in (4, 5):
+            raise ValueError(cursor)
+        direction, empty, value, pk = items[:4]
+        then = items[4] if len(items) == 5 else None
     except (binascii.Error, ValueError, TypeError) as exc:
         raise BadCursor(cursor) from exc
-    if direction not in ("n", "p") or not isinstance(empty, bool) or not isinstance(pk, int):
+    if direction not in ("n", "p") or not isinstance(empty, bool) or not isinstance(pk, int) or isinstance(pk, bool):
         raise BadCursor(cursor)
-    if value is not None and not isinstance(value, str):
+    if (value is not None and not isinstance(value, str)) or (then is not None and not isinstance(then, str)):
         raise BadCursor(cursor)
-    return direction, empty, value, pk
+    return direction, empty, value, pk, then
 
 
 class KeysetPaginator:
@@ -122,6 +152,8 @@ class KeysetPaginator:
 
     def _annotate(self, key: SortKey) -> QuerySet:
         qs = self.queryset.annotate(_sortval=F(key.field))
+        if key.then:
+            qs = qs.annotate(_thenval=F(key.then))
         if key.empty == "null":
             qs = qs.annotate(_empty=ExpressionWrapper(Q(**{f"{key.field}__isnull": True}), output_field=BooleanField()))
         elif key.empty == "blank":
@@ -135,16 +167,20 @@ class KeysetPaginator:
         if key.empty:
             ordering.append(F("_empty").desc() if reverse else F("_empty").asc())
         value_desc = desc != reverse
-        ordering.append(F(key.field).desc() if value_desc else F(key.field).asc())
-        ordering.append(F("id").desc() if value_desc else F("id").asc())
+        for name in (key.field, key.then, "id"):
+            if name:
+                ordering.append(F(name).desc() if value_desc else F(name).asc())
         return qs.order_by(*ordering)
 
     @staticmethod
-    def _beyond(key: SortKey, desc: bool, reverse: bool, empty: bool, value: Any, pk: int) -> Q:
-        """Rows strictly after (empty, value, pk) in the order given by ``desc`` and ``reverse``."""
+    def _beyond(key: SortKey, desc: bool, reverse: bool, empty: bool, value: Any, pk: int, then: Any = None) -> Q:
+        """Rows strictly after (empty, value, [then,] pk) in the order given by ``desc`` and ``reverse``."""
         value_desc = desc != reverse
         vcmp = "lt" if value_desc else "gt"
         id_after = Q(**{f"id__{vcmp}": pk})
+        if key.then:
+            # (value, then, id) beyond the cursor's triple, spelled out (Django has no row comparison).
+            id_after = Q(**{f"{key.then}__{vcmp}": then}) | (Q(**{key.then: then}) & id_after)
         if key.empty is None:
             # A redundant bound on the leading column lets PostgreSQL start the index scan at the cursor.
             bound = Q(**{f"{key.field}__{'lte' if value_desc else 'gte'}": value})
@@ -162,12 +198,13 @@ class KeysetPaginator:
         qs = self._annotate(key)
         direction = "n"
         if cursor:
-            direction, empty, raw_value, pk = _decode(cursor)
-            if not empty and raw_value is None:
+            direction, empty, raw_value, pk, raw_then = _decode(cursor)
+            if (not empty and raw_value is None) or (key.then is not None) != (raw_then is not None):
                 raise BadCursor(cursor)
             value = None if empty else PARSERS[key.kind](raw_value)
+            then = PARSERS[key.then_kind](raw_then) if key.then else None
             reverse = direction == "p"
-            qs = self._order(qs.filter(self._beyond(key, desc, reverse, empty, value, pk)), key, desc, reverse)
+            qs = self._order(qs.filter(self._beyond(key, desc, reverse, empty, value, pk, then)), key, desc, reverse)
         else:
             qs = self._order(qs, key, desc)
         rows = list(qs[: self.page_size + 1])
@@ -180,7 +217,7 @@ class KeysetPaginator:
 
         def cursor_at(row: Any, to: str) -> str:
             empty = bool(getattr(row, "_empty", False))
-            return _encode(to, empty, None if empty else row._sortval, row.pk)
+            return _encode(to, empty, None if empty else row._sortval, row.pk, row._thenval if key.then else None)
 
         return Page(
             rows=rows,

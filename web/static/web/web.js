@@ -128,6 +128,60 @@
     }
   };
 
+  // A bar per factor: the points it contributes and the points it loses (DOMAIN.md §1.7); the three
+  // factors holding the score down are drawn darker.
+  builders.factors = function (data, words) {
+    return {
+      type: "bar",
+      data: {
+        labels: data.labels,
+        datasets: [
+          { label: words.contribution, data: data.contribution, backgroundColor: palette.primary, stack: "points" },
+          { label: words.lost, data: data.lost, stack: "points",
+            backgroundColor: data.top.map(function (top) { return top ? palette.red : "#fca5a5"; }) }
+        ]
+      },
+      options: {
+        indexAxis: "y",
+        plugins: {
+          legend: { position: "bottom" },
+          tooltip: { callbacks: { label: function (c) { return c.dataset.label + ": " + oneDecimal.format(c.parsed.x); } } }
+        },
+        scales: {
+          x: { stacked: true, beginAtZero: true },
+          y: { stacked: true, ticks: { autoSkip: false, callback: function (v) {
+            var label = this.getLabelForValue(v);
+            return label.length > 38 ? label.slice(0, 36) + "…" : label;
+          } } }
+        }
+      }
+    };
+  };
+
+  // The health score over the last year, with the yellow and green edges as dashed lines.
+  builders.healthTrend = function (data, words) {
+    var edge = function (value, colour, label) {
+      return { label: label, data: data.dates.map(function () { return value; }), borderColor: colour,
+        borderDash: [4, 4], borderWidth: 1, pointRadius: 0, fill: false };
+    };
+    var dots = data.dates.length < 40 ? 3 : 0;  // a short history is a few points, not a line
+    var sets = [{ label: words.healthShown, data: data.shown, borderColor: palette.primary, backgroundColor: palette.primary,
+      pointRadius: dots, tension: 0.2, spanGaps: true }];
+    if (data.shown.join() !== data.computed.join()) {
+      sets.push({ label: words.healthComputed, data: data.computed, borderColor: palette.grey, pointRadius: dots, spanGaps: true });
+    }
+    if (data.yellow !== null) { sets.push(edge(data.yellow, palette.amber, words.yellowFrom)); }
+    if (data.green !== null) { sets.push(edge(data.green, palette.green, words.greenFrom)); }
+    return {
+      type: "line",
+      data: { labels: data.dates.map(function (d) { return dayFormat.format(epoch(d)); }), datasets: sets },
+      options: {
+        plugins: { legend: { display: false } },
+        scales: { y: { min: 0, max: 100 }, x: { ticks: { maxTicksLimit: 6 } } }
+      }
+    };
+  };
+
   function drawCharts(root) {
     if (typeof Chart === "undefined") { return; }
     Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;

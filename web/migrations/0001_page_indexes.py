@@ -1,0 +1,59 @@
+"""Indexes that keep the workspace's pages fast at 100,000 accounts (PostgreSQL only).
+
+They serve page queries rather than model invariants, so they live with the pages: created with raw
+SQL (no model state changes, so the models' ``Meta.indexes`` stay as their apps declare them), built
+``CONCURRENTLY`` so that adding them to a live database does not lock the tables. The embedded SQLite
+default is for small demos and skips them.
+
+- ``contract_open_end``: contracts that can still come up for renewal (the predicate repeats
+  ``accounts.selectors.CLOSED_CONTRACT_STATUSES`` in order, so the planner can prove it), by end date
+  then id: the home page's and the pipeline's "due within N days" ranges in date order, and their
+  counts and per-currency sums from the index alone.
+- ``account_status_tier_band``: the home page's counts as one GROUP BY read from the index alone.
+- ``meeting_time``: the latest and next meetings across a whole portfolio (executives).
+- ``alert_open_inbox``: the alerts inbox, open alerts by priority (the stored codes sort critical,
+  high, medium) then due date.
+- ``plan_action_owner_due``, ``alert_task_owner_due``: "my plan actions and tasks due" on the home
+  page, in due-date order without sorting a whole day's tasks.
+"""
+
+from django.db import migrations
+
+INDEXES = {
+    "contract_open_end": (
+        "accounts_contract (end_date, id) INCLUDE (account_id, annual_value, currency) "
+        "WHERE NOT (status IN ('draft', 'terminated', 'renewed'))"
+    ),
+    "account_status_tier_band": "accounts_account (status, tier, health_band)",
+    "meeting_time": "accounts_meeting (occurred_at, id)",
+    "alert_open_inbox": (
+        "service_plans_alert (priority, due_on, id) WHERE status IN ('open', 'in_progress', 'snoozed')"
+    ),
+    "plan_action_owner_due": "service_plans_planaction (owner_user_id, due_on, id) WHERE status = 'open'",
+    "alert_task_owner_due": "service_plans_alerttask (owner_id, due_on, id) WHERE status = 'open'",
+}
+
+
+def create(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for name, definition in INDEXES.items():
+        schema_editor.execute(f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{name}" ON {definition}')
+
+
+def drop(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for name in INDEXES:
+        schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"')
+
+
+class Migration(migrations.Migration):
+    atomic = False  # CREATE INDEX CONCURRENTLY cannot run inside a transaction
+
+    dependencies = [
+        ("accounts", "0003_list_sort_indexes"),
+        ("service_plans", "0004_default_standards_rules_playbooks"),
+    ]
+
+    operations = [migrations.RunPython(create, drop, elidable=False)]
