@@ -12,6 +12,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
@@ -26,6 +27,7 @@ from service_plans.models import (
     PlanAction,
     PlanObjective,
 )
+from tiering.services import health_override_validate, tier_override_validate
 
 DATE = forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
 DATETIME = forms.DateTimeInput(format="%Y-%m-%dT%H:%M", attrs={"type": "datetime-local"})
@@ -319,22 +321,62 @@ class ActionForm(VersionedForm):
 # --- Tier and health overrides (tiering.services; approvers only) ---------------------------------
 
 
-class TierOverrideForm(forms.Form):
-    tier = forms.ChoiceField(label=_("Tier"), choices=Tier.choices)
-    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+class OverrideForm(forms.Form):
+    """Shared by both overrides: ``clean`` asks the tiering service's validator, so every rule (reason,
+    approver, expiry within the maximum, score or band) is reported on its field in one go."""
+
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
     starts_on = forms.DateField(label=_("Starts on"), widget=DATE, required=False, help_text=_("Empty: today."))
     expires_on = forms.DateField(label=_("Expires on"), widget=DATE, required=False)
+    aliases = {"override_score": "score", "override_band": "band"}
+
+    def __init__(self, *args: Any, approver: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.approver = approver
+
+    def validate(self, data: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        try:
+            self.validate(data)
+        except ValidationError as error:
+            for name, errors in error.error_dict.items():
+                name = self.aliases.get(name, name)
+                if name in self.fields and name not in self.errors:
+                    self.add_error(name, errors)
+                elif name not in self.fields:
+                    self.add_error(None, errors)
+        return data
 
 
-class HealthOverrideForm(forms.Form):
+class TierOverrideForm(OverrideForm):
+    tier = forms.ChoiceField(label=_("Tier"), choices=Tier.choices)
+    field_order = ["tier", "reason", "starts_on", "expires_on"]
+
+    def validate(self, data: dict[str, Any]) -> None:
+        tier_override_validate(
+            tier=data.get("tier", ""), approved_by=self.approver, expires_on=data.get("expires_on"),
+            starts_on=data.get("starts_on"),
+        )  # fmt: skip
+
+
+class HealthOverrideForm(OverrideForm):
     score = forms.DecimalField(
         label=_("Health score"), max_digits=5, decimal_places=2, min_value=0, max_value=100, required=False
     )
     band = forms.ChoiceField(label=_("or a band"), required=False)
-    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    starts_on = forms.DateField(label=_("Starts on"), widget=DATE, required=False, help_text=_("Empty: today."))
-    expires_on = forms.DateField(label=_("Expires on"), widget=DATE, required=False)
+    field_order = ["score", "band", "reason", "starts_on", "expires_on"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["band"].choices = [("", "—")] + [(c, lbl) for c, lbl in HealthBand.choices if c != HealthBand.GREY]
+
+    def validate(self, data: dict[str, Any]) -> None:
+        if "score" not in data:  # an invalid number: its own error says so
+            return
+        health_override_validate(
+            score=data.get("score"), band=data.get("band", ""), approved_by=self.approver,
+            expires_on=data.get("expires_on"), starts_on=data.get("starts_on"),
+        )  # fmt: skip

@@ -1,8 +1,8 @@
 """Tier and health overrides from the account page, for users allowed to approve them.
 
 ``tiering.services`` holds the rules (a reason, an expiry within the model's maximum, an approver
-with the permission, a score or a band); the form only parses the fields, so every rule's message
-comes back on its field. The override applies to the account's group. The approver is the user who
+with the permission, a score or a band): the forms call its validators, so every rule's message
+comes back on its field at once, and the service checks them again when it saves. The override applies to the account's group. The approver is the user who
 sets it: only approvers see these forms, others get a 403 (another manager's account is a 404 first).
 """
 
@@ -51,7 +51,7 @@ def _save(call: Any) -> Any:
 def tier_override_set(request: HttpRequest, pk: int) -> HttpResponse:
     account = _visible_account(request, pk)
     _require(request, "tiering.approve_tieroverride")
-    form = web_forms.TierOverrideForm(_data(request), initial={"tier": account.tier or None})
+    form = web_forms.TierOverrideForm(_data(request), approver=request.user, initial={"tier": account.tier or None})
     return _form_flow(
         request,
         form=form,
@@ -73,7 +73,7 @@ def tier_override_set(request: HttpRequest, pk: int) -> HttpResponse:
 def health_override_set(request: HttpRequest, pk: int) -> HttpResponse:
     account = _visible_account(request, pk)
     _require(request, "tiering.approve_healthoverride")
-    form = web_forms.HealthOverrideForm(_data(request))
+    form = web_forms.HealthOverrideForm(_data(request), approver=request.user)
 
     def save(f: Any) -> HealthOverride:
         data = f.cleaned_data
