@@ -21,8 +21,8 @@ from typing import Any
 
 from django.apps import apps
 from django.db import models
-from django.db.models import F, Value
-from django.db.models.functions import Coalesce, NullIf
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.db.models.functions import Cast, Concat
 from django.utils import translation
 
 from imports.models import ImportKind
@@ -63,13 +63,44 @@ class KindSpec:
         return str(self.model._meta.get_field(column.field).verbose_name)
 
 
+def _id_ref(prefix: str) -> Any:
+    return Concat(Value("#"), Cast(F(f"{prefix}id"), output_field=models.CharField()))
+
+
 def _natural(prefix: str = "") -> Any:
-    """An account as the importer finds it: its external id, or its name when it has none."""
-    return Coalesce(NullIf(F(f"{prefix}external_id"), Value("")), F(f"{prefix}name"))
+    """An account as the importer finds it: its external id; else its name, when no other account
+    has that name (or that external id); else "#<id>". Built when an export runs."""
+
+    def expression() -> Any:
+        Account = apps.get_model("accounts", "Account")
+        name, pk = OuterRef(f"{prefix}name"), OuterRef(f"{prefix}id")
+        clash = Account.objects.filter(Q(name=name) | Q(external_id=name)).exclude(pk=pk)
+        return Case(
+            When(**{f"{prefix}external_id__gt": ""}, then=F(f"{prefix}external_id")),
+            When(~Exists(clash), then=F(f"{prefix}name")),
+            default=_id_ref(prefix),
+            output_field=models.CharField(),
+        )
+
+    return expression
 
 
 def _contact_ref(prefix: str) -> Any:
-    return Coalesce(NullIf(F(f"{prefix}email"), Value("")), F(f"{prefix}name"))
+    """A contact: its email; else its name, when unique within its account; else "#<id>"."""
+
+    def expression() -> Any:
+        Contact = apps.get_model("accounts", "Contact")
+        clash = Contact.objects.filter(account_id=OuterRef(f"{prefix}account_id"), name=OuterRef(f"{prefix}name")).exclude(
+            pk=OuterRef(f"{prefix}id")
+        )
+        return Case(
+            When(**{f"{prefix}email__gt": ""}, then=F(f"{prefix}email")),
+            When(~Exists(clash), then=F(f"{prefix}name")),
+            default=_id_ref(prefix),
+            output_field=models.CharField(),
+        )
+
+    return expression
 
 
 ACCOUNT_REF_ALIASES = (

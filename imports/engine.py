@@ -26,6 +26,7 @@ How a run goes (``BaseImporter.run``):
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -140,6 +141,15 @@ def _in_chunks(values: Iterable[Any], size: int = 5_000) -> Iterator[list[Any]]:
     yield from batched(values, size)
 
 
+_ID_REF = re.compile(r"^#(\d{1,18})$")
+
+
+def id_ref(ref: Any) -> int | None:
+    """ "#123" is a reference by KAM id: exports write it when a name would be ambiguous."""
+    match = _ID_REF.match(ref) if isinstance(ref, str) else None
+    return int(match.group(1)) if match else None
+
+
 def _messages(exc: ValidationError) -> str:
     return " ".join(str(m) for m in exc.messages)
 
@@ -249,6 +259,10 @@ class BaseImporter:
             if ok:
                 row.values[column.name] = value
             else:
+                if column.name == "currency" and raw:
+                    # full_clean also runs the model's clean(), which checks the code is known
+                    # even when the field refused it; say both, as the services do.
+                    value = " ".join(filter(None, [value, self.currency_error(parsing.cell_text(raw).upper())]))
                 self.error(row, column.name, value, raw)
         return row
 
@@ -283,8 +297,9 @@ class BaseImporter:
         if value is None or value == "":
             if column.name == "currency" or (model_field.has_default() and not model_field.null):
                 return KEEP
-            if model_field.null or not model_field.empty_strings_allowed:
-                value = None
+            # What a blank form field gives: NULL where allowed, else "" for text, else NULL
+            # (which the field then refuses as it would in full_clean).
+            value = None if model_field.null or not model_field.empty_strings_allowed else ""
         return model_field.clean(value, None)
 
     def choice_code(self, model_field: models.Field, raw: Any) -> Any:
@@ -329,9 +344,9 @@ class BaseImporter:
             instance.clean()
         except ValidationError as exc:
             for field_name, messages in exc.message_dict.items():
+                # Reported under the file's header, or the column's name when the file lacks it.
                 column = columns.get(field_name, field_name)
-                self.error(row, column if column in self.mapped else None, " ".join(messages),
-                           row.values.get(column, "") if column in self.mapped else "")  # fmt: skip
+                self.error(row, column, " ".join(messages), row.values.get(column, ""))
             return False
         return True
 
@@ -535,14 +550,17 @@ class AccountLookup:
         """Load the accounts ``refs`` may name (by external id or name), plus ``external_ids`` and
         ``names`` that can only be one of the two (an account row's own keys)."""
         refs = {r for r in refs if r}
+        ids = {i for r in refs if (i := id_ref(r)) is not None} - set(self.by_id)
         ext = ({r for r in external_ids if r} | refs) - self._loaded_ext
         named = ({r for r in names if r} | refs) - self._loaded_names
-        if not ext and not named:
+        if not ext and not named and not ids:
             return
         self._loaded_ext |= ext
         self._loaded_names |= named
         found = []
         fields = list(dict.fromkeys(self.fields))
+        for part in _in_chunks(ids):
+            found.extend(Account.objects.filter(any_of("pk", part)).values(*fields))
         for part in _in_chunks(ext):
             # "external_id <> ''" lets PostgreSQL use the partial unique index on external ids.
             found.extend(Account.objects.filter(any_of("external_id", part), ~Q(external_id="")).values(*fields))
@@ -565,6 +583,11 @@ class AccountLookup:
         """The account ``ref`` names: an external id first, then a name. ``also``: ids the user may
         reference although they cannot see them (the current parent of an account they update)."""
         allowed = set(also)
+        if (pk := id_ref(ref)) is not None:
+            info = self.by_id.get(pk)
+            if info is not None and (info.visible or info.id in allowed):
+                return info, None
+            return None, unknown_account(ref)
         info = self.by_ext.get(ref)
         if info is not None and (info.visible or info.id in allowed):
             return info, None
@@ -628,6 +651,7 @@ class ContactLookup:
     def __init__(self, importer: BaseImporter) -> None:
         self.importer = importer
         self.by_email: dict[str, ContactInfo] = {}
+        self.by_id: dict[int, ContactInfo] = {}
         self.by_name: dict[tuple[int, str], list[ContactInfo]] = {}
         self.visible_accounts: set[int] = set()
         self._loaded: set[tuple[int | None, str]] = set()
@@ -644,6 +668,9 @@ class ContactLookup:
         names = {r for _a, r in wanted}
         accounts = {a for a, _r in wanted if a is not None}
         found = []
+        ids = {i for _a, r in wanted if (i := id_ref(r)) is not None}
+        for part in _in_chunks(ids):
+            found.extend(Contact.objects.filter(any_of("pk", part)).values_list("id", "account_id", "name", "email"))
         for part in _in_chunks(emails or [None]):
             condition = Q(any_of("account_id", accounts)) & Q(any_of("name", names))
             if part != [None]:
@@ -660,6 +687,7 @@ class ContactLookup:
                 continue
             seen.add(pk)
             info = ContactInfo(pk, account_id, name, email)
+            self.by_id[pk] = info
             if email:
                 self.by_email[email.lower()] = info
             names_list = self.by_name.setdefault((account_id, name), [])
@@ -667,6 +695,11 @@ class ContactLookup:
                 names_list.append(info)
 
     def resolve(self, account_id: int, ref: str) -> tuple[ContactInfo | None, str | None]:
+        if (pk := id_ref(ref)) is not None:
+            info = self.by_id.get(pk)
+            if info is not None and info.account_id in self.visible_accounts:
+                return info, None
+            return None, _("Unknown contact “%(ref)s”.") % {"ref": ref}
         info = self.by_email.get(ref.lower())
         if info is not None and info.account_id in self.visible_accounts:
             return info, None

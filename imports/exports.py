@@ -16,11 +16,9 @@ from decimal import Decimal
 from typing import IO, Any
 
 from django.db import models
-from django.db.models import Value
-from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone, translation
 
-from imports.definitions import Column, KindSpec, kind_spec
+from imports.definitions import Column, KindSpec, _contact_ref, kind_spec
 from imports.engine import batched
 
 CHUNK = 2_000
@@ -28,7 +26,7 @@ CHUNK = 2_000
 # Many-to-many columns: what a row shows for each target (an expression on the through table).
 _M2M_EXPORT = {
     "buying_roles": lambda target: models.F(f"{target}__code"),
-    "contacts": lambda target: Coalesce(NullIf(models.F(f"{target}__email"), Value("")), models.F(f"{target}__name")),
+    "contacts": lambda target: _contact_ref(f"{target}__")(),
     "attendees": lambda target: models.F(f"{target}__username"),
 }
 
@@ -48,7 +46,7 @@ def export_queryset(kind: str, user: Any = None) -> models.QuerySet:
 
 def _expression(column: Column) -> Any:
     if column.export is not None:
-        return models.F(column.export) if isinstance(column.export, str) else column.export
+        return models.F(column.export) if isinstance(column.export, str) else column.export()
     if column.type == "ref":
         return models.F(f"{column.field}_id")
     return models.F(column.field)

@@ -18,7 +18,9 @@ class AnyOf(Lookup):
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        values = list(self.rhs)
+        # As the field would prepare each value for an ``=`` (SQLite stores aware datetimes as UTC text).
+        field = self.lhs.output_field
+        values = [field.get_db_prep_value(field.get_prep_value(v), connection) for v in self.rhs]
         if not values:
             return "1 = 0", []
         if connection.vendor == "postgresql":

@@ -5,10 +5,10 @@ checked in two steps: per chunk, every key, parent reference and owner is looked
 queries; once the file has been read, each row's identity (which existing account it is, if any)
 and parent are settled in memory, and the new hierarchy is checked for cycles set-based.
 
-Ownership: administrators and executives-with-write (and the command line without ``--user``) may
-give any owner. An account manager creates accounts they own (a blank owner means themselves) and
-may not hand an account to someone else; updating, or placing an account under, an account they
-cannot see is "unknown account".
+Ownership: administrators (and the command line without ``--user``) may give any owner. An
+account manager's new accounts are theirs (a blank owner means themselves) and they cannot change
+an account's owner; updating, or placing an account under, an account they cannot see is
+"unknown account", as if it did not exist.
 """
 
 from __future__ import annotations
@@ -192,7 +192,9 @@ class AccountImporter(BaseImporter):
             self.error(row, "parent", self.cycle_message)
             return ERROR
         node = self.identity(target, depth + 1)
-        return ERROR if node is ERROR else node
+        if node is ERROR:
+            self.error(row, "parent", _("The parent account's row (%(row)s) has errors.") % {"row": target.number})
+        return node
 
     def check_duplicates(self) -> None:
         first: dict[Any, int] = {}
@@ -283,10 +285,12 @@ class AccountImporter(BaseImporter):
                 owner_id = self.user_id
             else:
                 owner_id = existing["owner_id"]
-        if not self.sees_all and owner_id != self.user_id and (existing is None or owner_id != existing["owner_id"]):
-            self.error(
-                row, "owner", _("You can only make yourself the owner; ask an administrator to assign accounts to others.")
-            )
+        if not self.sees_all and owner_id != (existing["owner_id"] if existing else self.user_id):
+            # An account manager's new accounts are theirs; only administrators reassign accounts.
+            if existing:
+                self.error(row, "owner", _("Only an administrator can change an account's owner."))
+            else:
+                self.error(row, "owner", _("Your new accounts are yours: leave the owner blank or give your own username."))
             return
         attrs["owner_id"] = owner_id
         currency = attrs.get("currency", KEEP)

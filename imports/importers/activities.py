@@ -165,7 +165,11 @@ class SurveyResponseImporter(ActivityImporter):
         return (values["account_id"], values["kind"], values["responded_at"], values.get("contact_id"))
 
     def load_refs(self, rows: list[Row]) -> None:
-        self.contacts.load((r.data["account"].id, r.get("contact")) for r in rows if r.data.get("account") and r.get("contact"))
+        self.contacts.load(
+            (r.data["account"].id, r.get("contact"))
+            for r in rows
+            if r.data.get("account") and r.get("contact") not in (MISSING, None, "")
+        )
 
     def resolve_refs(self, row: Row, attrs: dict[str, Any]) -> bool:
         ref = row.get("contact")

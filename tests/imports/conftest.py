@@ -41,7 +41,9 @@ def run_import(
     day_first: bool = False,
     file_name: str = "data.csv",
 ) -> ImportRecord:
-    record = import_record_create(user=user, kind=kind, file_name=file_name, content=content, mapping=mapping, day_first=day_first)
+    record = import_record_create(
+        user=user, kind=kind, file_name=file_name, content=content, mapping=mapping, day_first=day_first
+    )
     if record.status == ImportStatus.INVALID:
         return record
     return import_run(record=record, dry_run=dry_run)

@@ -97,7 +97,9 @@ def test_moving_accounts_moves_their_subtree(account_manager):
     run_import("accounts", group_file(), user=account_manager)
     # Shanghai (with Pudong below it) moves under Solo; Solo is known by name.
     record = run_import(
-        "accounts", csv_bytes([["external_id", "name", "parent"], ["G-2", "Group Shanghai", "Solo Trading"]]), user=account_manager
+        "accounts",
+        csv_bytes([["external_id", "name", "parent"], ["G-2", "Group Shanghai", "Solo Trading"]]),
+        user=account_manager,
     )
     assert record.updated_count == 1, record.errors
     solo = Account.objects.get(name="Solo Trading")
@@ -137,7 +139,9 @@ def test_a_parent_cycle_is_refused_in_the_file_and_against_the_database(account_
     assert {(row, column) for row, column, m in errors(record) if m == message} == {(2, "parent"), (3, "parent"), (4, "parent")}
     run_import("accounts", group_file(), user=account_manager)
     # G-1 is the holding above G-3: putting it under G-3 closes a loop through the database.
-    record = run_import("accounts", csv_bytes([["external_id", "name", "parent"], ["G-1", "Group Holding", "G-3"]]), user=account_manager)
+    record = run_import(
+        "accounts", csv_bytes([["external_id", "name", "parent"], ["G-1", "Group Holding", "G-3"]]), user=account_manager
+    )
     assert errors(record) == [(2, "parent", message)]
     assert Account.objects.get(external_id="G-1").parent is None
 
@@ -162,8 +166,13 @@ def test_system_imports_need_owners(db):
         ("credit_rating", "Z", "Value 'Z' is not a valid choice."),
         ("wallet_estimate_amount", "-5", "Ensure this value is greater than or equal to 0."),
         ("wallet_estimate_amount", "many", "“many” value must be a decimal number."),
-        ("currency", "EURO", "Enter an ISO 4217 currency code: three capital letters, such as CNY or USD. "
-                             "Ensure this value has at most 3 characters (it has 4)."),
+        (
+            "currency",
+            "EURO",
+            "Enter an ISO 4217 currency code: three capital letters, such as CNY or USD. "
+            "Ensure this value has at most 3 characters (it has 4). "
+            "Unknown currency EURO: add an exchange rate for it to CNY first.",
+        ),
         ("currency", "GBP", "Unknown currency GBP: add an exchange rate for it to CNY first."),
         ("name", "x" * 201, "Ensure this value has at most 200 characters (it has 201)."),
     ],
@@ -176,7 +185,11 @@ def test_bad_values_name_the_column(account_manager, column, value, message):
 
 
 def test_blank_cells_clear_optional_values_and_keep_defaults(account_manager):
-    run_import("accounts", csv_bytes([["external_id", "name", "region", "status"], ["K", "Kappa", "East", "prospect"]]), user=account_manager)
+    run_import(
+        "accounts",
+        csv_bytes([["external_id", "name", "region", "status"], ["K", "Kappa", "East", "prospect"]]),
+        user=account_manager,
+    )
     run_import("accounts", csv_bytes([["external_id", "name", "region", "status"], ["K", "Kappa", "", ""]]), user=account_manager)
     kappa = Account.objects.get()
     assert (kappa.region, kappa.status) == ("", "prospect")

@@ -70,10 +70,18 @@ BAD_CONTRACTS = [
     # (cells for number, account, start, end, value, currency), column, message
     (["B-1", "ACME", "2025-01-01", "2025-12-31", "-5", ""], "annual_value", "Ensure this value is greater than or equal to 0."),
     (["B-1", "ACME", "2025-12-31", "2025-01-01", "5", ""], "end_date", "The end date cannot be before the start date."),
-    (["B-1", "ACME", "soon", "2025-12-31", "5", ""], "start_date", "Enter a date such as 2025-03-01, 2025/3/1, 01/03/2025 or 2025年3月1日."),
+    (
+        ["B-1", "ACME", "soon", "2025-12-31", "5", ""],
+        "start_date",
+        "Enter a date such as 2025-03-01, 2025/3/1, 01/03/2025 or 2025年3月1日.",
+    ),
     (["B-1", "ACME", "2025-01-01", "2025-12-31", "a lot", ""], "annual_value", "“a lot” value must be a decimal number."),
     (["B-1", "NOPE", "2025-01-01", "2025-12-31", "5", ""], "account", "Unknown account “NOPE”."),
-    (["B-1", "ACME", "2025-01-01", "2025-12-31", "5", "XYZ"], "currency", "Unknown currency XYZ: add an exchange rate for it to CNY first."),
+    (
+        ["B-1", "ACME", "2025-01-01", "2025-12-31", "5", "XYZ"],
+        "currency",
+        "Unknown currency XYZ: add an exchange rate for it to CNY first.",
+    ),
     (["B-1", "ACME", "", "2025-12-31", "5", ""], "start_date", "This field cannot be null."),
     (["", "ACME", "2025-01-01", "2025-12-31", "5", ""], "number", "This field cannot be blank."),
 ]
@@ -140,7 +148,10 @@ def test_invoices_by_number_with_their_contract(account_manager, acme):
 
 def test_invoice_reimport_is_unchanged(account_manager, acme):
     InvoiceFactory(account=acme, number="I-1", amount=Decimal("250000.00"))
-    rows = [["number", "account", "issued_on", "due_on", "amount", "currency"], ["I-1", "ACME", "2025-03-01", "2025-03-31", "250000", "CNY"]]
+    rows = [
+        ["number", "account", "issued_on", "due_on", "amount", "currency"],
+        ["I-1", "ACME", "2025-03-01", "2025-03-31", "250000", "CNY"],
+    ]
     record = run_import("invoices", csv_bytes(rows), user=account_manager)
     assert (record.unchanged_count, record.updated_count) == (1, 0)
     assert Invoice.objects.get().version == 1

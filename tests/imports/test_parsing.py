@@ -76,7 +76,9 @@ def test_integers(text, expected):
     assert parsing.parse_integer(text) == expected
 
 
-@pytest.mark.parametrize(("text", "expected"), [("yes", True), ("是", True), ("TRUE", True), ("1", True), ("否", False), ("no", False), (False, False)])
+@pytest.mark.parametrize(
+    ("text", "expected"), [("yes", True), ("是", True), ("TRUE", True), ("1", True), ("否", False), ("no", False), (False, False)]
+)
 def test_booleans(text, expected):
     assert parsing.parse_boolean(text) is expected
 
