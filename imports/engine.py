@@ -448,7 +448,8 @@ class BaseImporter:
             raise ImportFileError(NO_DATA_ROWS)
         self.finish()
         self.outcome.timings["check"] = round(time.monotonic() - started, 3)
-        self.outcome.errors.sort(key=lambda e: e.row)
+        order = {header: index for index, header in reversed(list(enumerate(self.headers)))}
+        self.outcome.errors.sort(key=lambda e: (e.row, order.get(e.column, len(order))))  # as the file reads
         if self.outcome.errors or dry_run:
             if self.outcome.errors:
                 self.undo_stage()

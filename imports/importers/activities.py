@@ -59,15 +59,14 @@ class ActivityImporter(AccountScopedImporter):
         self.before_rows(existing)
         for row in rows:
             account = row.data.pop("account")
-            if account is None or not row.ok:
-                row.ok = False
+            if account is None:
                 continue
             attrs = self.plain_attrs(row)
             attrs["account_id"] = account.id
-            if not self.resolve_refs(row, attrs) or not row.ok:
-                continue
-            values = {**attrs, "kind": self.kind_of(row)}
-            key = self.key_of(values)
+            self.resolve_refs(row, attrs)
+            if attrs.get(self.time_field) is None or "kind" not in attrs and "kind" in self.mapped:
+                continue  # the key itself is wrong; its error is reported
+            key = self.key_of({**attrs, "kind": self.kind_of(row)})
             if key in self.seen:
                 self.error(row, self.time_field, duplicate_row(self.seen[key]))
                 continue
@@ -150,6 +149,8 @@ class MeetingImporter(ActivityImporter):
         return row.ok
 
     def complete(self, row: Row, attrs: dict[str, Any], existing: dict[str, Any] | None) -> None:
+        if not row.ok:
+            return
         if existing is None:
             attrs["created_by_id"] = self.user_id
         current = {name: links.get(existing["id"], set()) for name, links in self.current_links.items()} if existing else {}
@@ -193,5 +194,5 @@ class SurveyResponseImporter(ActivityImporter):
         )
         if attrs["contact_id"] is not None:
             instance.contact = Contact(pk=attrs["contact_id"], account_id=row.data["contact_account"])
-        if self.model_clean(row, instance, {}):
+        if self.model_clean(row, instance, {}) and row.ok:
             self.stage(row, attrs, existing)

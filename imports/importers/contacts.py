@@ -69,8 +69,6 @@ class ContactImporter(AccountScopedImporter):
                 self.error(row, "email" if email else "name", duplicate_key(email or row.get("name"), self.seen[key]))
                 continue
             self.seen[key] = row.number
-            if not row.ok:
-                continue
             matches = existing.get(key, [])
             if len(matches) > 1:
                 self.error(row, "name", _("Several contacts of this account are named “%(name)s”: add their email addresses.")

@@ -86,15 +86,16 @@ class ContractImporter(NumberedImporter):
             holders.update(Contract.objects.filter(any_of("renewal_of_id", part)).values_list("renewal_of_id", "id"))
         for row in rows:
             current = existing.get(row.get("number"))
-            if not self.check_number(row, current):
-                row.ok = False
+            number_ok = self.check_number(row, current)
             account = self.resolve_account(row)
-            if not row.ok or account is None:
-                row.ok = False
+            if account is None:
                 continue
+            # A row with errors still goes through the model's clean(), as full_clean would, so
+            # that every problem of the row is reported at once; it is never staged.
             row.data.update(account=account, existing=current)
-            # Registered before any row is completed, so renewals may point up or down the file.
-            self.in_file[row.get("number")] = (row.number, current["id"] if current else None, account.id, account.group_root_id)
+            if number_ok:
+                # Registered before rows are completed, so renewals may point up or down the file.
+                self.in_file[row.get("number")] = (row.number, current["id"] if current else None, account.id, account.group_root_id)
             ref = row.get("renewal_of")
             if ref not in (MISSING, None, ""):
                 target = renewals.get(ref)
@@ -182,10 +183,9 @@ class InvoiceImporter(NumberedImporter):
         visible = self.visible_account_ids(a for _pk, a in contracts.values())
         for row in rows:
             current = existing.get(row.get("number"))
-            if not self.check_number(row, current):
-                row.ok = False
+            self.check_number(row, current)
             account = self.resolve_account(row)
-            if not row.ok or account is None:
+            if account is None:
                 continue
             attrs = self.plain_attrs(row)
             attrs["account_id"] = account.id

@@ -120,8 +120,8 @@ def test_unknown_parent_and_owner(account_manager):
     rows = [["name", "parent", "owner"], ["Epsilon", "No Such Group", "nobody"]]
     record = run_import("accounts", csv_bytes(rows), user=None, dry_run=True)
     assert errors(record) == [
-        (2, "owner", "Unknown user “nobody”: give a username or an email address."),
         (2, "parent", "Unknown account “No Such Group”."),
+        (2, "owner", "Unknown user “nobody”: give a username or an email address."),
     ]
 
 
