@@ -64,7 +64,7 @@ class ActivityImporter(AccountScopedImporter):
             attrs = self.plain_attrs(row)
             attrs["account_id"] = account.id
             self.resolve_refs(row, attrs)
-            if attrs.get(self.time_field) is None or "kind" not in attrs and "kind" in self.mapped:
+            if attrs.get(self.time_field) is None or ("kind" not in attrs and "kind" in self.mapped):
                 continue  # the key itself is wrong; its error is reported
             key = self.key_of({**attrs, "kind": self.kind_of(row)})
             if key in self.seen:

@@ -95,7 +95,12 @@ class ContractImporter(NumberedImporter):
             row.data.update(account=account, existing=current)
             if number_ok:
                 # Registered before rows are completed, so renewals may point up or down the file.
-                self.in_file[row.get("number")] = (row.number, current["id"] if current else None, account.id, account.group_root_id)
+                self.in_file[row.get("number")] = (
+                    row.number,
+                    current["id"] if current else None,
+                    account.id,
+                    account.group_root_id,
+                )
             ref = row.get("renewal_of")
             if ref not in (MISSING, None, ""):
                 target = renewals.get(ref)

@@ -26,7 +26,9 @@ def test_dry_run_then_real_run(accounts_csv, account_manager, capsys):
     out = capsys.readouterr().out
     assert "'客户全称' → name" in out and "1 rows: 1 created, 0 updated, 0 unchanged (would be); 0 errors" in out
     assert not Account.objects.exists()
-    call_command("import_data", str(accounts_csv), "--kind", "accounts", "--mapping", mapping, "--user", "am_owner", "--no-progress")
+    call_command(
+        "import_data", str(accounts_csv), "--kind", "accounts", "--mapping", mapping, "--user", "am_owner", "--no-progress"
+    )
     assert "1 created" in capsys.readouterr().out
     account = Account.objects.get()
     assert (account.name, account.owner) == ("命令行客户", account_manager)
@@ -36,11 +38,20 @@ def test_dry_run_then_real_run(accounts_csv, account_manager, capsys):
 
 def test_errors_fail_the_command_and_write_the_report(tmp_path, account_manager, acme):
     source = tmp_path / "contracts.csv"
-    source.write_bytes(csv_bytes([["number", "account", "start_date", "end_date", "annual_value"], ["E-1", "ACME", "2025-02-01", "2025-01-01", "5"]]))
+    source.write_bytes(
+        csv_bytes(
+            [["number", "account", "start_date", "end_date", "annual_value"], ["E-1", "ACME", "2025-02-01", "2025-01-01", "5"]]
+        )
+    )
     report = tmp_path / "errors.csv"
     with pytest.raises(CommandError, match="Nothing was imported"):
-        call_command("import_data", str(source), "--kind", "contracts", "--user", "am_owner", "--errors", str(report), "--no-progress")
-    assert report.read_text(encoding="utf-8-sig").splitlines()[1] == "2,end_date,2025-01-01,The end date cannot be before the start date."
+        call_command(
+            "import_data", str(source), "--kind", "contracts", "--user", "am_owner", "--errors", str(report), "--no-progress"
+        )
+    assert (
+        report.read_text(encoding="utf-8-sig").splitlines()[1]
+        == "2,end_date,2025-01-01,The end date cannot be before the start date."
+    )
     assert not Contract.objects.exists()
 
 
@@ -71,7 +82,11 @@ def test_export_data_writes_what_import_data_reads_back(tmp_path, acme, admin_us
     call_command("export_data", str(out), "--kind", "accounts")
     assert "1 rows written" in capsys.readouterr().out
     if fmt == "xlsx":
-        assert next(load_workbook(out, read_only=True).active.iter_rows(values_only=True))[:3] == ("external_id", "name", "parent")
+        assert next(load_workbook(out, read_only=True).active.iter_rows(values_only=True))[:3] == (
+            "external_id",
+            "name",
+            "parent",
+        )
     call_command("import_data", str(out), "--kind", "accounts", "--user", "admin_user", "--no-progress")
     assert "0 created, 0 updated, 1 unchanged" in capsys.readouterr().out
 

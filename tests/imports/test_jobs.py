@@ -22,7 +22,9 @@ def contracts(n):
 
 
 @pytest.mark.django_db
-def test_a_large_file_runs_as_a_job_and_reports_progress(account_manager, acme, monkeypatch, settings, django_capture_on_commit_callbacks):
+def test_a_large_file_runs_as_a_job_and_reports_progress(
+    account_manager, acme, monkeypatch, settings, django_capture_on_commit_callbacks
+):
     settings.KAM_IMPORT_INLINE_MAX_ROWS = 10
     monkeypatch.setattr(engine, "CHUNK_ROWS", 10)
     seen = []
@@ -34,7 +36,15 @@ def test_a_large_file_runs_as_a_job_and_reports_progress(account_manager, acme, 
     record.refresh_from_db()
     job = record.job
     assert (job.kind, job.status, job.progress, job.requested_by) == ("import_data", JobStatus.DONE, 100, account_manager)
-    assert job.result == {"import_id": record.pk, "status": "done", "rows": 50, "created": 50, "updated": 0, "unchanged": 0, "errors": 0}
+    assert job.result == {
+        "import_id": record.pk,
+        "status": "done",
+        "rows": 50,
+        "created": 50,
+        "updated": 0,
+        "unchanged": 0,
+        "errors": 0,
+    }
     assert (record.status, record.created_count) == (ImportStatus.DONE, 50)
     assert seen == sorted(seen) and len(set(seen)) >= 5 and seen[-1] == 100
     assert Contract.objects.count() == 50
@@ -48,7 +58,9 @@ def test_a_small_file_runs_at_once(account_manager, acme):
 
 
 @pytest.mark.django_db
-def test_broker_down_fails_the_import_with_a_clear_message(account_manager, acme, monkeypatch, django_capture_on_commit_callbacks):
+def test_broker_down_fails_the_import_with_a_clear_message(
+    account_manager, acme, monkeypatch, django_capture_on_commit_callbacks
+):
     from kam.celery import app
 
     app.conf.task_always_eager = False

@@ -51,6 +51,8 @@ def test_sqlite_round_trip_and_hierarchy(tmp_path):
         run("export_data", str(path), "--kind", kind)
         out = run("import_data", str(path), "--kind", kind, "--user", "admin", "--no-progress")
         assert " 0 created, 0 updated, " in out and "0 errors. Status: Imported." in out, out
-    check = subprocess.run([sys.executable, "-c", CHECK], cwd=ROOT, env=env, check=True, timeout=300, capture_output=True, text=True)
+    check = subprocess.run(
+        [sys.executable, "-c", CHECK], cwd=ROOT, env=env, check=True, timeout=300, capture_output=True, text=True
+    )
     assert "status done 2 1 []" in check.stdout, check.stdout + check.stderr
     assert "hierarchy True 1 ~" in check.stdout, check.stdout

@@ -66,7 +66,9 @@ def test_upload_map_check_confirm_result(manager_client, account_manager, acme):
     # A corrected file: check, then confirm.
     manager_client.post(reverse("imports:upload"), {"kind": "contracts", "file": SimpleUploadedFile("ok.csv", csv_bytes(GOOD))})
     record = ImportRecord.objects.latest("pk")
-    page = manager_client.post(reverse("imports:detail", args=[record.pk]), {f"col_{k}": v for k, v in record.mapping.items()}, follow=True)
+    page = manager_client.post(
+        reverse("imports:detail", args=[record.pk]), {f"col_{k}": v for k, v in record.mapping.items()}, follow=True
+    )
     record.refresh_from_db()
     assert record.status == ImportStatus.VALIDATED
     assert "Importing it will create 1, update 0 and leave 0 unchanged." in page.text
