@@ -23,7 +23,6 @@ EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 INVALID_DATE = _("Enter a date such as 2025-03-01, 2025/3/1, 01/03/2025 or 2025年3月1日.")
 INVALID_DATETIME = _("Enter a date and time such as 2025-03-01 14:30 or 2025年3月1日 14:30.")
 INVALID_BOOLEAN = _("Enter yes or no (true/false, 1/0, 是/否).")
-INVALID_CHOICE = _("“%(value)s” is not one of the choices: %(choices)s.")
 
 _YMD = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")

@@ -40,6 +40,8 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("kam", "jobrun", ("view",)),
     ],
 }
+# Import records: administrators look after them in the admin (deleting one deletes its files).
+ROLE_PERMISSIONS[ADMINISTRATOR].append(("imports", "importrecord", ("view", "delete")))
 
 
 def _group_names(user: Any) -> frozenset[str]:

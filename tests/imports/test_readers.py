@@ -70,3 +70,9 @@ def test_a_zip_that_is_not_a_workbook_is_not_a_spreadsheet():
         archive.writestr("hello.txt", "hi")
     with pytest.raises(ImportFileError, match="not a spreadsheet"):
         open_table(buffer.getvalue())
+
+
+def test_row_estimates_choose_the_background_path():
+    table = open_table(csv_bytes([["a"]] + [[str(i)] for i in range(5000)]))
+    assert table.estimated_rows == 5000
+    assert open_table(xlsx_bytes([["a"]] + [[i] for i in range(300)])).estimated_rows == 300
