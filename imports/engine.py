@@ -183,6 +183,7 @@ class BaseImporter:
         self._parse_cache: dict[str, dict[Any, tuple[bool, Any]]] = {c.name: {} for c in self.columns}
         self._currency_errors: dict[str, str | None] = {}
         self._index: dict[str, int] = {}
+        self._scratch: dict[str, models.Model] = {}
         self.record_id: int | None = None
 
     # --- set-up ------------------------------------------------------------------------------
@@ -325,6 +326,17 @@ class BaseImporter:
         return list(dict.fromkeys(codes))
 
     # --- shared checks -----------------------------------------------------------------------
+
+    def scratch(self, name: str, model: type[models.Model], **values: Any) -> Any:
+        """An unsaved instance reused for every row, with ``values`` set: building a model instance
+        costs more than checking a row, and ``clean()`` reads only the attributes set before it runs.
+        Related objects are assigned by the caller after their own scratch instance is filled."""
+        instance = self._scratch.get(name)
+        if instance is None:
+            instance = self._scratch[name] = model()
+        for attribute, value in values.items():
+            setattr(instance, attribute, value)
+        return instance
 
     def currency_error(self, code: str) -> str | None:
         """``validate_currency_known`` itself, once per distinct code (it queries)."""

@@ -186,13 +186,16 @@ class SurveyResponseImporter(ActivityImporter):
         return True
 
     def complete(self, row: Row, attrs: dict[str, Any], existing: dict[str, Any] | None) -> None:
-        instance = SurveyResponse(
+        instance = self.scratch(
+            "response",
+            SurveyResponse,
             pk=existing["id"] if existing else None,
             account_id=attrs["account_id"],
             kind=self.kind_of(row),
             score=attrs.get("score"),
         )
+        instance.contact = None
         if attrs["contact_id"] is not None:
-            instance.contact = Contact(pk=attrs["contact_id"], account_id=row.data["contact_account"])
+            instance.contact = self.scratch("contact", Contact, pk=attrs["contact_id"], account_id=row.data["contact_account"])
         if self.model_clean(row, instance, {}) and row.ok:
             self.stage(row, attrs, existing)

@@ -140,15 +140,16 @@ class ContactImporter(AccountScopedImporter):
                 return existing[name] if existing else Contact._meta.get_field(name).get_default()
             return v
 
-        instance = Contact(pk=existing["id"] if existing else None, account_id=attrs["account_id"],
-                           is_active=value("is_active"), left_on=value("left_on"))  # fmt: skip
+        instance = self.scratch("contact", Contact, pk=existing["id"] if existing else None, account_id=attrs["account_id"],
+                                is_active=value("is_active"), left_on=value("left_on"))  # fmt: skip
+        instance.reports_to = None
         if manager:
             target = manager[0]
             if isinstance(target, FileRef) and target.row == row.number:
                 instance.pk = target_pk = 0  # reporting to themselves: let clean() say so
             else:
                 target_pk = target if isinstance(target, int) else -target.row
-            instance.reports_to = Contact(pk=target_pk, account_id=manager[1])
+            instance.reports_to = self.scratch("manager", Contact, pk=target_pk, account_id=manager[1])
         if not self.model_clean(row, instance, {}) or not row.ok:
             return
         links = {"buying_roles": row.values["buying_roles"]} if "buying_roles" in row.values else None

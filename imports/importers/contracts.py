@@ -145,17 +145,24 @@ class ContractImporter(NumberedImporter):
 
         # Contract.clean() with its related objects filled in: no query. The currency was checked
         # above (validate_currency_known, memoised), so it is left out here.
-        instance = Contract(
-            pk=existing["id"] if existing else None, start_date=current("start_date"), end_date=current("end_date")
+        instance = self.scratch(
+            "contract",
+            Contract,
+            pk=existing["id"] if existing else None,
+            start_date=current("start_date"),
+            end_date=current("end_date"),
         )
-        instance.account = Account(pk=account.id, group_root_id=account.group_root_id)
+        instance.account = self.scratch("account", Account, pk=account.id, group_root_id=account.group_root_id)
+        instance.renewal_of = None
         if renewal:
             target, group_root, _holder = renewal
             if isinstance(target, FileRef) and target.row == row.number:
                 instance.pk = target_pk = 0  # renewing itself: let clean() say so
             else:
                 target_pk = target if isinstance(target, int) else -target.row
-            instance.renewal_of = Contract(pk=target_pk, account=Account(group_root_id=group_root))
+            renewed = self.scratch("renewed", Contract, pk=target_pk)
+            renewed.account = self.scratch("renewed_account", Account, group_root_id=group_root)
+            instance.renewal_of = renewed
         if not self.model_clean(row, instance, {}) or not row.ok:
             return
         if renewal:
@@ -211,7 +218,9 @@ class InvoiceImporter(NumberedImporter):
                     return current[name] if current else Invoice._meta.get_field(name).get_default()
                 return v
 
-            instance = Invoice(
+            instance = self.scratch(
+                "invoice",
+                Invoice,
                 pk=current["id"] if current else None,
                 account_id=account.id,
                 issued_on=value("issued_on"),
@@ -221,10 +230,11 @@ class InvoiceImporter(NumberedImporter):
                 written_off_amount=value("written_off_amount"),
                 written_off_on=value("written_off_on"),
             )
+            instance.contract = None
             contract_id = value("contract_id")
             if contract_id is not None:
                 owner = contract[1] if contract else current["_contract_account_id"] if current else None
-                instance.contract = Contract(pk=contract_id, account_id=owner)
+                instance.contract = self.scratch("contract", Contract, pk=contract_id, account_id=owner)
             if self.model_clean(row, instance, {}) and row.ok:
                 self.stage(row, attrs, current)
 
