@@ -2,17 +2,17 @@
 exported file imports back unchanged.
 
 ``export_rows`` streams: it reads the queryset with ``iterator()`` in chunks and fetches
-many-to-many values per chunk, so 100,000 rows never sit in memory. The list pages' export (built
-by the UI) passes its filtered queryset here; ``manage.py export_data`` writes a whole kind.
+many-to-many values per chunk, so 100,000 rows never sit in memory. Files are written by
+``kam.export`` (the list pages' writer) with ``export_columns``: a list page can offer "export for
+re-import" by passing its filtered queryset to ``export_rows``; ``manage.py export_data`` writes a
+whole kind.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from collections.abc import Iterable, Iterator
-from decimal import Decimal
 from typing import IO, Any
 
 from django.db import models
@@ -20,6 +20,7 @@ from django.utils import timezone, translation
 
 from imports.definitions import Column, KindSpec, _contact_ref, kind_spec
 from imports.engine import batched
+from kam import export
 
 CHUNK = 2_000
 
@@ -85,76 +86,56 @@ def _links(spec: KindSpec, columns: list[Column], ids: list[int]) -> dict[str, d
     return found
 
 
-def cell_text(value: Any) -> str:
-    """How a value is written to CSV: ISO dates, datetimes in the company time zone with their
-    offset and microseconds, plain decimals, true/false, lists joined by "; "."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
+def import_value(value: Any) -> Any:
+    """A value as the importer reads it back: datetimes as ISO text in the company time zone with
+    their offset and microseconds (Excel cannot store a time zone, and its serial numbers lose
+    microseconds), lists joined by "; "; dates, numbers, booleans and text as they are."""
     if isinstance(value, dt.datetime):
         return timezone.localtime(value).isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return format(value, "f")
     if isinstance(value, list):
         return "; ".join(str(v) for v in value)
-    return str(value)
-
-
-def xlsx_value(value: Any) -> Any:
-    """XLSX keeps dates, numbers and booleans typed; datetimes are written as text because Excel
-    cannot store a time zone (and its serial numbers lose microseconds)."""
-    if isinstance(value, (dt.datetime, list)) or value is None:
-        return cell_text(value)
     return value
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
+def export_columns(kind: str, *, labels: bool = False) -> list[export.Column]:
+    """``kam.export`` columns for the rows of ``export_rows``: the list pages and the commands
+    write files with the same writer (streamed, with spreadsheet formulas neutralised)."""
+    return [
+        export.Column(header, lambda row, index=index: import_value(row[index]))
+        for index, header in enumerate(export_headers(kind, labels=labels))
+    ]
 
 
-def stream_csv(headers: list[str], rows: Iterable[list[Any]]) -> Iterator[bytes]:
-    """CSV bytes line by line (for ``StreamingHttpResponse``), UTF-8 with a BOM for Excel."""
-    writer = csv.writer(_Echo(), lineterminator="\r\n")
-    yield "\ufeff".encode()
-    yield writer.writerow(headers).encode()
-    for row in rows:
-        yield writer.writerow([cell_text(v) for v in row]).encode()
-
-
-def write_csv(out: IO[bytes], headers: list[str], rows: Iterable[list[Any]]) -> int:
+def write_csv(out: IO[bytes], kind: str, rows: Iterable[list[Any]], *, labels: bool = False) -> int:
     count = -1
-    for count, chunk in enumerate(stream_csv(headers, rows)):  # noqa: B007 - the count is the result
-        out.write(chunk)
-    return max(count - 1, 0)
+    for count, line in enumerate(export.csv_lines(rows, export_columns(kind, labels=labels))):  # noqa: B007
+        out.write(line.encode())
+    return max(count, 0)
 
 
-def write_xlsx(out: IO[bytes] | str, headers: list[str], rows: Iterable[list[Any]], *, title: str = "") -> int:
-    """A workbook in openpyxl's write-only mode, which streams rows to a temporary file."""
-    from openpyxl import Workbook
+def write_xlsx(out: IO[bytes] | str, kind: str, rows: Iterable[list[Any]], *, labels: bool = False) -> int:
+    counted = _Counter(rows)
+    export.write_xlsx(out, rows=counted, columns=export_columns(kind, labels=labels), sheet_title=kind)
+    return counted.count
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=(title or "export")[:31])
-    sheet.append(headers)
-    count = 0
-    for row in rows:
-        sheet.append([xlsx_value(v) for v in row])
-        count += 1
-    workbook.save(out)
-    return count
+
+class _Counter:
+    def __init__(self, rows: Iterable[Any]) -> None:
+        self.rows, self.count = rows, 0
+
+    def __iter__(self) -> Iterator[Any]:
+        for row in self.rows:
+            self.count += 1
+            yield row
 
 
 def export_file(kind: str, *, fmt: str = "csv", user: Any = None, labels: bool = False, language: str | None = None) -> bytes:
     """A whole export in memory: for tests and small downloads only (the command streams)."""
     with translation.override(language or translation.get_language()):
-        headers = export_headers(kind, labels=labels)
         rows = export_rows(kind, user=user)
         buffer = io.BytesIO()
         if fmt == "xlsx":
-            write_xlsx(buffer, headers, rows, title=kind)
+            write_xlsx(buffer, kind, rows, labels=labels)
         else:
-            write_csv(buffer, headers, rows)
+            write_csv(buffer, kind, rows, labels=labels)
     return buffer.getvalue()

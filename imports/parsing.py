@@ -30,19 +30,25 @@ _DMY = re.compile(r"^(\d{1,2})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{4})$")
 _TIME = re.compile(r"^(\d{1,2})[:：](\d{2})(?:[:：](\d{2})(?:\.(\d{1,6}))?)?$")
 _TIME_TAIL = re.compile(r"^\d{1,2}[:：]\d{2}([:：]\d{2}(\.\d+)?)?\s*([+-]\d{2}:?\d{2}|Z)?$")
 _CURRENCY_MARKS = str.maketrans("", "", "¥￥$€£元 \u00a0\u3000,，")
+FORMULA_START = frozenset("=+-@\t\r")
 _TRUE = frozenset({"true", "t", "yes", "y", "1", "是", "对", "真", "x", "✓", "✔"})
 _FALSE = frozenset({"false", "f", "no", "n", "0", "否", "不", "假"})
 
 
 def cell_text(value: Any) -> str:
-    """A cell as text. XLSX numbers that are whole (an id typed into a number cell) lose the ``.0``."""
+    """A cell as text. XLSX numbers that are whole (an id typed into a number cell) lose the ``.0``;
+    the apostrophe that marks text in spreadsheets (and that exports put before text starting
+    with = + - @, so it is never run as a formula) is dropped."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ")
-    return str(value).strip()
+    text = str(value).strip()
+    if text.startswith("'") and text[1:2] in FORMULA_START:
+        return text[1:]
+    return text
 
 
 def _date_from_parts(year: str, month: str, day: str) -> dt.date:

@@ -7,12 +7,10 @@ progress the page polls with htmx (no inline script: the CSP forbids it).
 
 from __future__ import annotations
 
-import tempfile
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -21,6 +19,7 @@ from imports import exports, selectors, services
 from imports.definitions import SPECS
 from imports.forms import MappingForm, UploadForm
 from imports.models import ImportFile, ImportFileRole, ImportKind, ImportStatus
+from kam import export
 from kam.jobs import BackgroundUnavailable
 from kam.roles import is_administrator
 
@@ -150,20 +149,6 @@ def export_kind(request: HttpRequest, kind: str, fmt: str) -> HttpResponse:
     meta = SPECS[kind].model._meta
     if not request.user.has_perm(f"{meta.app_label}.view_{meta.model_name}"):
         raise Http404
-    headers = exports.export_headers(kind)
-    rows = exports.export_rows(kind, user=request.user)
-    filename = f"{kind}.{fmt}"
-    if fmt == "csv":
-        response = StreamingHttpResponse(exports.stream_csv(headers, rows), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
-    # openpyxl's write-only mode streams rows to disk; FileResponse closes the file when sent.
-    handle = tempfile.TemporaryFile()  # noqa: SIM115
-    exports.write_xlsx(handle, headers, rows, title=kind)
-    handle.seek(0)
-    return FileResponse(
-        handle,
-        as_attachment=True,
-        filename=filename,
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    return export.export_response(
+        rows=exports.export_rows(kind, user=request.user), columns=exports.export_columns(kind), filename=kind, fmt=fmt
     )

@@ -90,3 +90,9 @@ def test_unknown_boolean_is_refused():
 
 def test_lists_split_on_the_separators_people_use():
     assert parsing.split_list("a, b；c、d") == ["a", "b", "c", "d"]
+
+
+def test_the_apostrophe_that_marks_text_is_dropped():
+    assert parsing.cell_text("'=SUM(A1)") == "=SUM(A1)"
+    assert parsing.cell_text("'+86 138") == "+86 138"
+    assert parsing.cell_text("'quoted'") == "'quoted'"

@@ -36,13 +36,13 @@ def world(account_manager, other_manager):
     from accounts import services
 
     ExchangeRateFactory(currency="USD")
-    holding = AccountFactory(name="Round Holding", external_id="RH", owner=account_manager, currency="USD")
+    holding = AccountFactory(name="Round Holding", external_id="RH", owner=account_manager, currency="USD", region="-East-")
     branch = AccountFactory(
         name="Round Branch", external_id="", parent=holding, owner=account_manager, notes='line 1\nline 2, quoted "x"'
     )
     AccountFactory(name="Round Branch", external_id="", owner=account_manager, wallet_estimate_amount=Decimal("1234567.89"))
     AccountFactory(name="Someone else's", external_id="SE", owner=other_manager)
-    boss = ContactFactory(account=holding, email="boss@round.example", name="Boss")
+    boss = ContactFactory(account=holding, email="boss@round.example", name="Boss", title="=SUM(A1)")  # never run as a formula
     clerk = ContactFactory(account=branch, email="", name="Clerk 职员", title="")
     services.contact_update(contact=clerk, reports_to=None)
     helper = ContactFactory(account=holding, email="Helper@Round.example", name="Helper")
@@ -115,3 +115,7 @@ def test_a_managers_export_holds_only_what_they_see_and_reimports_unchanged(worl
     assert "Someone else's" not in names and len(names) == 3
     record = run_import("accounts", export_file("accounts", user=account_manager), user=account_manager)
     assert (record.status, record.unchanged_count) == (ImportStatus.DONE, 3), record.errors
+
+
+def test_exported_text_never_runs_as_a_formula(world):
+    assert "'=SUM(A1)" in export_file("contacts").decode("utf-8-sig")

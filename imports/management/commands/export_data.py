@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from imports.definitions import SPECS
-from imports.exports import export_headers, export_rows, write_csv, write_xlsx
+from imports.exports import export_rows, write_csv, write_xlsx
 
 
 class Command(BaseCommand):
@@ -36,14 +36,14 @@ class Command(BaseCommand):
                 user = get_user_model().objects.get(username=options["user"])
             except get_user_model().DoesNotExist:
                 raise CommandError(f"No user named {options['user']!r}.") from None
-        headers = export_headers(options["kind"], labels=options["labels"])
-        rows = export_rows(options["kind"], user=user)
+        kind, labels = options["kind"], options["labels"]
+        rows = export_rows(kind, user=user)
         if fmt == "xlsx":
-            count = write_xlsx(out, headers, rows, title=options["kind"])
+            count = write_xlsx(out, kind, rows, labels=labels)
         elif out == "-":
-            count = write_csv(sys.stdout.buffer, headers, rows)
+            count = write_csv(sys.stdout.buffer, kind, rows, labels=labels)
         else:
             with open(out, "wb") as handle:
-                count = write_csv(handle, headers, rows)
+                count = write_csv(handle, kind, rows, labels=labels)
         if out != "-":
             self.stdout.write(f"{count} rows written to {out}")
