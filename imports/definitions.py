@@ -21,7 +21,7 @@ from typing import Any
 
 from django.apps import apps
 from django.db import models
-from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Value, When
 from django.db.models.functions import Cast, Concat
 from django.utils import translation
 
@@ -74,10 +74,13 @@ def _natural(prefix: str = "") -> Any:
     def expression() -> Any:
         Account = apps.get_model("accounts", "Account")
         name, pk = OuterRef(f"{prefix}name"), OuterRef(f"{prefix}id")
-        clash = Account.objects.filter(Q(name=name) | Q(external_id=name)).exclude(pk=pk)
+        # Two lookups, each on an index (the name index; the partial unique index on external ids,
+        # which PostgreSQL uses only when the query repeats its condition), never a scan per row.
+        same_name = Account.objects.filter(name=name).exclude(pk=pk)
+        name_is_an_id = Account.objects.filter(external_id=name).exclude(external_id="")
         return Case(
             When(**{f"{prefix}external_id__gt": ""}, then=F(f"{prefix}external_id")),
-            When(~Exists(clash), then=F(f"{prefix}name")),
+            When(~Exists(same_name) & ~Exists(name_is_an_id), then=F(f"{prefix}name")),
             default=_id_ref(prefix),
             output_field=models.CharField(),
         )

@@ -30,7 +30,9 @@ def accounts_csv(n: int, *, owner: str, prefix: str = "S", seed: int = 1) -> byt
     return out.getvalue().encode()
 
 
-def contracts_csv(n: int, *, accounts: int, prefix: str = "S", seed: int = 2) -> bytes:
+def contracts_csv(n: int, *, accounts: int = 0, prefix: str = "S", seed: int = 2, account_refs: list[str] | None = None) -> bytes:
+    """``n`` contracts on the accounts ``accounts_csv(accounts, prefix=prefix)`` makes, or on
+    ``account_refs`` (external ids or names of existing accounts)."""
     rng = random.Random(seed)
     out = io.StringIO()
     writer = csv.writer(out)
@@ -38,7 +40,8 @@ def contracts_csv(n: int, *, accounts: int, prefix: str = "S", seed: int = 2) ->
     for i in range(n):
         start = dt.date(2021, 1, 1) + dt.timedelta(days=rng.randint(0, 1500))
         writer.writerow([
-            f"{prefix}C-{i:08d}", f"{prefix}-{rng.randrange(accounts):07d}", f"合同 {i}", start.isoformat(),
+            f"{prefix}C-{i:08d}", rng.choice(account_refs) if account_refs else f"{prefix}-{rng.randrange(accounts):07d}",
+            f"合同 {i}", start.isoformat(),
             (start + dt.timedelta(days=364)).isoformat(), f"{rng.uniform(1e4, 1e7):.2f}", "CNY", "active", rng.choice(["true", "false"]),
         ])  # fmt: skip
     return out.getvalue().encode()

@@ -62,3 +62,19 @@ def test_queries_grow_with_chunks_not_rows(accounts, account_manager, monkeypatc
     per_chunk = two - one
     assert 0 < per_chunk <= 5
     assert one + 5 * per_chunk <= ten <= one + 9 * per_chunk
+
+
+@pytest.mark.parametrize("kind", ["contacts", "meetings"])
+def test_exports_cost_the_same_queries_at_n_and_5n_rows(account_manager, kind, django_assert_num_queries):
+    """Exports stream: one query per chunk of rows plus one per many-to-many column, whatever N."""
+    from imports.exports import export_rows
+    from tests.factories import ContactFactory, MeetingFactory
+
+    account = AccountFactory(owner=account_manager)
+    for n in (10, 50):
+        while len(list(export_rows(kind))) < n:
+            contact = ContactFactory(account=account)
+            contact.buying_roles.set(["approver"])
+            MeetingFactory(account=account, contacts=[contact])
+        with django_assert_num_queries(1 + (1 if kind == "contacts" else 2)):
+            assert len(list(export_rows(kind))) == n
