@@ -34,6 +34,7 @@ LEGACY_XLS = _("Old Excel files (.xls) cannot be read: save the workbook as .xls
 UNKNOWN_ENCODING = _("The file's text encoding is not recognised: save it as UTF-8 or GBK/GB18030 CSV.")
 EMPTY_FILE = _("The file is empty.")
 NO_DATA_ROWS = _("The file has a header row but no data rows.")
+UNREADABLE_ROW = _("The file cannot be read at row %(row)s (%(error)s).")
 
 
 @dataclass
@@ -108,9 +109,13 @@ def _open_csv(data: bytes) -> Table:
 
 
 def _numbered(reader: Any) -> Iterator[tuple[int, list[Any]]]:
-    for number, cells in enumerate(reader, start=1):
-        if not _blank(cells):
-            yield number, cells
+    number = 0
+    try:
+        for number, cells in enumerate(reader, start=1):
+            if not _blank(cells):
+                yield number, cells
+    except csv.Error as exc:  # a NUL byte, a field longer than the csv module allows…
+        raise ImportFileError(UNREADABLE_ROW % {"row": number + 1, "error": exc}) from exc
 
 
 def _first_row(rows: Iterator[tuple[int, list[Any]]]) -> list[str]:
@@ -136,10 +141,14 @@ def _open_xlsx(data: bytes) -> Table:
         raise ImportFileError(EMPTY_FILE)
 
     def numbered() -> Iterator[tuple[int, list[Any]]]:
-        for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
-            cells = list(cells)
-            if not _blank(cells):
-                yield number, cells
+        number = 0
+        try:
+            for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+                cells = list(cells)
+                if not _blank(cells):
+                    yield number, cells
+        except Exception as exc:  # a damaged workbook fails in openpyxl with many exception types
+            raise ImportFileError(UNREADABLE_ROW % {"row": number + 1, "error": exc}) from exc
 
     rows = numbered()
     try:

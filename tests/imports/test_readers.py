@@ -76,3 +76,10 @@ def test_row_estimates_choose_the_background_path():
     table = open_table(csv_bytes([["a"]] + [[str(i)] for i in range(5000)]))
     assert table.estimated_rows == 5000
     assert open_table(xlsx_bytes([["a"]] + [[i] for i in range(300)])).estimated_rows == 300
+
+
+def test_a_row_the_csv_module_cannot_read_is_a_file_error():
+    content = b"name,notes\r\nok,fine\r\nbad," + b'"' + b"x" * 200_000 + b'"\r\n'
+    table = open_table(content)
+    with pytest.raises(ImportFileError, match="cannot be read at row 3"):
+        list(table.rows())
