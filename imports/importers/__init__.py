@@ -6,7 +6,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from imports.engine import KEEP, MISSING, AccountInfo, AccountLookup, BaseImporter, Row
+from imports.engine import KEEP, MISSING, BaseImporter, Row
+from imports.lookups import AccountInfo, AccountLookup
 
 
 def duplicate_key(value: Any, first_row: int) -> str:

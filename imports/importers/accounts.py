@@ -22,8 +22,9 @@ from django.utils.translation import gettext as _
 from accounts.hierarchy import MAX_DEPTH, hierarchy_refresh
 from accounts.models import Account, AccountAncestry
 from imports.definitions import SPECS
-from imports.engine import KEEP, MISSING, AccountLookup, BaseImporter, FileRef, Row, UserLookup, _in_chunks, unknown_account
+from imports.engine import KEEP, MISSING, BaseImporter, FileRef, Row, in_chunks
 from imports.importers import duplicate_key
+from imports.lookups import AccountLookup, UserLookup, unknown_account
 from imports.models import ImportKind
 from imports.sql import any_of
 
@@ -234,7 +235,7 @@ class AccountImporter(BaseImporter):
         nearest: dict[int, int] = {}
         if moved:
             reached = {t[1] for t in new_parent.values() if t is not None and t[0] == "db"}
-            for part in _in_chunks(reached):
+            for part in in_chunks(reached):
                 links = AccountAncestry.objects.filter(any_of("descendant_id", part), any_of("ancestor_id", moved), depth__gt=0)
                 for descendant, ancestor, _depth in links.order_by("-depth").values_list("descendant_id", "ancestor_id", "depth"):
                     nearest[descendant] = ancestor  # ordered by depth descending: the nearest wins

@@ -12,8 +12,9 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Contact, Meeting
 from imports.definitions import SPECS
-from imports.engine import KEEP, MISSING, ContactLookup, Row, UserLookup, _in_chunks
+from imports.engine import KEEP, MISSING, Row, in_chunks
 from imports.importers import AccountScopedImporter
+from imports.lookups import ContactLookup, UserLookup
 from imports.models import ImportKind
 from imports.sql import any_of
 from service_plans.models import SurveyResponse
@@ -39,7 +40,7 @@ class ActivityImporter(AccountScopedImporter):
     def existing_rows(self, rows: list[Row]) -> dict[Any, dict[str, Any]]:
         pairs = {(r.data["account"].id, r.get(self.time_field)) for r in rows if r.data.get("account") and r.ok}
         found: dict[Any, dict[str, Any]] = {}
-        for part in _in_chunks(pairs):
+        for part in in_chunks(pairs):
             queryset = self.model.objects.filter(
                 any_of("account_id", {a for a, _t in part}), any_of(self.time_field, {t for _a, t in part})
             )
@@ -115,7 +116,7 @@ class MeetingImporter(ActivityImporter):
                 continue
             through = Meeting._meta.get_field(name).remote_field.through
             links: dict[int, set[Any]] = {}
-            for part in _in_chunks(ids):
+            for part in in_chunks(ids):
                 for meeting_id, target_id in through.objects.filter(any_of("meeting_id", part)).values_list("meeting_id", target):
                     links.setdefault(meeting_id, set()).add(target_id)
             self.current_links[name] = links

@@ -11,8 +11,9 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Contact
 from imports.definitions import SPECS
-from imports.engine import KEEP, MISSING, ContactLookup, FileRef, Row, _in_chunks
+from imports.engine import KEEP, MISSING, FileRef, Row, in_chunks
 from imports.importers import AccountScopedImporter, duplicate_key
+from imports.lookups import ContactLookup
 from imports.models import ImportKind
 from imports.sql import any_of
 
@@ -41,10 +42,10 @@ class ContactImporter(AccountScopedImporter):
         emails = {r.get("email").lower() for r in rows if r.get("email") not in (MISSING, None, "")}
         name_keys = {(r.data["account"].id, r.get("name")) for r in rows if r.data["account"] and not self._email(r)}
         existing: dict[Any, list[dict[str, Any]]] = {}
-        queries = [Q(any_of("email_l", part)) & ~Q(email="") for part in _in_chunks(emails)]
+        queries = [Q(any_of("email_l", part)) & ~Q(email="") for part in in_chunks(emails)]
         queries += [
             Q(any_of("account_id", {a for a, _n in part})) & Q(any_of("name", {n for _a, n in part})) & Q(email="")
-            for part in _in_chunks(name_keys)
+            for part in in_chunks(name_keys)
         ]
         for condition in queries:
             for values in Contact.objects.annotate(email_l=Lower("email")).filter(condition).values("id", *COMPARE):
@@ -102,7 +103,7 @@ class ContactImporter(AccountScopedImporter):
             return {}
         through = Contact.buying_roles.through
         roles: dict[int, set[str]] = {}
-        for part in _in_chunks(ids):
+        for part in in_chunks(ids):
             for contact_id, code in through.objects.filter(any_of("contact_id", part)).values_list("contact_id", "buyingrole_id"):
                 roles.setdefault(contact_id, set()).add(code)
         return roles

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Account, Contract, Invoice
 from imports.definitions import SPECS
-from imports.engine import KEEP, MISSING, FileRef, Row, _in_chunks
+from imports.engine import KEEP, MISSING, FileRef, Row, in_chunks
 from imports.importers import AccountScopedImporter, duplicate_key
 from imports.models import ImportKind
 from imports.sql import any_of
@@ -32,7 +32,7 @@ class NumberedImporter(AccountScopedImporter):
 
     def existing_by_number(self, numbers: set[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
-        for part in _in_chunks(numbers):
+        for part in in_chunks(numbers):
             for values in self.model.objects.filter(any_of("number", part)).values("id", *self.compare):
                 found[values["number"]] = values
         visible = self.visible_account_ids(v["account_id"] for v in found.values())
@@ -74,7 +74,7 @@ class ContractImporter(NumberedImporter):
         existing = self.existing_by_number(numbers)
         renewals: dict[str, dict[str, Any]] = {}
         holders: dict[int, int] = {}  # renewed contract id → id of the contract renewing it
-        for part in _in_chunks(renewal_refs):
+        for part in in_chunks(renewal_refs):
             renewals.update(
                 (v["number"], v)
                 for v in Contract.objects.filter(any_of("number", part)).values(
@@ -82,7 +82,7 @@ class ContractImporter(NumberedImporter):
                 )
             )
         visible = self.visible_account_ids(v["account_id"] for v in renewals.values())
-        for part in _in_chunks([v["id"] for v in renewals.values()]):
+        for part in in_chunks([v["id"] for v in renewals.values()]):
             holders.update(Contract.objects.filter(any_of("renewal_of_id", part)).values_list("renewal_of_id", "id"))
         for row in rows:
             current = existing.get(row.get("number"))
@@ -185,7 +185,7 @@ class InvoiceImporter(NumberedImporter):
         self.accounts.load({r.get("account") for r in rows} - {MISSING, None})
         existing = self.existing_by_number(numbers)
         contracts: dict[str, tuple[int, int]] = {}
-        for part in _in_chunks(contract_refs):
+        for part in in_chunks(contract_refs):
             contracts.update(
                 (number, (pk, account_id))
                 for pk, number, account_id in Contract.objects.filter(any_of("number", part)).values_list(
