@@ -15,7 +15,7 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 from accounts.models import Account
-from imports.engine import in_chunks, id_ref
+from imports.engine import id_ref, in_chunks
 from imports.sql import any_of
 
 if TYPE_CHECKING:
