@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "service_plans",
     "reports",
     "web",
+    "imports",
 ]
 
 MIDDLEWARE = [
@@ -307,6 +308,9 @@ CELERY_BEAT_SCHEDULE["tiering-tiers-quarterly"] = {
 KAM_BASE_CURRENCY = env_str("KAM_BASE_CURRENCY", "CNY").upper()
 KAM_FISCAL_YEAR_START_MONTH = env_int("KAM_FISCAL_YEAR_START_MONTH", 1, minimum=1, maximum=12)
 KAM_DEMO_ALLOWED = env_bool("KAM_DEMO_ALLOWED", not IS_PRODUCTION)
+# Imports: files above this many rows run as a background job from the UI; uploads are capped.
+KAM_IMPORT_INLINE_MAX_ROWS = env_int("KAM_IMPORT_INLINE_MAX_ROWS", 2_000, minimum=0)
+KAM_IMPORT_MAX_UPLOAD_MB = env_int("KAM_IMPORT_MAX_UPLOAD_MB", 50, minimum=1)
 
 # --- Logging --------------------------------------------------------------------------------------
 LOGGING = {
