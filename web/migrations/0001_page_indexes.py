@@ -11,8 +11,8 @@ default is for small demos and skips them.
   counts and per-currency sums from the index alone.
 - ``account_status_tier_band``: the home page's counts as one GROUP BY read from the index alone.
 - ``meeting_time``: the latest and next meetings across a whole portfolio (executives).
-- ``alert_open_inbox``: the alerts inbox, open alerts by priority (the stored codes sort critical,
-  high, medium) then due date.
+- ``alert_open_inbox``, ``alert_owner_open``: the alerts inbox and "my open alerts", open alerts by
+  priority (the stored codes sort critical, high, medium) then due date.
 - ``plan_action_owner_due``, ``alert_task_owner_due``: "my plan actions and tasks due" on the home
   page, in due-date order without sorting a whole day's tasks.
 """
@@ -31,6 +31,9 @@ INDEXES = {
     ),
     "plan_action_owner_due": "service_plans_planaction (owner_user_id, due_on, id) WHERE status = 'open'",
     "alert_task_owner_due": "service_plans_alerttask (owner_id, due_on, id) WHERE status = 'open'",
+    "alert_owner_open": (
+        "service_plans_alert (owner_id, priority, due_on, id) WHERE status IN ('open', 'in_progress', 'snoozed')"
+    ),
 }
 
 

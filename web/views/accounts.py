@@ -157,5 +157,6 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         # The alert rows' actions come back here.
         "next": request.get_full_path() + "#alerts",
         "today": timezone.localdate(),
+        "can_work_alerts": request.user.has_perm("service_plans.change_alert"),
     }
     return render(request, "web/account/page.html", context)

@@ -53,8 +53,13 @@ def _visible_alert(request: HttpRequest, pk: int) -> Alert:
     return get_object_or_404(Alert.objects.visible_to(request.user).select_related("account", "owner"), pk=pk)
 
 
+def can_work_alerts(request: HttpRequest) -> bool:
+    """Whether the rows offer acknowledge/snooze/close (asked once per page, not once per row)."""
+    return request.user.has_perm("service_plans.change_alert")
+
+
 def _require_change(request: HttpRequest) -> None:
-    if not request.user.has_perm("service_plans.change_alert"):
+    if not can_work_alerts(request):
         raise PermissionDenied
 
 
@@ -94,6 +99,7 @@ def _render_alert(
         "note": note,
         "next": _next_url(request, alert),
         "today": timezone.localdate(),
+        "can_work_alerts": can_work_alerts(request),
     }
     if is_htmx(request):
         return render(request, "web/alerts/_alert.html", context, status=status)
@@ -140,6 +146,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
         "today": timezone.localdate(),
         "place": "inbox",
         "next": request.get_full_path(),
+        "can_work_alerts": can_work_alerts(request),
     }
     status = 200
     if not filterset.is_valid():
@@ -170,7 +177,14 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "web/alerts/detail.html",
-        {"a": alert, "alert": alert, "place": "detail", "next": request.get_full_path(), "today": timezone.localdate()},
+        {
+            "a": alert,
+            "alert": alert,
+            "place": "detail",
+            "next": request.get_full_path(),
+            "today": timezone.localdate(),
+            "can_work_alerts": can_work_alerts(request),
+        },
     )
 
 
