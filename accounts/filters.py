@@ -20,11 +20,13 @@ from accounts.selectors import CLOSED_CONTRACT_STATUSES, not_renewed
 
 
 class AccountFilterSet(filters.FilterSet):
+    # distinct=False: these are columns of the account row itself (no join can repeat a row), and a
+    # DISTINCT over the whole row would make PostgreSQL sort every match before the first page.
     q = filters.CharFilter(method="filter_q", label=_("Search"))
-    tier = filters.MultipleChoiceFilter(choices=Tier.choices, label=_("Tier"))
-    health_band = filters.MultipleChoiceFilter(choices=HealthBand.choices, label=_("Health band"))
-    status = filters.MultipleChoiceFilter(choices=AccountStatus.choices, label=_("Status"))
-    industry = filters.MultipleChoiceFilter(choices=Industry.choices, label=_("Industry"))
+    tier = filters.MultipleChoiceFilter(choices=Tier.choices, label=_("Tier"), distinct=False)
+    health_band = filters.MultipleChoiceFilter(choices=HealthBand.choices, label=_("Health band"), distinct=False)
+    status = filters.MultipleChoiceFilter(choices=AccountStatus.choices, label=_("Status"), distinct=False)
+    industry = filters.MultipleChoiceFilter(choices=Industry.choices, label=_("Industry"), distinct=False)
     region = filters.CharFilter(field_name="region", label=_("Region"))
     owner = filters.ModelChoiceFilter(queryset=get_user_model().objects.all(), label=_("Owner"))
     parent = filters.NumberFilter(field_name="parent_id", label=_("Parent account"))

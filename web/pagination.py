@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
-from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet
+from django.db.models import F, Q, QuerySet, Value
+from django.db.models.functions import NullIf
 from django.utils.translation import gettext_lazy as _
 
 PAGE_SIZES = (25, 50, 100)
@@ -155,26 +156,33 @@ class KeysetPaginator:
         if key.then:
             qs = qs.annotate(_thenval=F(key.then))
         if key.empty == "null":
-            qs = qs.annotate(_empty=ExpressionWrapper(Q(**{f"{key.field}__isnull": True}), output_field=BooleanField()))
+            qs = qs.alias(_key=F(key.field))
         elif key.empty == "blank":
-            qs = qs.annotate(_empty=ExpressionWrapper(Q(**{key.field: ""}), output_field=BooleanField()))
+            # Blank text compares as NULL, so one "NULLS LAST" order puts it last; the expression
+            # indexes of web/migrations repeat this expression.
+            qs = qs.alias(_key=NullIf(F(key.field), Value("")))
         return qs
 
     @staticmethod
     def _order(qs: QuerySet, key: SortKey, desc: bool, reverse: bool = False) -> QuerySet:
-        # Empty values last in both directions; ``reverse`` walks the same order backwards (previous page).
+        # Empty values last in both directions; ``reverse`` walks the same order backwards (previous
+        # page). Each order is one an index serves, read forwards or backwards.
+        value_desc = desc != reverse
         ordering = []
         if key.empty:
-            ordering.append(F("_empty").desc() if reverse else F("_empty").asc())
-        value_desc = desc != reverse
-        for name in (key.field, key.then, "id"):
+            empty_last = {"nulls_first": True} if reverse else {"nulls_last": True}
+            ordering.append(F("_key").desc(**empty_last) if value_desc else F("_key").asc(**empty_last))
+        for name in (None if key.empty else key.field, key.then, "id"):
             if name:
                 ordering.append(F(name).desc() if value_desc else F(name).asc())
         return qs.order_by(*ordering)
 
     @staticmethod
-    def _beyond(key: SortKey, desc: bool, reverse: bool, empty: bool, value: Any, pk: int, then: Any = None) -> Q:
-        """Rows strictly after (empty, value, [then,] pk) in the order given by ``desc`` and ``reverse``."""
+    def _beyond(key: SortKey, desc: bool, reverse: bool, empty: bool, value: Any, pk: int, then: Any = None) -> list[Q]:
+        """Rows strictly after (empty, value, [then,] pk) in the order given by ``desc`` and ``reverse``,
+        as conditions to read one after the other: each is a single index range, so a page deep in
+        the list costs what the first one costs. (One condition with "… OR value IS NULL" would make
+        PostgreSQL read the index from its start.)"""
         value_desc = desc != reverse
         vcmp = "lt" if value_desc else "gt"
         id_after = Q(**{f"id__{vcmp}": pk})
@@ -184,30 +192,38 @@ class KeysetPaginator:
         if key.empty is None:
             # A redundant bound on the leading column lets PostgreSQL start the index scan at the cursor.
             bound = Q(**{f"{key.field}__{'lte' if value_desc else 'gte'}": value})
-            return bound & (Q(**{f"{key.field}__{vcmp}": value}) | (Q(**{key.field: value}) & id_after))
+            return [bound & (Q(**{f"{key.field}__{vcmp}": value}) | (Q(**{key.field: value}) & id_after))]
+        valued, blank = Q(_key__isnull=False), Q(_key__isnull=True)
         if empty:
-            # In the group of rows without a value: only ids move on; going back, the valued rows come next.
-            same_group = Q(_empty=True) & id_after
-            return same_group | Q(_empty=False) if reverse else same_group
-        within = Q(_empty=False) & (Q(**{f"{key.field}__{vcmp}": value}) | (Q(**{key.field: value}) & id_after))
-        return within if reverse else within | Q(_empty=True)
+            # In the group without a value (last): only ids move on; going back, the valued rows follow.
+            return [blank & id_after, valued] if reverse else [blank & id_after]
+        bound = Q(**{f"_key__{'lte' if value_desc else 'gte'}": value})
+        within = valued & bound & (Q(**{f"_key__{vcmp}": value}) | (Q(_key=value) & id_after))
+        return [within] if reverse else [within, blank]
 
     def page(self, *, sort: str | None, cursor: str | None) -> Page:
         key, desc = self.parse_sort(sort)
         sort_name = ("-" if desc else "") + key.name
         qs = self._annotate(key)
         direction = "n"
+        wanted = self.page_size + 1
         if cursor:
             direction, empty, raw_value, pk, raw_then = _decode(cursor)
             if (not empty and raw_value is None) or (key.then is not None) != (raw_then is not None):
                 raise BadCursor(cursor)
+            if empty and not key.empty:
+                raise BadCursor(cursor)
             value = None if empty else PARSERS[key.kind](raw_value)
             then = PARSERS[key.then_kind](raw_then) if key.then else None
             reverse = direction == "p"
-            qs = self._order(qs.filter(self._beyond(key, desc, reverse, empty, value, pk, then)), key, desc, reverse)
+            rows: list[Any] = []
+            # A second query only on the page where the valued rows end and the empty ones begin.
+            for condition in self._beyond(key, desc, reverse, empty, value, pk, then):
+                rows += list(self._order(qs.filter(condition), key, desc, reverse)[: wanted - len(rows)])
+                if len(rows) >= wanted:
+                    break
         else:
-            qs = self._order(qs, key, desc)
-        rows = list(qs[: self.page_size + 1])
+            rows = list(self._order(qs, key, desc)[:wanted])
         more = len(rows) > self.page_size
         rows = rows[: self.page_size]
         if direction == "p":
@@ -216,7 +232,7 @@ class KeysetPaginator:
         has_prev = bool(cursor) if direction == "n" else more
 
         def cursor_at(row: Any, to: str) -> str:
-            empty = bool(getattr(row, "_empty", False))
+            empty = key.empty is not None and row._sortval in (None, "")
             return _encode(to, empty, None if empty else row._sortval, row.pk, row._thenval if key.then else None)
 
         return Page(

@@ -69,12 +69,13 @@ def _deep_cursor(username: str, *, sort: str, rows_before: int) -> tuple[str, in
     total = ordered.count()
     offset = max(0, min(rows_before, total - 50) - 1)
     row = ordered[offset]
-    empty = bool(getattr(row, "_empty", False))
+    key, _desc = paginator.parse_sort(sort)
+    empty = key.empty is not None and row._sortval in (None, "")
     return _encode("n", empty, None if empty else row._sortval, row.pk), offset + 1
 
 
-def _deep(username: str, sort: str) -> dict[str, Any]:
-    cursor, position = _deep_cursor(username, sort=sort, rows_before=2000 * 50)
+def _deep(username: str, sort: str, rows_before: int = 2000 * 50) -> dict[str, Any]:
+    cursor, position = _deep_cursor(username, sort=sort, rows_before=rows_before)
     result = _page(username, f"/accounts/?sort={sort}&cursor={cursor}")
     return {**result, "starts_at_row": position}
 
@@ -100,6 +101,12 @@ def accounts_deep_executive_value(*, scale: Any) -> dict[str, Any]:
     return _deep("exec", "-value_score")
 
 
+@case("page_accounts_deep_executive_by_value_scored", target=PAGE, unit="ms")
+def accounts_deep_executive_value_scored(*, scale: Any) -> dict[str, Any]:
+    """Page 800 by value score: deep inside the scored accounts (the unscored ones come last)."""
+    return _deep("exec", "-value_score", rows_before=800 * 50)
+
+
 @case("page_accounts_deep_manager", target=PAGE, unit="ms")
 def accounts_deep_manager(*, scale: Any) -> dict[str, Any]:
     """A manager's book is ~1,600 accounts, so its deepest page is the last one (~page 32)."""
@@ -110,6 +117,8 @@ def accounts_deep_manager(*, scale: Any) -> dict[str, Any]:
 # (the whole portfolio: the worst case for a filter that matches few rows).
 LIST_VARIANTS = [
     ("q", "q=Group"),
+    ("q_rare", "q=no-such-name"),
+    ("external_id", "q=DEMO-0050000"),
     ("tier", "tier=T1&tier=T2"),
     ("health_red", "health_band=red"),
     ("status", "status=prospect"),

@@ -106,13 +106,7 @@ def my_actions_due(*, user: Any, today: dt.date) -> QuerySet[PlanAction]:
 def my_open_alerts(*, user: Any) -> QuerySet[Alert]:
     """The user's open alerts, most urgent first: the stored priority codes sort critical, high,
     medium, so the index ``alert_owner_open`` returns them in order (no sort of the whole set)."""
-    return (
-        Alert.objects.visible_to(user)
-        .open()
-        .filter(owner=user)
-        .select_related("account")
-        .order_by("priority", "due_on", "id")
-    )
+    return Alert.objects.visible_to(user).open().filter(owner=user).select_related("account").order_by("priority", "due_on", "id")
 
 
 @dataclass
