@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
@@ -268,11 +269,18 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Periodic jobs: declared here, in one place. Issues that add jobs add their entry below.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE["recompute-kpis-nightly"] = {
+    "task": "kam.job_scheduled",
+    "schedule": crontab(hour=2, minute=30),
+    "kwargs": {"kind": "recompute_kpis"},
+}
 
 # --- KAM domain settings --------------------------------------------------------------------------
 KAM_BASE_CURRENCY = env_str("KAM_BASE_CURRENCY", "CNY").upper()
 KAM_FISCAL_YEAR_START_MONTH = env_int("KAM_FISCAL_YEAR_START_MONTH", 1, minimum=1, maximum=12)
 KAM_DEMO_ALLOWED = env_bool("KAM_DEMO_ALLOWED", not IS_PRODUCTION)
+# After source data change, KPIs refresh once the changes have been quiet this long (one run per burst).
+KAM_KPI_REFRESH_DEBOUNCE_SECONDS = env_int("KAM_KPI_REFRESH_DEBOUNCE_SECONDS", 60, minimum=0)
 
 # --- Logging --------------------------------------------------------------------------------------
 LOGGING = {

@@ -1,0 +1,494 @@
+"""The KPI families: one set-based statement (two for medians and the tier mix) per family.
+
+Each ``measure_*`` returns the sums per (scope, period label) for every scope at once; each
+``results_*`` turns one scope's sums into ``KpiResult`` values with the pure formulas of
+``reports.formulas``. Definitions are DOMAIN.md §0.1a and §4; the comments cite the rule applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from reports import formulas as f
+from reports.engine.sql import SqlContext
+from reports.engine.tiers import KEY_TIERS, TIERS, key_tiers_sql, tier_valid_on
+from reports.periods import Period
+
+Measures = dict[tuple[str, str], dict[str, Any]]
+Lookup = Callable[[str], dict[str, Any]]
+
+
+def _collect(rows: list[dict[str, Any]], into: Measures | None = None) -> Measures:
+    into = {} if into is None else into
+    for row in rows:
+        scope = row.pop("scope")
+        if scope is None:  # a group without a tier or region has no such scope
+            continue
+        into.setdefault((scope, row.pop("period")), {}).update(row)
+    return into
+
+
+def _int(value: Any) -> int:
+    return int(value or 0)
+
+
+# --- retention: GRR, NRR, logo churn (§4.1–4.3) -------------------------------------------------
+
+
+def measure_retention(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
+    # §0.1a: a contract is active on d when start ≤ d ≤ end and it is not a draft; value at the
+    # period start is ARR on its first day, value at the end ARR on the day after (p_until), both
+    # at the period's fiscal-year rates. ARR uses annual_value as signed, so contractual escalator
+    # uplift never shows as expansion (§4.2 "exclude_escalators").
+    params: dict[str, Any] = {}
+    t = ctx.t
+    rate = ctx.rate("c.currency", "rc")
+    sql = f"""
+    WITH {ctx.common(periods, params)},
+    arr AS (
+        SELECT g.group_id, p.label AS period,
+            SUM(CASE WHEN c.start_date <= p.p_start AND c.end_date >= p.p_start THEN c.annual_value * {rate} ELSE 0 END) AS start_arr,
+            SUM(CASE WHEN c.start_date <= p.p_until AND c.end_date >= p.p_until THEN c.annual_value * {rate} ELSE 0 END) AS end_arr
+        FROM {t["contract"]} c
+        JOIN grp g ON g.account_id = c.account_id
+        JOIN periods p ON c.start_date <= p.p_until AND c.end_date >= p.p_start
+        LEFT JOIN rates rc ON rc.currency = c.currency AND rc.fy = p.fy
+        WHERE c.status <> 'draft'
+        GROUP BY g.group_id, p.label
+    ),
+    cohort AS (
+        -- C0: groups with value at the period start; new logos and reactivations are not in it.
+        SELECT group_id, period, start_arr, end_arr,
+            CASE WHEN end_arr < start_arr THEN end_arr ELSE start_arr END AS kept,
+            CASE WHEN end_arr <= 0 THEN 1 ELSE 0 END AS churned
+        FROM arr WHERE start_arr > 0
+    ),
+    scoped AS ({ctx.attach("cohort")})
+    {ctx.rollup("scoped", ["SUM(start_arr) AS start_total", "SUM(kept) AS kept", "SUM(end_arr) AS end_total", "COUNT(*) AS cohort", "SUM(churned) AS churned"])}
+    """
+    return _collect(ctx.fetch(sql, params))
+
+
+def results_retention(get: Lookup, period: Period) -> dict[str, f.KpiResult]:
+    m = get(period.label)
+    return f.retention_from_sums(
+        start=m.get("start_total"),
+        kept=m.get("kept"),
+        end=m.get("end_total"),
+        cohort=_int(m.get("cohort")),
+        churned=_int(m.get("churned")),
+    )
+
+
+# --- renewals (§4.4) ------------------------------------------------------------------------------
+
+
+def measure_renewals(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
+    # §0.1a: Due(P) = contracts not in draft ending in P (multi-year contracts are due only in the
+    # period of their end date); a contract is renewed by the contract whose renewal_of points at it,
+    # dated by its signed_on (or start date). An early renewal counts in the period of the original
+    # end date; "in period" means dated by P's last day, "eventual" 30 days later.
+    params: dict[str, Any] = {}
+    t = ctx.t
+    sql = f"""
+    WITH {ctx.common(periods, params)},
+    due AS (
+        SELECT g.group_id, p.label AS period, p.p_due_last, p.p_grace,
+            c.annual_value * {ctx.rate("c.currency", "rc")} AS prior_value,
+            n.annual_value * {ctx.rate("n.currency", "rn")} AS new_value,
+            COALESCE(n.signed_on, n.start_date) AS renewed_on
+        FROM {t["contract"]} c
+        JOIN grp g ON g.account_id = c.account_id
+        JOIN periods p ON c.end_date >= p.p_start AND c.end_date < p.p_end
+        LEFT JOIN {t["contract"]} n ON n.renewal_of_id = c.id AND n.status <> 'draft'
+        LEFT JOIN rates rc ON rc.currency = c.currency AND rc.fy = p.fy
+        LEFT JOIN rates rn ON rn.currency = n.currency AND rn.fy = p.fy
+        WHERE c.status <> 'draft'
+    ),
+    marked AS (
+        SELECT group_id, period, prior_value, COALESCE(new_value, 0) AS new_value,
+            CASE WHEN COALESCE(new_value, 0) < prior_value THEN COALESCE(new_value, 0) ELSE prior_value END AS kept_value,
+            CASE WHEN renewed_on <= p_due_last THEN 1 ELSE 0 END AS in_period,
+            CASE WHEN renewed_on <= p_grace THEN 1 ELSE 0 END AS eventual
+        FROM due
+    ),
+    per_group AS (
+        SELECT group_id, period, COUNT(*) AS due_n, SUM(prior_value) AS due_value,
+            SUM(in_period) AS renewed, SUM(eventual) AS renewed_eventual,
+            SUM(in_period * kept_value) AS gross, SUM(in_period * new_value) AS net,
+            SUM(eventual * kept_value) AS gross_eventual, SUM(eventual * new_value) AS net_eventual
+        FROM marked GROUP BY group_id, period
+    ),
+    scoped AS ({ctx.attach("per_group")})
+    {ctx.rollup("scoped", ["SUM(due_n) AS due", "SUM(due_value) AS due_value", "SUM(renewed) AS renewed", "SUM(renewed_eventual) AS renewed_eventual", "SUM(gross) AS gross", "SUM(net) AS net", "SUM(gross_eventual) AS gross_eventual", "SUM(net_eventual) AS net_eventual"])}
+    """
+    return _collect(ctx.fetch(sql, params))
+
+
+def results_renewals(get: Lookup, period: Period) -> dict[str, f.KpiResult]:
+    m = get(period.label)
+    return f.renewal_rates_from_sums(
+        due=_int(m.get("due")),
+        due_value=m.get("due_value"),
+        renewed=_int(m.get("renewed")),
+        renewed_eventual=_int(m.get("renewed_eventual")),
+        gross=m.get("gross"),
+        net=m.get("net"),
+        gross_eventual=m.get("gross_eventual"),
+        net_eventual=m.get("net_eventual"),
+    )
+
+
+# --- satisfaction: NPS, CSAT and their change on last year (§0.1a "Surveys", §4.7, §4.8, §4.16) -----
+
+
+def measure_satisfaction(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
+    # NPS classifies each group by the role-weighted mean of its nps answers in the 12 months up to
+    # the period's end (promoter ≥ 9.0, detractor < 7.0; compared as Σw·s ≥ 9·Σw to stay exact);
+    # CSAT counts csat answers in the period scoring 4 or 5.
+    params: dict[str, Any] = {}
+    t = ctx.t
+    weights = []
+    for i, (role, weight) in enumerate(f.ROLE_WEIGHTS.items()):
+        params[f"role{i}"], params[f"weight{i}"] = role, weight
+        weights.append(f"WHEN %(role{i})s THEN %(weight{i})s")
+    params.update(default_weight=f.DEFAULT_ROLE_WEIGHT, promoter=int(f.PROMOTER_MIN), passive=int(f.PASSIVE_MIN))
+    params["satisfied"] = f.CSAT_SATISFIED_MIN
+    weight = f"(CASE s.respondent_role {' '.join(weights)} ELSE %(default_weight)s END)"
+    sql = f"""
+    WITH {ctx.common(periods, params)},
+    answers AS (
+        SELECT g.group_id, p.label AS period,
+            SUM(CASE WHEN s.kind = 'nps' THEN {weight} * s.score ELSE 0 END) AS w_sum,
+            SUM(CASE WHEN s.kind = 'nps' THEN {weight} ELSE 0 END) AS w_total,
+            SUM(CASE WHEN s.kind = 'csat' THEN 1 ELSE 0 END) AS csat_n,
+            SUM(CASE WHEN s.kind = 'csat' AND s.score >= %(satisfied)s THEN 1 ELSE 0 END) AS csat_satisfied
+        FROM {t["survey"]} s
+        JOIN grp g ON g.account_id = s.account_id
+        JOIN periods p ON s.responded_at < p.ts_until
+            AND ((s.kind = 'nps' AND s.responded_at >= p.ts_window) OR (s.kind = 'csat' AND s.responded_at >= p.ts_start))
+        WHERE s.kind IN ('nps', 'csat')
+        GROUP BY g.group_id, p.label
+    ),
+    classified AS (
+        SELECT group_id, period, csat_n, csat_satisfied,
+            CASE WHEN w_total > 0 THEN 1 ELSE 0 END AS nps_account,
+            CASE WHEN w_total > 0 AND w_sum >= %(promoter)s * w_total THEN 1 ELSE 0 END AS promoter,
+            CASE WHEN w_total > 0 AND w_sum < %(passive)s * w_total THEN 1 ELSE 0 END AS detractor
+        FROM answers
+    ),
+    scoped AS ({ctx.attach("classified")})
+    {ctx.rollup("scoped", ["SUM(nps_account) AS nps_accounts", "SUM(promoter) AS promoters", "SUM(detractor) AS detractors", "SUM(csat_n) AS csat_n", "SUM(csat_satisfied) AS csat_satisfied"])}
+    """
+    return _collect(ctx.fetch(sql, params))
+
+
+def _nps_csat(m: dict[str, Any]) -> tuple[f.KpiResult, f.KpiResult]:
+    nps = f.nps_from_counts(
+        promoters=_int(m.get("promoters")), detractors=_int(m.get("detractors")), accounts=_int(m.get("nps_accounts"))
+    )
+    csat = f.csat_from_counts(satisfied=_int(m.get("csat_satisfied")), responses=_int(m.get("csat_n")))
+    return nps, csat
+
+
+def results_satisfaction(get: Lookup, period: Period) -> dict[str, f.KpiResult]:
+    # §4.16: satisfaction improvement = current − baseline in percentage points; the baseline is the
+    # same stretch of last year (equal windows for a partial period).
+    nps, csat = _nps_csat(get(period.label))
+    base_nps, base_csat = _nps_csat(get(period.shifted(-1).label))
+    return {
+        "nps": nps,
+        "csat": csat,
+        "csat_improvement_pp": f.change(csat, base_csat, scale=100),
+        "nps_improvement": f.change(nps, base_nps),
+    }
+
+
+# --- receivables (§0.1a "Receivables", §4.10) --------------------------------------------------------
+
+
+def measure_receivables(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
+    # Revenue (credit sales) = invoices issued in the period; days to pay and days beyond terms use
+    # invoices paid in the period, weighted by amount (disputed ones stay out of days beyond terms);
+    # AR at the period end = issued by its last day, not paid and not written off by then.
+    params: dict[str, Any] = {}
+    t = ctx.t
+    rate = ctx.rate("i.currency", "r")
+    paid = "(i.paid_on >= p.p_start AND i.paid_on < p.p_until)"
+    open_at_end = "(i.paid_on IS NULL OR i.paid_on > p.p_last)"
+    open_amount = f"(i.amount - CASE WHEN i.written_off_on <= p.p_last THEN i.written_off_amount ELSE 0 END) * {rate}"
+    sql = f"""
+    WITH {ctx.common(periods, params)},
+    per_group AS (
+        SELECT g.group_id, p.label AS period,
+            SUM(CASE WHEN i.issued_on >= p.p_start THEN i.amount * {rate} ELSE 0 END) AS revenue,
+            SUM(CASE WHEN i.written_off_on >= p.p_start AND i.written_off_on < p.p_until
+                     THEN i.written_off_amount * {rate} ELSE 0 END) AS written_off,
+            SUM(CASE WHEN {paid} THEN 1 ELSE 0 END) AS paid_n,
+            SUM(CASE WHEN {paid} THEN i.amount * {rate} ELSE 0 END) AS paid_amount,
+            SUM(CASE WHEN {paid} THEN i.amount * {rate} * {ctx.days_between("i.paid_on", "i.issued_on")} ELSE 0 END) AS days_weighted,
+            SUM(CASE WHEN {paid} AND NOT i.is_disputed THEN i.amount * {rate} ELSE 0 END) AS terms_amount,
+            SUM(CASE WHEN {paid} AND NOT i.is_disputed AND i.paid_on > i.due_on
+                     THEN i.amount * {rate} * {ctx.days_between("i.paid_on", "i.due_on")} ELSE 0 END) AS beyond_weighted,
+            SUM(CASE WHEN {open_at_end} THEN {open_amount} ELSE 0 END) AS receivables,
+            SUM(CASE WHEN {open_at_end} AND i.due_on < p.p_last THEN {open_amount} ELSE 0 END) AS past_due
+        FROM {t["invoice"]} i
+        JOIN grp g ON g.account_id = i.account_id
+        JOIN periods p ON i.issued_on < p.p_until
+            AND (i.issued_on >= p.p_start OR i.paid_on >= p.p_start OR i.paid_on IS NULL OR i.written_off_on >= p.p_start)
+        LEFT JOIN rates r ON r.currency = i.currency AND r.fy = p.fy
+        GROUP BY g.group_id, p.label
+    ),
+    scoped AS ({ctx.attach("per_group")})
+    {ctx.rollup("scoped", [f"SUM({c}) AS {c}" for c in ("revenue", "written_off", "paid_n", "paid_amount", "days_weighted", "terms_amount", "beyond_weighted", "receivables", "past_due")])}
+    """
+    return _collect(ctx.fetch(sql, params))
+
+
+def results_receivables(get: Lookup, period: Period) -> dict[str, f.KpiResult]:
+    m = get(period.label)
+    return {
+        "dso": f.dso(receivables=m.get("receivables"), credit_sales=m.get("revenue"), days=period.days),
+        **f.payment_days_from_sums(
+            paid_amount=m.get("paid_amount"),
+            days_weighted=m.get("days_weighted"),
+            terms_amount=m.get("terms_amount"),
+            beyond_weighted=m.get("beyond_weighted"),
+            n=_int(m.get("paid_n")),
+        ),
+        "overdue_ratio": f.overdue_ratio(past_due=m.get("past_due"), receivables=m.get("receivables")),
+        "bad_debt_ratio": f.bad_debt_ratio(written_off=m.get("written_off"), credit_sales=m.get("revenue")),
+    }
+
+
+# --- concentration (§0.1a "Revenue", §4.12, §4.13, §4.15) --------------------------------------------
+
+
+def measure_concentration(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
+    # Revenue of the period rolled up to groups, ranked within each scope for the top-N share;
+    # HHI from Σ revenue²; key accounts (T1 ∪ T2 on the period's first day) for the shares.
+    params: dict[str, Any] = {"top_n": f.TOP_N}
+    t = ctx.t
+    rate = ctx.rate("i.currency", "r")
+    sql = f"""
+    WITH {ctx.common(periods, params)},
+    per_group AS (
+        SELECT g.group_id, p.label AS period,
+            SUM(i.amount * {rate}) AS revenue,
+            SUM(CASE WHEN i.margin_amount IS NOT NULL THEN i.margin_amount * {rate} ELSE 0 END) AS margin,
+            SUM(CASE WHEN i.margin_amount IS NOT NULL THEN 1 ELSE 0 END) AS margin_n
+        FROM {t["invoice"]} i
+        JOIN grp g ON g.account_id = i.account_id
+        JOIN periods p ON i.issued_on >= p.p_start AND i.issued_on < p.p_until
+        LEFT JOIN rates r ON r.currency = i.currency AND r.fy = p.fy
+        GROUP BY g.group_id, p.label
+    ),
+    scoped AS (
+        SELECT x.*, CASE WHEN {key_tiers_sql("x.tier")} THEN 1 ELSE 0 END AS is_key
+        FROM ({ctx.attach("per_group")}) x
+    ),
+    exploded AS ({ctx.explode("scoped", "group_id, revenue, margin, margin_n, is_key")}),
+    ranked AS (
+        SELECT e.*, ROW_NUMBER() OVER (PARTITION BY scope, period ORDER BY revenue DESC, group_id) AS rank_in_scope
+        FROM exploded e
+    )
+    SELECT scope, period,
+        SUM(revenue) AS revenue,
+        SUM(CASE WHEN rank_in_scope <= %(top_n)s THEN revenue ELSE 0 END) AS top_revenue,
+        SUM(revenue * revenue) AS revenue_squares,
+        SUM(CASE WHEN revenue > 0 THEN 1 ELSE 0 END) AS customers,
+        SUM(CASE WHEN revenue > 0 THEN is_key ELSE 0 END) AS key_customers,
+        SUM(is_key * revenue) AS key_revenue,
+        SUM(margin) AS margin,
+        SUM(is_key * margin) AS key_margin,
+        SUM(margin_n) AS margin_n
+    FROM ranked GROUP BY scope, period
+    """
+    return _collect(ctx.fetch(sql, params))
+
+
+def results_concentration(get: Lookup, period: Period) -> dict[str, f.KpiResult]:
+    m = get(period.label)
+    customers = _int(m.get("customers"))
+    results = f.concentration_from_sums(
+        total=m.get("revenue"), top=m.get("top_revenue"), sum_squares=m.get("revenue_squares"), customers=customers
+    )
+    key_customers = _int(m.get("key_customers"))
+    if not key_customers:  # no key account bought anything: "no key accounts", not a share of 0
+        empty = f.KpiResult(None, f.ZERO, f.dec(m.get("revenue")) or f.ZERO, 0, reason=f.Reason.NO_KEY_ACCOUNTS)
+        results["key_account_revenue_share"] = results["key_account_margin_share"] = empty
+    else:
+        results["key_account_revenue_share"] = f.share(m.get("key_revenue"), m.get("revenue"), n=key_customers)
+        results["key_account_margin_share"] = (
+            f.share(m.get("key_margin"), m.get("margin"), reason=f.Reason.NO_MARGIN, n=key_customers)
+            if _int(m.get("margin_n"))
+            else f.KpiResult(None, f.ZERO, f.ZERO, key_customers, reason=f.Reason.NO_MARGIN)
+        )
+    # §4.15 over three years, on equal windows, at this period's rates (growth in constant currency).
+    begin = get(period.shifted(-3).label).get("revenue")
+    results["revenue_cagr_3y"] = f.cagr(begin=begin, end=m.get("revenue") or 0, years=3)
+    return results
+
+
+# --- service: SLA attainment and key-account response efficiency (§4.11, §4.16) ------------------------
+
+
+def measure_service(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
+    # §4.11: each SLA target (first response, resolution) of a request is one instance. It is decided
+    # when it is met (fulfilled by its due time) or breached (its due time passes): eligible in the
+    # period in which that happens, so every instance counts once; not yet due and open = pending.
+    params: dict[str, Any] = {"now": ctx.timestamp(ctx.now)}
+    t = ctx.t
+    sla = f"""
+    WITH {ctx.common(periods, params)},
+    instances AS (
+        SELECT account_id, first_response_due_at AS due_at, first_response_at AS done_at
+        FROM {t["request"]} WHERE first_response_due_at IS NOT NULL
+        UNION ALL
+        SELECT account_id, resolution_due_at, resolved_at FROM {t["request"]} WHERE resolution_due_at IS NOT NULL
+    ),
+    decided AS (
+        SELECT account_id,
+            CASE WHEN done_at IS NOT NULL AND done_at <= due_at THEN done_at ELSE due_at END AS decided_at,
+            CASE WHEN done_at IS NOT NULL AND done_at <= due_at THEN 1 ELSE 0 END AS attained
+        FROM instances
+    ),
+    per_group AS (
+        SELECT g.group_id, p.label AS period, COUNT(*) AS eligible, SUM(d.attained) AS attained
+        FROM decided d
+        JOIN grp g ON g.account_id = d.account_id
+        JOIN periods p ON d.decided_at >= p.ts_start AND d.decided_at < p.ts_until
+        WHERE d.decided_at <= %(now)s
+        GROUP BY g.group_id, p.label
+    ),
+    scoped AS ({ctx.attach("per_group")})
+    {ctx.rollup("scoped", ["SUM(eligible) AS sla_eligible", "SUM(attained) AS sla_attained"])}
+    """
+    measures = _collect(ctx.fetch(sla, params))
+    # §4.16: median first-response time of key accounts' requests opened in the period (the median
+    # by row numbers, which both databases have).
+    params = {}
+    frt = f"""
+    WITH {ctx.common(periods, params)},
+    answered AS (
+        SELECT g.group_id, p.label AS period, {ctx.seconds_between("r.first_response_at", "r.opened_at")} AS seconds
+        FROM {t["request"]} r
+        JOIN grp g ON g.account_id = r.account_id
+        JOIN periods p ON r.opened_at >= p.ts_start AND r.opened_at < p.ts_until
+        WHERE r.first_response_at IS NOT NULL
+    ),
+    scoped AS (SELECT x.* FROM ({ctx.attach("answered")}) x WHERE {key_tiers_sql("x.tier")}),
+    exploded AS ({ctx.explode("scoped", "seconds")}),
+    ranked AS (
+        SELECT scope, period, seconds,
+            ROW_NUMBER() OVER (PARTITION BY scope, period ORDER BY seconds) AS rn,
+            COUNT(*) OVER (PARTITION BY scope, period) AS cnt
+        FROM exploded
+    )
+    SELECT scope, period, AVG(seconds) AS frt_median, MAX(cnt) AS frt_n
+    FROM ranked WHERE rn IN ((cnt + 1) / 2, (cnt + 2) / 2)
+    GROUP BY scope, period
+    """
+    return _collect(ctx.fetch(frt, params), measures)
+
+
+def results_service(get: Lookup, period: Period) -> dict[str, f.KpiResult]:
+    m = get(period.label)
+    base = get(period.shifted(-1).label)
+    return {
+        "sla_attainment": f.sla_attainment(attained=_int(m.get("sla_attained")), eligible=_int(m.get("sla_eligible"))),
+        "response_efficiency_improvement": f.improvement(
+            baseline=base.get("frt_median"), current=m.get("frt_median"), n=_int(m.get("frt_n")) or None
+        ),
+    }
+
+
+# --- programme: customised solutions, joint innovation, tier mix (§4.16) ------------------------------
+
+
+def measure_programme(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
+    # Key accounts = groups in T1 ∪ T2 on the period's first day. Covered: at least one contract
+    # flagged customised solution, or one customised-solution project, running on the period's last
+    # day. Projects "active in P" overlap P and are active or done (done ones need their end date).
+    params: dict[str, Any] = {}
+    t = ctx.t
+    running = "(pr.status = 'active' OR (pr.status = 'done' AND pr.ended_on IS NOT NULL))"
+    keys = ", ".join(f"'{tier}'" for tier in KEY_TIERS)
+    programme = f"""
+    WITH {ctx.common(periods, params)},
+    key_groups AS (
+        SELECT th.group_id, p.label AS period
+        FROM tier_history th JOIN periods p ON {tier_valid_on("th", "p.p_start")}
+        WHERE th.tier IN ({keys})
+    ),
+    covered AS (
+        SELECT g.group_id, p.label AS period
+        FROM {t["contract"]} c
+        JOIN grp g ON g.account_id = c.account_id
+        JOIN periods p ON c.start_date <= p.p_last AND c.end_date >= p.p_last
+        WHERE c.is_customised_solution AND c.status <> 'draft'
+        UNION
+        SELECT g.group_id, p.label
+        FROM {t["project"]} pr
+        JOIN grp g ON g.account_id = pr.account_id
+        JOIN periods p ON pr.started_on <= p.p_last AND (pr.ended_on IS NULL OR pr.ended_on >= p.p_last)
+        WHERE pr.kind = 'customised_solution' AND {running}
+    ),
+    projects AS (
+        SELECT g.group_id, p.label AS period, COUNT(*) AS projects,
+            SUM(CASE WHEN pr.kind = 'joint_innovation' THEN 1 ELSE 0 END) AS joint
+        FROM {t["project"]} pr
+        JOIN grp g ON g.account_id = pr.account_id
+        JOIN periods p ON pr.started_on < p.p_until AND (pr.ended_on IS NULL OR pr.ended_on >= p.p_start)
+        WHERE {running}
+        GROUP BY g.group_id, p.label
+    ),
+    per_group AS (
+        SELECT k.group_id, k.period,
+            CASE WHEN cv.group_id IS NULL THEN 0 ELSE 1 END AS covered,
+            COALESCE(pj.projects, 0) AS projects, COALESCE(pj.joint, 0) AS joint
+        FROM key_groups k
+        LEFT JOIN covered cv ON cv.group_id = k.group_id AND cv.period = k.period
+        LEFT JOIN projects pj ON pj.group_id = k.group_id AND pj.period = k.period
+    ),
+    scoped AS ({ctx.attach("per_group")})
+    {ctx.rollup("scoped", ["COUNT(*) AS key_groups", "SUM(covered) AS covered", "SUM(projects) AS key_projects", "SUM(joint) AS joint_projects"])}
+    """
+    measures = _collect(ctx.fetch(programme, params))
+    # The tier mix on the period's last day, for each scope (membership of a tier scope is still the
+    # tier on the first day, so tier:T1's mix shows where last period's T1 accounts are now).
+    params = {}
+    tier_counts = [f"SUM(CASE WHEN tier_now = '{tier}' THEN 1 ELSE 0 END) AS {tier.lower()}_groups" for tier in TIERS]
+    mix = f"""
+    WITH {ctx.common(periods, params)},
+    tiered AS (
+        SELECT th.group_id, p.label AS period, th.tier AS tier_now
+        FROM tier_history th JOIN periods p ON {tier_valid_on("th", "p.p_last")}
+        WHERE th.tier IS NOT NULL
+    ),
+    scoped AS ({ctx.attach("tiered")})
+    {ctx.rollup("scoped", ["COUNT(*) AS tiered_groups", *tier_counts])}
+    """
+    return _collect(ctx.fetch(mix, params), measures)
+
+
+def results_programme(get: Lookup, period: Period) -> dict[str, f.KpiResult]:
+    m = get(period.label)
+    key_groups = _int(m.get("key_groups"))
+    results = {
+        "customised_solution_coverage": f.ratio(
+            _int(m.get("covered")), key_groups, reason=f.Reason.NO_KEY_ACCOUNTS, n=key_groups
+        ),
+        "joint_innovation_share": f.ratio(
+            _int(m.get("joint_projects")),
+            _int(m.get("key_projects")),
+            reason=f.Reason.NO_KEY_PROJECTS,
+            n=_int(m.get("key_projects")),
+        ),
+    }
+    tiered = _int(m.get("tiered_groups"))
+    for tier in TIERS:
+        count = _int(m.get(f"{tier.lower()}_groups"))
+        results[f"tier_share_{tier.lower()}"] = f.ratio(count, tiered, reason=f.Reason.NO_TIERED_ACCOUNTS, n=count)
+    return results
