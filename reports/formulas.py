@@ -226,15 +226,11 @@ def nps_from_counts(*, promoters: int, detractors: int, accounts: int) -> KpiRes
 
 def portfolio_nps(classes: Iterable[str | None]) -> KpiResult:
     classes = [c for c in classes if c is not None]
-    return nps_from_counts(
-        promoters=classes.count("promoter"), detractors=classes.count("detractor"), accounts=len(classes)
-    )
+    return nps_from_counts(promoters=classes.count("promoter"), detractors=classes.count("detractor"), accounts=len(classes))
 
 
 def csat_from_counts(*, satisfied: int, responses: int) -> KpiResult:
-    return ratio(
-        satisfied, responses, reason=Reason.NO_RESPONSES, n=responses, low_confidence=0 < responses < MIN_SAMPLE
-    )
+    return ratio(satisfied, responses, reason=Reason.NO_RESPONSES, n=responses, low_confidence=0 < responses < MIN_SAMPLE)
 
 
 def csat(scores: Iterable[int]) -> KpiResult:

@@ -24,4 +24,10 @@ def recompute_kpis(*, job: JobRun, progress: Progress) -> dict[str, Any]:
         progress=progress,
         trigger=trigger,
     )
-    return {"run": run.pk, "as_of": run.as_of.isoformat(), "periods": run.periods, "families": run.families, "values": run.value_count}
+    return {
+        "run": run.pk,
+        "as_of": run.as_of.isoformat(),
+        "periods": run.periods,
+        "families": run.families,
+        "values": run.value_count,
+    }

@@ -31,6 +31,7 @@ def scope_is_well_formed(scope: str) -> bool:
         return name in {"T1", "T2", "T3", "T4"}
     return kind in {"owner", "region"} and bool(name.strip())
 
+
 VALUE = {"max_digits": 30, "decimal_places": 12, "null": True, "blank": True}
 # Numerators and denominators are sums of money in the base currency.
 PART = {"max_digits": 34, "decimal_places": 12, "null": True, "blank": True}

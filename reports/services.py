@@ -57,7 +57,10 @@ def _validate_families(families: Iterable[str] | None) -> list[str]:
     unknown = sorted(wanted - set(catalogue.FAMILIES))
     if unknown:
         raise ValidationError(
-            {"families": _("Unknown KPI family: %(names)s. Known: %(known)s.") % {"names": ", ".join(unknown), "known": ", ".join(catalogue.FAMILIES)}}
+            {
+                "families": _("Unknown KPI family: %(names)s. Known: %(known)s.")
+                % {"names": ", ".join(unknown), "known": ", ".join(catalogue.FAMILIES)}
+            }
         )
     return [name for name in catalogue.FAMILIES if name in wanted]
 
@@ -103,7 +106,9 @@ def kpis_recompute(
                 _("Missing exchange rate to %(base)s: %(pairs)s. Add the rates and run again.")
                 % {
                     "base": settings.KAM_BASE_CURRENCY,
-                    "pairs": ", ".join(_("%(currency)s for fiscal year %(year)s") % {"currency": c, "year": y} for c, y in missing),
+                    "pairs": ", ".join(
+                        _("%(currency)s for fiscal year %(year)s") % {"currency": c, "year": y} for c, y in missing
+                    ),
                 }
             )
         scopes = scope_universe(ctx)
@@ -198,7 +203,9 @@ def _refresh_statuses(code: str) -> int:
     """Re-apply the targets of ``code`` to its published values (a few hundred rows)."""
     index = _target_index([code])
     changed = []
-    for value in KpiValue.objects.filter(code=code).only("pk", "code", "scope", "period", "value", "target_value", "target_status"):
+    for value in KpiValue.objects.filter(code=code).only(
+        "pk", "code", "scope", "period", "value", "target_value", "target_status"
+    ):
         target = _target_for(index, code, value.scope, value.period)
         new_target, new_status = (target.target_value if target else None), _status(value.value, target)
         if (value.target_value, value.target_status) != (new_target, new_status):
@@ -223,9 +230,7 @@ def kpi_target_create(*, actor: Any = None, **fields: Any) -> KpiTarget:
 
 
 @transaction.atomic
-def kpi_target_update(
-    *, target: KpiTarget, actor: Any = None, expected_version: int | None = None, **fields: Any
-) -> KpiTarget:
+def kpi_target_update(*, target: KpiTarget, actor: Any = None, expected_version: int | None = None, **fields: Any) -> KpiTarget:
     unknown = sorted(set(fields) - TARGET_FIELDS)
     if unknown:
         raise TypeError(f"not writable here: {', '.join(unknown)}")

@@ -174,7 +174,9 @@ class SqlContext:
     def explode(self, source: str, columns: str) -> str:
         """One row per (scope, row of ``source``): for window functions that rank within a scope."""
         parts = [f"SELECT 'company' AS scope, period, {columns} FROM {source}"]
-        parts += [f"SELECT '{dim}:' || {dim} AS scope, period, {columns} FROM {source} WHERE {dim} IS NOT NULL" for dim in DIMENSIONS]
+        parts += [
+            f"SELECT '{dim}:' || {dim} AS scope, period, {columns} FROM {source} WHERE {dim} IS NOT NULL" for dim in DIMENSIONS
+        ]
         return "\nUNION ALL\n".join(parts)
 
     # --- execution ---------------------------------------------------------------------------

@@ -28,7 +28,15 @@ def owner(username: str) -> Any:
     return UserFactory(username=username, role=roles.ACCOUNT_MANAGER)
 
 
-def account(*, owner_name: str = "am_a", region: str = "East China", tier: str = "", parent: Account | None = None, currency: str = "CNY", name: str | None = None) -> Account:
+def account(
+    *,
+    owner_name: str = "am_a",
+    region: str = "East China",
+    tier: str = "",
+    parent: Account | None = None,
+    currency: str = "CNY",
+    name: str | None = None,
+) -> Account:
     created = AccountFactory(
         owner=owner(owner_name), region=region, currency=currency, parent=parent, name=name or f"Account {next(_numbers):05d}"
     )
@@ -37,12 +45,23 @@ def account(*, owner_name: str = "am_a", region: str = "East China", tier: str =
     return created
 
 
-def set_tier(target: Account, tier: str) -> None:
+def set_tier(target: Account | int, tier: str) -> None:
     # Tiers are written by the tiering app only; tests put them in place directly.
-    Account.objects.filter(pk=target.pk).update(tier=tier)
+    Account.objects.filter(pk=getattr(target, "pk", target)).update(tier=tier)
 
 
-def contract(acc: Account, start: str, end: str, value: Any, *, renewal_of: Any = None, signed_on: str | None = None, currency: str = "CNY", status: str = "active", customised: bool = False) -> Any:
+def contract(
+    acc: Account,
+    start: str,
+    end: str,
+    value: Any,
+    *,
+    renewal_of: Any = None,
+    signed_on: str | None = None,
+    currency: str = "CNY",
+    status: str = "active",
+    customised: bool = False,
+) -> Any:
     return ContractFactory(
         account=acc,
         start_date=dt.date.fromisoformat(start),
@@ -56,7 +75,19 @@ def contract(acc: Account, start: str, end: str, value: Any, *, renewal_of: Any 
     )
 
 
-def invoice(acc: Account, issued: str, amount: Any, *, due: str | None = None, paid: str | None = None, margin: Any = None, currency: str = "CNY", written_off: Any = 0, written_off_on: str | None = None, disputed: bool = False) -> Any:
+def invoice(
+    acc: Account,
+    issued: str,
+    amount: Any,
+    *,
+    due: str | None = None,
+    paid: str | None = None,
+    margin: Any = None,
+    currency: str = "CNY",
+    written_off: Any = 0,
+    written_off_on: str | None = None,
+    disputed: bool = False,
+) -> Any:
     issued_on = dt.date.fromisoformat(issued)
     return InvoiceFactory(
         account=acc,
@@ -102,14 +133,30 @@ def project(acc: Account, kind: str, started: str, *, status: str = "active", en
     )
 
 
-def bulk_groups(revenues: list[Any], *, issued: str, owners: list[Any], regions: list[str], tiers: list[str] | None = None, margins: list[Any] | None = None) -> list[int]:
-    """One single-account group per revenue, each with one invoice issued on ``issued`` (and one
-    contract for the year), owners/regions/tiers assigned round-robin. Returns the account ids."""
+def bulk_groups(
+    revenues: list[Any],
+    *,
+    issued: str,
+    owners: list[Any],
+    regions: list[str],
+    tiers: list[str] | None = None,
+    margins: list[Any] | None = None,
+) -> list[int]:
+    """One single-account group per revenue, each with one invoice issued on ``issued``;
+    owners, regions and tiers assigned round-robin. Returns the account ids."""
     ids = next_ids(Account, len(revenues))
     rows = []
     for i, account_id in enumerate(ids):
         rows.append(
-            (account_id, f"Bulk {account_id}", owners[i % len(owners)].pk, regions[i % len(regions)], "CNY", "active", (tiers or [""])[i % len(tiers or [""])])
+            (
+                account_id,
+                f"Bulk {account_id}",
+                owners[i % len(owners)].pk,
+                regions[i % len(regions)],
+                "CNY",
+                "active",
+                (tiers or [""])[i % len(tiers or [""])],
+            )
         )
     bulk_insert(Account, ("id", "name", "owner_id", "region", "currency", "status", "tier"), rows)
     reset_sequence(Account)
@@ -120,7 +167,16 @@ def bulk_groups(revenues: list[Any], *, issued: str, owners: list[Any], regions:
         Invoice,
         ("id", "account_id", "number", "issued_on", "due_on", "amount", "currency", "margin_amount"),
         [
-            (invoice_id, account_id, f"BULK-{invoice_id}", issued_on, issued_on + dt.timedelta(days=30), D(amount), "CNY", D(margins[i]) if margins else None)
+            (
+                invoice_id,
+                account_id,
+                f"BULK-{invoice_id}",
+                issued_on,
+                issued_on + dt.timedelta(days=30),
+                D(amount),
+                "CNY",
+                D(margins[i]) if margins else None,
+            )
             for i, (invoice_id, account_id, amount) in enumerate(zip(invoice_ids, ids, revenues, strict=True))
         ],
     )
@@ -142,8 +198,7 @@ def values(period: str, scope: str = "company") -> dict[str, KpiValue]:
 
 def snapshot() -> dict[tuple[str, str, str], tuple[Any, ...]]:
     return {
-        (v.code, v.period, v.scope): (v.value, v.numerator, v.denominator, v.reason, v.run_id)
-        for v in KpiValue.objects.all()
+        (v.code, v.period, v.scope): (v.value, v.numerator, v.denominator, v.reason, v.run_id) for v in KpiValue.objects.all()
     }
 
 

@@ -119,7 +119,7 @@ def test_top5_share_60_hhi_906_and_key_account_shares():
     margins = [D("2.2") * M, D("4.5") * M, 1 * M, D("1.6") * M, 1 * M] + [40_000] * 200
     ids = bulk_groups(revenues, issued="2025-05-10", owners=[am], regions=["East China"], margins=margins)
     for account_id, tier in zip(ids, ["T1", "T1", "T2", "T3", "T4"], strict=False):
-        set_tier(type("A", (), {"pk": account_id})(), tier)
+        set_tier(account_id, tier)
     run(["2025"], "2026-02-01")
     fy = values("2025")
     assert fy["top5_share"].value == D("0.6")

@@ -255,4 +255,7 @@ def test_sla_attainment_and_median_and_improvement():
     ],
 )
 def test_target_status(value, direction, tolerance, expected):
-    assert f.target_status(value and D(value), target=D("0.90"), direction=direction, tolerance=tolerance and D(tolerance)) == expected
+    assert (
+        f.target_status(value and D(value), target=D("0.90"), direction=direction, tolerance=tolerance and D(tolerance))
+        == expected
+    )

@@ -32,7 +32,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--no-progress", action="store_true", help="Do not draw a progress bar.")
 
-    def handle(self, *args, period: list[str], family: list[str], as_of: dt.date | None, if_stale: bool, no_progress: bool, **options) -> None:
+    def handle(
+        self, *args, period: list[str], family: list[str], as_of: dt.date | None, if_stale: bool, no_progress: bool, **options
+    ) -> None:
         as_of = as_of or local_today()
         try:
             periods_for_labels(period, as_of=as_of)  # refuse bad periods before queuing anything
