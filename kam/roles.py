@@ -40,6 +40,8 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("kam", "jobrun", ("view",)),
     ],
 }
+# Executives set the KPI targets (reports issue).
+ROLE_PERMISSIONS[EXECUTIVE].append(("reports", "kpitarget", ("view", "add", "change", "delete")))
 
 
 def _group_names(user: Any) -> frozenset[str]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -147,7 +148,13 @@ class KpiTarget(models.Model):
     target_value = models.DecimalField(_("target"), max_digits=30, decimal_places=12)
     direction = models.CharField(_("direction"), max_length=8, choices=Direction.choices)
     tolerance = models.DecimalField(
-        _("tolerance"), max_digits=30, decimal_places=12, null=True, blank=True, help_text=_("Empty: 5% of the target.")
+        _("tolerance"),
+        max_digits=30,
+        decimal_places=12,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text=_("Empty: 5 percent of the target."),
     )
     note = models.CharField(_("note"), max_length=200, blank=True)
     created_by = models.ForeignKey(

@@ -38,10 +38,12 @@ class _AfterCommit:
 
     def __init__(self) -> None:
         self.families: set[str] = set()
+        self.done = False
 
     def __call__(self) -> None:
         from reports.services import kpis_changed
 
+        self.done = True
         kpis_changed(families=self.families)
 
 
@@ -49,7 +51,7 @@ def mark_changed(families: tuple[str, ...] | set[str]) -> None:
     connection = transaction.get_connection()
     if connection.in_atomic_block:
         for _savepoints, callback, _robust in connection.run_on_commit:
-            if isinstance(callback, _AfterCommit):
+            if isinstance(callback, _AfterCommit) and not callback.done:
                 callback.families.update(families)
                 return
     callback = _AfterCommit()

@@ -63,7 +63,8 @@ def missing_exchange_rates(ctx: SqlContext, periods: Sequence[Period]) -> list[t
             FROM {t["invoice"]}
         )
         SELECT DISTINCT u.currency, w.fy
-        FROM used u JOIN windows w ON u.d1 < w.w_end AND u.d2 >= w.w_start
+        -- w_end is the period's end instant (the day after it), where ARR is measured too.
+        FROM used u JOIN windows w ON u.d1 <= w.w_end AND u.d2 >= w.w_start
         WHERE u.currency <> %(base_currency)s
           AND NOT EXISTS (SELECT 1 FROM {t["rate"]} r WHERE r.currency = u.currency AND r.year = w.fy)
         ORDER BY u.currency, w.fy

@@ -8,6 +8,7 @@ import itertools
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
 
@@ -25,7 +26,9 @@ _numbers = itertools.count(1)
 
 
 def owner(username: str) -> Any:
-    return UserFactory(username=username, role=roles.ACCOUNT_MANAGER)
+    # An existing user as it is: the factory would reset its password (and log out its sessions).
+    existing = get_user_model().objects.filter(username=username).first()
+    return existing or UserFactory(username=username, role=roles.ACCOUNT_MANAGER)
 
 
 def account(
@@ -204,3 +207,51 @@ def snapshot() -> dict[tuple[str, str, str], tuple[Any, ...]]:
 
 def scope_values(code: str, period: str, prefix: str) -> list[KpiValue]:
     return list(KpiValue.objects.filter(Q(scope__startswith=prefix), code=code, period=period))
+
+
+def bulk_portfolio(count: int, *, owners: list[Any], regions: list[str], tiers: list[str]) -> list[int]:
+    """``count`` groups with a contract, an invoice, survey answers, a service request and a project
+    each, so that every KPI family has rows to read."""
+    from accounts.models import Contract
+
+    ids = bulk_groups([100_000 + i for i in range(count)], issued="2025-02-10", owners=owners, regions=regions, tiers=tiers)
+    contract_ids = next_ids(Contract, count)
+    bulk_insert(
+        Contract,
+        ("id", "account_id", "number", "start_date", "end_date", "annual_value", "currency", "status", "signed_on"),
+        [
+            (
+                cid,
+                aid,
+                f"BULK-C-{cid}",
+                dt.date(2024, 7, 1),
+                dt.date(2025, 6, 30),
+                D(50_000),
+                "CNY",
+                "active",
+                dt.date(2024, 6, 1),
+            )
+            for cid, aid in zip(contract_ids, ids, strict=True)
+        ],
+    )
+    reset_sequence(Contract)
+    when = moment("2025-02-11 10:00")
+    for kind, score in (("nps", 9), ("csat", 4)):
+        SurveyResponse.objects.bulk_create(
+            SurveyResponse(account_id=aid, kind=kind, score=score, respondent_role="economic_buyer", responded_at=when)
+            for aid in ids
+        )
+    ServiceRequest.objects.bulk_create(
+        ServiceRequest(
+            account_id=aid,
+            opened_at=when,
+            first_response_at=when + dt.timedelta(hours=1),
+            first_response_due_at=when + dt.timedelta(hours=2),
+        )
+        for aid in ids
+    )
+    Project.objects.bulk_create(
+        Project(account_id=aid, name="P", kind="customised_solution", status="active", started_on=dt.date(2025, 1, 5))
+        for aid in ids
+    )
+    return ids
