@@ -57,6 +57,7 @@ class Period:
     until: dt.date  # exclusive end of the data: ``end``, or the day after ``as_of`` if partial
     fiscal_year: int  # whose exchange rates convert the period's amounts (constant currency)
     is_partial: bool
+    is_baseline: bool = False  # an earlier window that a KPI compares with, never published
 
     @property
     def last_day(self) -> dt.date:
@@ -77,6 +78,7 @@ class Period:
             start=shift_years(self.start, years),
             end=shift_years(self.end, years),
             until=shift_years(self.until, years),
+            is_baseline=True,
         )
 
 

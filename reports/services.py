@@ -9,7 +9,9 @@ the previous complete snapshot or the new one; a failure anywhere leaves the pre
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import logging
 from collections.abc import Iterable, Sequence
 from decimal import Context, Decimal
@@ -17,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -113,10 +115,11 @@ def kpis_recompute(
             )
         scopes = scope_universe(ctx)
         results: dict[tuple[str, str, str], KpiResult] = {}
-        for index, name in enumerate(family_names):
-            results.update(compute_family(FAMILIES[name], ctx, period_list, scopes))
-            if progress is not None:
-                progress.set(int(90 * (index + 1) / len(family_names)))
+        with ctx.tuned():
+            for index, name in enumerate(family_names):
+                results.update(compute_family(FAMILIES[name], ctx, period_list, scopes))
+                if progress is not None:
+                    progress.set(int(90 * (index + 1) / len(family_names)))
         with transaction.atomic():
             _publish(run, results, period_list, family_names)
         if progress is not None:
@@ -139,38 +142,79 @@ def _publish(run: KpiRun, results: dict[tuple[str, str, str], KpiResult], period
         target = _target_for(targets, code, scope, label)
         value = _quantize(result.value)
         rows.append(
-            KpiValue(
-                run=run,
-                code=code,
-                period=label,
-                period_kind=period.kind,
-                period_start=period.start,
-                period_end=period.end,
-                scope=scope,
-                as_of=run.as_of,
-                value=value,
-                numerator=_quantize(result.numerator),
-                denominator=_quantize(result.denominator),
-                n=result.n,
-                is_partial=period.is_partial,
-                low_confidence=result.low_confidence,
-                reason=result.reason if value is None else "",
-                target_value=target.target_value if target else None,
-                target_status=_status(value, target),
-                computed_at=run.started_at,
-            )
+            {
+                "run_id": run.pk,
+                "code": code,
+                "period": label,
+                "period_kind": period.kind,
+                "period_start": period.start,
+                "period_end": period.end,
+                "scope": scope,
+                "as_of": run.as_of,
+                "value": value,
+                "numerator": _quantize(result.numerator),
+                "denominator": _quantize(result.denominator),
+                "n": result.n,
+                "is_partial": period.is_partial,
+                "low_confidence": result.low_confidence,
+                "reason": result.reason if value is None else "",
+                "target_value": target.target_value if target else None,
+                "target_status": _status(value, target),
+                "computed_at": run.started_at,
+            }
         )
-    KpiValue.objects.bulk_create(
-        rows,
-        batch_size=UPSERT_BATCH,
-        update_conflicts=True,
-        unique_fields=["code", "period", "scope"],
-        update_fields=VALUE_FIELDS,
-    )
+    _upsert_values(rows, stage=f"kpi_stage_{run.pk}")
     # Values of these periods and KPIs that this run did not produce (a scope that no longer exists).
     KpiValue.objects.filter(period__in=list(by_label), code__in=catalogue.codes_of(families)).exclude(run=run).delete()
     KpiRun.objects.filter(pk=run.pk).update(status=RunStatus.PUBLISHED, value_count=len(rows), finished_at=timezone.now())
     publish("kpis.recomputed", {"job_id": run.job_id, "periods": [p.label for p in periods]})
+
+
+def _upsert_values(rows: list[dict[str, Any]], *, stage: str) -> None:
+    """Insert or update by (code, period, scope). On PostgreSQL the rows go through COPY into a
+    temporary table and one ``INSERT … ON CONFLICT``: three statements whatever their number."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        KpiValue.objects.bulk_create(
+            [KpiValue(**row) for row in rows],
+            batch_size=UPSERT_BATCH,
+            update_conflicts=True,
+            unique_fields=["code", "period", "scope"],
+            update_fields=VALUE_FIELDS,
+        )
+        return
+    table = connection.ops.quote_name(KpiValue._meta.db_table)
+    columns = list(rows[0])
+    names = ", ".join(connection.ops.quote_name(KpiValue._meta.get_field(c).column) for c in columns)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_NOTNULL)
+    for row in rows:
+        writer.writerow([_copy_value(row[c]) for c in columns])
+    buffer.seek(0)
+    updates = ", ".join(
+        f"{n} = EXCLUDED.{n}"
+        for n in (connection.ops.quote_name(KpiValue._meta.get_field(c).column) for c in columns)
+        if n.strip('"') not in {"code", "period", "scope"}
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS SELECT {names} FROM {table} WITH NO DATA")
+        cursor.cursor.copy_expert(f"COPY {stage} ({names}) FROM STDIN WITH (FORMAT csv)", buffer)
+        cursor.execute(
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage} ON CONFLICT (code, period, scope) DO UPDATE SET {updates}"
+        )
+
+
+def _copy_value(value: Any) -> Any:
+    if value is None:
+        return None  # unquoted and empty: NULL for COPY's CSV format
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return value
 
 
 # --- targets ------------------------------------------------------------------------------------

@@ -44,18 +44,30 @@ def measure_retention(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
     params: dict[str, Any] = {}
     t = ctx.t
     rate = ctx.rate("c.currency", "rc")
+    group_join, group = ctx.group_of("c.account_id")
     sql = f"""
     WITH {ctx.common(periods, params)},
+    {
+        ctx.materialized(
+            "live",
+            f'''
+        SELECT account_id, currency, start_date, end_date, annual_value FROM {t["contract"]}
+        WHERE status <> 'draft' AND start_date <= %(max_until)s AND end_date >= %(min_start)s''',
+        )
+    },
     arr AS (
-        SELECT g.group_id, p.label AS period,
-            SUM(CASE WHEN c.start_date <= p.p_start AND c.end_date >= p.p_start THEN c.annual_value * {rate} ELSE 0 END) AS start_arr,
-            SUM(CASE WHEN c.start_date <= p.p_until AND c.end_date >= p.p_until THEN c.annual_value * {rate} ELSE 0 END) AS end_arr
-        FROM {t["contract"]} c
-        JOIN grp g ON g.account_id = c.account_id
+        SELECT {group} AS group_id, p.label AS period,
+            SUM(CASE WHEN c.start_date <= p.p_start AND c.end_date >= p.p_start THEN c.annual_value * {
+        rate
+    } ELSE 0 END) AS start_arr,
+            SUM(CASE WHEN c.start_date <= p.p_until AND c.end_date >= p.p_until THEN c.annual_value * {
+        rate
+    } ELSE 0 END) AS end_arr
+        FROM live c
         JOIN periods p ON c.start_date <= p.p_until AND c.end_date >= p.p_start
+        {group_join}
         LEFT JOIN rates rc ON rc.currency = c.currency AND rc.fy = p.fy
-        WHERE c.status <> 'draft'
-        GROUP BY g.group_id, p.label
+        GROUP BY {group}, p.label
     ),
     cohort AS (
         -- C0: groups with value at the period start; new logos and reactivations are not in it.
@@ -65,7 +77,18 @@ def measure_retention(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
         FROM arr WHERE start_arr > 0
     ),
     scoped AS ({ctx.attach("cohort")})
-    {ctx.rollup("scoped", ["SUM(start_arr) AS start_total", "SUM(kept) AS kept", "SUM(end_arr) AS end_total", "COUNT(*) AS cohort", "SUM(churned) AS churned"])}
+    {
+        ctx.rollup(
+            "scoped",
+            [
+                "SUM(start_arr) AS start_total",
+                "SUM(kept) AS kept",
+                "SUM(end_arr) AS end_total",
+                "COUNT(*) AS cohort",
+                "SUM(churned) AS churned",
+            ],
+        )
+    }
     """
     return _collect(ctx.fetch(sql, params))
 
@@ -91,24 +114,26 @@ def measure_renewals(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
     # end date; "in period" means dated by P's last day, "eventual" 30 days later.
     params: dict[str, Any] = {}
     t = ctx.t
+    group_join, group = ctx.group_of("c.account_id")
     sql = f"""
     WITH {ctx.common(periods, params)},
     due AS (
-        SELECT g.group_id, p.label AS period, p.p_due_last, p.p_grace,
+        SELECT p.label AS period, {group} AS group_id, p.p_due_last, p.p_grace,
             c.annual_value * {ctx.rate("c.currency", "rc")} AS prior_value,
-            n.annual_value * {ctx.rate("n.currency", "rn")} AS new_value,
+            COALESCE(n.annual_value * {ctx.rate("n.currency", "rn")}, 0) AS new_value,
             COALESCE(n.signed_on, n.start_date) AS renewed_on
         FROM {t["contract"]} c
-        JOIN grp g ON g.account_id = c.account_id
-        JOIN periods p ON c.end_date >= p.p_start AND c.end_date < p.p_end
+        JOIN period_months pm ON pm.month = {ctx.month_of("c.end_date")}
+        JOIN periods p ON p.label = pm.label AND c.end_date >= p.p_start AND c.end_date < p.p_end
+        {group_join}
         LEFT JOIN {t["contract"]} n ON n.renewal_of_id = c.id AND n.status <> 'draft'
         LEFT JOIN rates rc ON rc.currency = c.currency AND rc.fy = p.fy
         LEFT JOIN rates rn ON rn.currency = n.currency AND rn.fy = p.fy
-        WHERE c.status <> 'draft'
+        WHERE c.status <> 'draft' AND c.end_date >= %(min_start)s AND c.end_date < %(max_end)s
     ),
     marked AS (
-        SELECT group_id, period, prior_value, COALESCE(new_value, 0) AS new_value,
-            CASE WHEN COALESCE(new_value, 0) < prior_value THEN COALESCE(new_value, 0) ELSE prior_value END AS kept_value,
+        SELECT period, group_id, prior_value, new_value,
+            CASE WHEN new_value < prior_value THEN new_value ELSE prior_value END AS kept_value,
             CASE WHEN renewed_on <= p_due_last THEN 1 ELSE 0 END AS in_period,
             CASE WHEN renewed_on <= p_grace THEN 1 ELSE 0 END AS eventual
         FROM due
@@ -121,7 +146,7 @@ def measure_renewals(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
         FROM marked GROUP BY group_id, period
     ),
     scoped AS ({ctx.attach("per_group")})
-    {ctx.rollup("scoped", ["SUM(due_n) AS due", "SUM(due_value) AS due_value", "SUM(renewed) AS renewed", "SUM(renewed_eventual) AS renewed_eventual", "SUM(gross) AS gross", "SUM(net) AS net", "SUM(gross_eventual) AS gross_eventual", "SUM(net_eventual) AS net_eventual"])}
+    {ctx.rollup("scoped", ["SUM(due_n) AS due", *(f"SUM({c}) AS {c}" for c in ("due_value", "renewed", "renewed_eventual", "gross", "net", "gross_eventual", "net_eventual"))])}
     """
     return _collect(ctx.fetch(sql, params))
 
@@ -156,20 +181,28 @@ def measure_satisfaction(ctx: SqlContext, periods: Sequence[Period]) -> Measures
     params.update(default_weight=f.DEFAULT_ROLE_WEIGHT, promoter=int(f.PROMOTER_MIN), passive=int(f.PASSIVE_MIN))
     params["satisfied"] = f.CSAT_SATISFIED_MIN
     weight = f"(CASE s.respondent_role {' '.join(weights)} ELSE %(default_weight)s END)"
+    group_join, group = ctx.group_of("s.account_id")
     sql = f"""
     WITH {ctx.common(periods, params)},
+    {
+        ctx.materialized(
+            "recent",
+            f'''
+        SELECT account_id, kind, score, respondent_role, responded_at FROM {t["survey"]}
+        WHERE kind IN ('nps', 'csat') AND responded_at >= %(min_ts_window)s AND responded_at < %(max_ts_until)s''',
+        )
+    },
     answers AS (
-        SELECT g.group_id, p.label AS period,
+        SELECT {group} AS group_id, p.label AS period,
             SUM(CASE WHEN s.kind = 'nps' THEN {weight} * s.score ELSE 0 END) AS w_sum,
             SUM(CASE WHEN s.kind = 'nps' THEN {weight} ELSE 0 END) AS w_total,
             SUM(CASE WHEN s.kind = 'csat' THEN 1 ELSE 0 END) AS csat_n,
             SUM(CASE WHEN s.kind = 'csat' AND s.score >= %(satisfied)s THEN 1 ELSE 0 END) AS csat_satisfied
-        FROM {t["survey"]} s
-        JOIN grp g ON g.account_id = s.account_id
+        FROM recent s
         JOIN periods p ON s.responded_at < p.ts_until
             AND ((s.kind = 'nps' AND s.responded_at >= p.ts_window) OR (s.kind = 'csat' AND s.responded_at >= p.ts_start))
-        WHERE s.kind IN ('nps', 'csat')
-        GROUP BY g.group_id, p.label
+        {group_join}
+        GROUP BY {group}, p.label
     ),
     classified AS (
         SELECT group_id, period, csat_n, csat_satisfied,
@@ -179,7 +212,18 @@ def measure_satisfaction(ctx: SqlContext, periods: Sequence[Period]) -> Measures
         FROM answers
     ),
     scoped AS ({ctx.attach("classified")})
-    {ctx.rollup("scoped", ["SUM(nps_account) AS nps_accounts", "SUM(promoter) AS promoters", "SUM(detractor) AS detractors", "SUM(csat_n) AS csat_n", "SUM(csat_satisfied) AS csat_satisfied"])}
+    {
+        ctx.rollup(
+            "scoped",
+            [
+                "SUM(nps_account) AS nps_accounts",
+                "SUM(promoter) AS promoters",
+                "SUM(detractor) AS detractors",
+                "SUM(csat_n) AS csat_n",
+                "SUM(csat_satisfied) AS csat_satisfied",
+            ],
+        )
+    }
     """
     return _collect(ctx.fetch(sql, params))
 
@@ -212,36 +256,75 @@ def measure_receivables(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
     # Revenue (credit sales) = invoices issued in the period; days to pay and days beyond terms use
     # invoices paid in the period, weighted by amount (disputed ones stay out of days beyond terms);
     # AR at the period end = issued by its last day, not paid and not written off by then.
+    # Flows are dated events (issued, paid, written off) joined to their periods by month; the AR
+    # stock reads only the invoices open at one of the period ends. Amounts are summed per group
+    # and currency first and converted after, once per sum rather than once per invoice.
     params: dict[str, Any] = {}
     t = ctx.t
-    rate = ctx.rate("i.currency", "r")
-    paid = "(i.paid_on >= p.p_start AND i.paid_on < p.p_until)"
-    open_at_end = "(i.paid_on IS NULL OR i.paid_on > p.p_last)"
-    open_amount = f"(i.amount - CASE WHEN i.written_off_on <= p.p_last THEN i.written_off_amount ELSE 0 END) * {rate}"
+    money = (
+        "revenue",
+        "written_off",
+        "paid_amount",
+        "days_weighted",
+        "terms_amount",
+        "beyond_weighted",
+        "receivables",
+        "past_due",
+    )
+    parts = (*money, "paid_n")
+    open_amount = "(o.amount - CASE WHEN o.written_off_on <= p.p_last THEN o.written_off_amount ELSE 0 END)"
+    group_join, group = ctx.group_of("x.account_id")
     sql = f"""
     WITH {ctx.common(periods, params)},
-    per_group AS (
-        SELECT g.group_id, p.label AS period,
-            SUM(CASE WHEN i.issued_on >= p.p_start THEN i.amount * {rate} ELSE 0 END) AS revenue,
-            SUM(CASE WHEN i.written_off_on >= p.p_start AND i.written_off_on < p.p_until
-                     THEN i.written_off_amount * {rate} ELSE 0 END) AS written_off,
-            SUM(CASE WHEN {paid} THEN 1 ELSE 0 END) AS paid_n,
-            SUM(CASE WHEN {paid} THEN i.amount * {rate} ELSE 0 END) AS paid_amount,
-            SUM(CASE WHEN {paid} THEN i.amount * {rate} * {ctx.days_between("i.paid_on", "i.issued_on")} ELSE 0 END) AS days_weighted,
-            SUM(CASE WHEN {paid} AND NOT i.is_disputed THEN i.amount * {rate} ELSE 0 END) AS terms_amount,
-            SUM(CASE WHEN {paid} AND NOT i.is_disputed AND i.paid_on > i.due_on
-                     THEN i.amount * {rate} * {ctx.days_between("i.paid_on", "i.due_on")} ELSE 0 END) AS beyond_weighted,
-            SUM(CASE WHEN {open_at_end} THEN {open_amount} ELSE 0 END) AS receivables,
-            SUM(CASE WHEN {open_at_end} AND i.due_on < p.p_last THEN {open_amount} ELSE 0 END) AS past_due
-        FROM {t["invoice"]} i
-        JOIN grp g ON g.account_id = i.account_id
-        JOIN periods p ON i.issued_on < p.p_until
-            AND (i.issued_on >= p.p_start OR i.paid_on >= p.p_start OR i.paid_on IS NULL OR i.written_off_on >= p.p_start)
-        LEFT JOIN rates r ON r.currency = i.currency AND r.fy = p.fy
-        GROUP BY g.group_id, p.label
+    events AS (
+        SELECT account_id, currency, issued_on AS d, amount AS revenue, 0 AS written_off, 0 AS paid_amount,
+            0 AS days_weighted, 0 AS terms_amount, 0 AS beyond_weighted, 0 AS paid_n
+        FROM {t["invoice"]} WHERE issued_on >= %(min_start)s AND issued_on < %(max_until)s
+        UNION ALL
+        SELECT account_id, currency, written_off_on, 0, written_off_amount, 0, 0, 0, 0, 0
+        FROM {t["invoice"]} WHERE written_off_on >= %(min_start)s AND written_off_on < %(max_until)s
+        UNION ALL
+        SELECT account_id, currency, paid_on, 0, 0, amount, amount * {ctx.days_between("paid_on", "issued_on")},
+            CASE WHEN is_disputed THEN 0 ELSE amount END,
+            CASE WHEN is_disputed OR paid_on <= due_on THEN 0 ELSE amount * {ctx.days_between("paid_on", "due_on")} END,
+            1
+        FROM {t["invoice"]} WHERE paid_on >= %(min_start)s AND paid_on < %(max_until)s
     ),
-    scoped AS ({ctx.attach("per_group")})
-    {ctx.rollup("scoped", [f"SUM({c}) AS {c}" for c in ("revenue", "written_off", "paid_n", "paid_amount", "days_weighted", "terms_amount", "beyond_weighted", "receivables", "past_due")])}
+    {
+        ctx.materialized(
+            "open_items",
+            f'''
+        SELECT account_id, currency, issued_on, due_on, paid_on, amount, written_off_amount, written_off_on
+        FROM {t["invoice"]}
+        WHERE issued_on <= %(max_last)s AND (paid_on IS NULL OR paid_on > %(min_last)s)
+          AND NOT (written_off_on IS NOT NULL AND written_off_on <= %(min_last)s AND written_off_amount >= amount)''',
+        )
+    },
+    amounts AS (
+        SELECT p.label AS period, e.account_id, e.currency, e.revenue, e.written_off, e.paid_amount, e.days_weighted,
+            e.terms_amount, e.beyond_weighted, 0 AS receivables, 0 AS past_due, e.paid_n
+        FROM events e
+        JOIN period_months pm ON pm.month = {ctx.month_of("e.d")}
+        JOIN periods p ON p.label = pm.label AND e.d >= p.p_start AND e.d < p.p_until
+        UNION ALL
+        SELECT p.label, o.account_id, o.currency, 0, 0, 0, 0, 0, 0,
+            {open_amount}, CASE WHEN o.due_on < p.p_last THEN {open_amount} ELSE 0 END, 0
+        FROM open_items o
+        JOIN periods p ON o.issued_on <= p.p_last AND (o.paid_on IS NULL OR o.paid_on > p.p_last)
+    ),
+    per_group AS (
+        SELECT {group} AS group_id, x.period, x.currency, {", ".join(f"SUM(x.{c}) AS {c}" for c in parts)}
+        FROM amounts x {group_join}
+        GROUP BY {group}, x.period, x.currency
+    ),
+    converted AS (
+        SELECT g.group_id, g.period, {", ".join(f"g.{c} * {ctx.rate('g.currency', 'r')} AS {c}" for c in money)}, g.paid_n
+        FROM per_group g
+        JOIN periods p ON p.label = g.period
+        LEFT JOIN rates r ON r.currency = g.currency AND r.fy = p.fy
+    ),
+    scoped AS ({ctx.attach("converted")})
+    {ctx.rollup("scoped", [f"SUM({c}) AS {c}" for c in parts])}
     """
     return _collect(ctx.fetch(sql, params))
 
@@ -265,47 +348,83 @@ def results_receivables(get: Lookup, period: Period) -> dict[str, f.KpiResult]:
 # --- concentration (§0.1a "Revenue", §4.12, §4.13, §4.15) --------------------------------------------
 
 
+# The kinds of scope and the columns that partition them, to rank groups within every scope.
+RANK_PARTITIONS = (
+    ("company", ("period",)),
+    ("tier", ("period", "tier")),
+    ("owner", ("period", "owner")),
+    ("region", ("period", "region")),
+)
+
+
 def measure_concentration(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
     # Revenue of the period rolled up to groups, ranked within each scope for the top-N share;
     # HHI from Σ revenue²; key accounts (T1 ∪ T2 on the period's first day) for the shares.
     params: dict[str, Any] = {"top_n": f.TOP_N}
     t = ctx.t
     rate = ctx.rate("i.currency", "r")
+    group_join, group = ctx.group_of("i.account_id")
+    # Ranked on a float copy of revenue: the order only decides which five are summed (exactly).
+    ranks = ", ".join(
+        f"ROW_NUMBER() OVER (PARTITION BY {', '.join(ctx.sort_key(c) for c in columns)} "
+        f"ORDER BY rank_key DESC, group_id) AS rank_{kind}"
+        for kind, columns in RANK_PARTITIONS
+    )
+    aggregates = [
+        "SUM(revenue) AS revenue",
+        *(f"SUM(CASE WHEN rank_{kind} <= %(top_n)s THEN revenue ELSE 0 END) AS top_{kind}" for kind, _ in RANK_PARTITIONS),
+        "SUM(revenue * revenue) AS revenue_squares",
+        "SUM(CASE WHEN revenue > 0 THEN 1 ELSE 0 END) AS customers",
+        "SUM(CASE WHEN revenue > 0 THEN is_key ELSE 0 END) AS key_customers",
+        "SUM(is_key * revenue) AS key_revenue",
+        "SUM(margin) AS margin",
+        "SUM(is_key * margin) AS key_margin",
+        "SUM(margin_n) AS margin_n",
+    ]
     sql = f"""
-    WITH {ctx.common(periods, params)},
+    WITH {ctx.common([p for p in periods if not p.is_baseline], params)},
     per_group AS (
-        SELECT g.group_id, p.label AS period,
+        SELECT {group} AS group_id, p.label AS period,
             SUM(i.amount * {rate}) AS revenue,
             SUM(CASE WHEN i.margin_amount IS NOT NULL THEN i.margin_amount * {rate} ELSE 0 END) AS margin,
             SUM(CASE WHEN i.margin_amount IS NOT NULL THEN 1 ELSE 0 END) AS margin_n
         FROM {t["invoice"]} i
-        JOIN grp g ON g.account_id = i.account_id
-        JOIN periods p ON i.issued_on >= p.p_start AND i.issued_on < p.p_until
+        JOIN period_months pm ON pm.month = {ctx.month_of("i.issued_on")}
+        JOIN periods p ON p.label = pm.label AND i.issued_on >= p.p_start AND i.issued_on < p.p_until
+        {group_join}
         LEFT JOIN rates r ON r.currency = i.currency AND r.fy = p.fy
-        GROUP BY g.group_id, p.label
+        WHERE i.issued_on >= %(min_start)s AND i.issued_on < %(max_until)s
+        GROUP BY {group}, p.label
     ),
     scoped AS (
-        SELECT x.*, CASE WHEN {key_tiers_sql("x.tier")} THEN 1 ELSE 0 END AS is_key
+        SELECT x.*, CASE WHEN {key_tiers_sql("x.tier")} THEN 1 ELSE 0 END AS is_key,
+            CAST(x.revenue AS {ctx.float_type}) AS rank_key
         FROM ({ctx.attach("per_group")}) x
     ),
-    exploded AS ({ctx.explode("scoped", "group_id, revenue, margin, margin_n, is_key")}),
-    ranked AS (
-        SELECT e.*, ROW_NUMBER() OVER (PARTITION BY scope, period ORDER BY revenue DESC, group_id) AS rank_in_scope
-        FROM exploded e
-    )
-    SELECT scope, period,
-        SUM(revenue) AS revenue,
-        SUM(CASE WHEN rank_in_scope <= %(top_n)s THEN revenue ELSE 0 END) AS top_revenue,
-        SUM(revenue * revenue) AS revenue_squares,
-        SUM(CASE WHEN revenue > 0 THEN 1 ELSE 0 END) AS customers,
-        SUM(CASE WHEN revenue > 0 THEN is_key ELSE 0 END) AS key_customers,
-        SUM(is_key * revenue) AS key_revenue,
-        SUM(margin) AS margin,
-        SUM(is_key * margin) AS key_margin,
-        SUM(margin_n) AS margin_n
-    FROM ranked GROUP BY scope, period
+    -- The rank of each group within each kind of scope; a scope's top N is read from its kind's.
+    ranked AS (SELECT s.*, {ranks} FROM scoped s)
+    {ctx.rollup("ranked", aggregates)}
     """
-    return _collect(ctx.fetch(sql, params))
+    measures = _collect(ctx.fetch(sql, params))
+    for (scope, _label), m in measures.items():
+        m["top_revenue"] = m.get(f"top_{scope.partition(':')[0]}")
+    # The revenue of the earlier windows (for the growth rate) needs no ranking: a plain roll-up.
+    params = {}
+    baseline = f"""
+    WITH {ctx.common([p for p in periods if p.is_baseline], params)},
+    amounts AS (
+        SELECT p.label AS period, i.amount * {rate} AS revenue, {ctx.scope_columns}
+        FROM {t["invoice"]} i
+        JOIN period_months pm ON pm.month = {ctx.month_of("i.issued_on")}
+        JOIN periods p ON p.label = pm.label AND i.issued_on >= p.p_start AND i.issued_on < p.p_until
+        JOIN {t["account"]} ra ON ra.id = i.account_id
+        {ctx.scope_joins("COALESCE(ra.group_root_id, ra.id)")}
+        LEFT JOIN rates r ON r.currency = i.currency AND r.fy = p.fy
+        WHERE i.issued_on >= %(min_start)s AND i.issued_on < %(max_until)s
+    )
+    {ctx.rollup("amounts", ["SUM(revenue) AS revenue"])}
+    """
+    return _collect(ctx.fetch(baseline, params), measures)
 
 
 def results_concentration(get: Lookup, period: Period) -> dict[str, f.KpiResult]:
@@ -340,6 +459,7 @@ def measure_service(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
     # period in which that happens, so every instance counts once; not yet due and open = pending.
     params: dict[str, Any] = {"now": ctx.timestamp(ctx.now)}
     t = ctx.t
+    group_join, group = ctx.group_of("d.account_id")
     sla = f"""
     WITH {ctx.common(periods, params)},
     instances AS (
@@ -348,19 +468,24 @@ def measure_service(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
         UNION ALL
         SELECT account_id, resolution_due_at, resolved_at FROM {t["request"]} WHERE resolution_due_at IS NOT NULL
     ),
-    decided AS (
-        SELECT account_id,
-            CASE WHEN done_at IS NOT NULL AND done_at <= due_at THEN done_at ELSE due_at END AS decided_at,
-            CASE WHEN done_at IS NOT NULL AND done_at <= due_at THEN 1 ELSE 0 END AS attained
-        FROM instances
-    ),
+    {
+        ctx.materialized(
+            "decided",
+            '''
+        SELECT account_id, decided_at, attained FROM (
+            SELECT account_id,
+                CASE WHEN done_at IS NOT NULL AND done_at <= due_at THEN done_at ELSE due_at END AS decided_at,
+                CASE WHEN done_at IS NOT NULL AND done_at <= due_at THEN 1 ELSE 0 END AS attained
+            FROM instances) x
+        WHERE decided_at >= %(min_ts_start)s AND decided_at < %(max_ts_until)s AND decided_at <= %(now)s''',
+        )
+    },
     per_group AS (
-        SELECT g.group_id, p.label AS period, COUNT(*) AS eligible, SUM(d.attained) AS attained
+        SELECT {group} AS group_id, p.label AS period, COUNT(*) AS eligible, SUM(d.attained) AS attained
         FROM decided d
-        JOIN grp g ON g.account_id = d.account_id
         JOIN periods p ON d.decided_at >= p.ts_start AND d.decided_at < p.ts_until
-        WHERE d.decided_at <= %(now)s
-        GROUP BY g.group_id, p.label
+        {group_join}
+        GROUP BY {group}, p.label
     ),
     scoped AS ({ctx.attach("per_group")})
     {ctx.rollup("scoped", ["SUM(eligible) AS sla_eligible", "SUM(attained) AS sla_attained"])}
@@ -372,13 +497,14 @@ def measure_service(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
     frt = f"""
     WITH {ctx.common(periods, params)},
     answered AS (
-        SELECT g.group_id, p.label AS period, {ctx.seconds_between("r.first_response_at", "r.opened_at")} AS seconds
+        SELECT p.label AS period, {ctx.seconds_between("r.first_response_at", "r.opened_at")} AS seconds, {ctx.scope_columns}
         FROM {t["request"]} r
-        JOIN grp g ON g.account_id = r.account_id
         JOIN periods p ON r.opened_at >= p.ts_start AND r.opened_at < p.ts_until
-        WHERE r.first_response_at IS NOT NULL
+        JOIN {t["account"]} ra ON ra.id = r.account_id
+        {ctx.scope_joins("COALESCE(ra.group_root_id, ra.id)")}
+        WHERE r.first_response_at IS NOT NULL AND r.opened_at >= %(min_ts_start)s AND r.opened_at < %(max_ts_until)s
     ),
-    scoped AS (SELECT x.* FROM ({ctx.attach("answered")}) x WHERE {key_tiers_sql("x.tier")}),
+    scoped AS (SELECT * FROM answered WHERE {key_tiers_sql("tier")}),
     exploded AS ({ctx.explode("scoped", "seconds")}),
     ranked AS (
         SELECT scope, period, seconds,
@@ -415,6 +541,8 @@ def measure_programme(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
     t = ctx.t
     running = "(pr.status = 'active' OR (pr.status = 'done' AND pr.ended_on IS NOT NULL))"
     keys = ", ".join(f"'{tier}'" for tier in KEY_TIERS)
+    contract_group_join, contract_group = ctx.group_of("c.account_id", "ca")
+    project_group_join, project_group = ctx.group_of("pr.account_id", "pa")
     programme = f"""
     WITH {ctx.common(periods, params)},
     key_groups AS (
@@ -423,26 +551,26 @@ def measure_programme(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
         WHERE th.tier IN ({keys})
     ),
     covered AS (
-        SELECT g.group_id, p.label AS period
+        SELECT {contract_group} AS group_id, p.label AS period
         FROM {t["contract"]} c
-        JOIN grp g ON g.account_id = c.account_id
         JOIN periods p ON c.start_date <= p.p_last AND c.end_date >= p.p_last
+        {contract_group_join}
         WHERE c.is_customised_solution AND c.status <> 'draft'
         UNION
-        SELECT g.group_id, p.label
+        SELECT {project_group}, p.label
         FROM {t["project"]} pr
-        JOIN grp g ON g.account_id = pr.account_id
         JOIN periods p ON pr.started_on <= p.p_last AND (pr.ended_on IS NULL OR pr.ended_on >= p.p_last)
+        {project_group_join}
         WHERE pr.kind = 'customised_solution' AND {running}
     ),
     projects AS (
-        SELECT g.group_id, p.label AS period, COUNT(*) AS projects,
+        SELECT {project_group} AS group_id, p.label AS period, COUNT(*) AS projects,
             SUM(CASE WHEN pr.kind = 'joint_innovation' THEN 1 ELSE 0 END) AS joint
         FROM {t["project"]} pr
-        JOIN grp g ON g.account_id = pr.account_id
         JOIN periods p ON pr.started_on < p.p_until AND (pr.ended_on IS NULL OR pr.ended_on >= p.p_start)
+        {project_group_join}
         WHERE {running}
-        GROUP BY g.group_id, p.label
+        GROUP BY {project_group}, p.label
     ),
     per_group AS (
         SELECT k.group_id, k.period,

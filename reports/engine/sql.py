@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
@@ -24,10 +25,11 @@ from django.db import connection
 
 from accounts.models import Account, Contract, ExchangeRate, Invoice
 from reports.engine.tiers import tier_history_cte, tier_join
-from reports.periods import Period, local_midnight, shift_years
+from reports.periods import Period, add_months, local_midnight, shift_years
 from service_plans.models import Project, ServiceRequest, SurveyResponse
 
 _NAMED = re.compile(r"%\((\w+)\)s")
+WORK_MEM = "64MB"
 DIMENSIONS = ("tier", "owner", "region")
 
 
@@ -72,6 +74,42 @@ class SqlContext:
             return f"EXTRACT(EPOCH FROM ({later} - {earlier}))"
         return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
 
+    def month_of(self, day: str) -> str:
+        """The first day of the month of the SQL date ``day`` (to join events to periods by month)."""
+        if self.is_postgresql:
+            return f"({day} - CAST(EXTRACT(DAY FROM {day}) AS INTEGER) + 1)"
+        return f"date({day}, 'start of month')"
+
+    @property
+    def float_type(self) -> str:
+        return "DOUBLE PRECISION" if self.is_postgresql else "REAL"
+
+    def sort_key(self, text: str) -> str:
+        """A text column as a byte-wise sort key: the order only has to be consistent, and the
+        database's locale collation costs several times more per comparison."""
+        return f'{text} COLLATE "C"' if self.is_postgresql else text
+
+    def materialized(self, name: str, sql: str) -> str:
+        """A CTE computed once: PostgreSQL would otherwise fold a prefiltered source back into a
+        per-period index scan of the whole table (one pass per period instead of one in all)."""
+        keyword = " MATERIALIZED" if self.is_postgresql else ""
+        return f"{name} AS{keyword} ({sql})"
+
+    @contextmanager
+    def tuned(self) -> Iterator[None]:
+        """Session settings for the run's few large statements: no JIT (compiling costs more than
+        it saves on statements that run once) and room to hash and sort in memory."""
+        if not self.is_postgresql:
+            yield
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET jit = off; SET work_mem = '{WORK_MEM}'; SET enable_nestloop = off")
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET jit; RESET work_mem; RESET enable_nestloop")
+
     def date(self, day: dt.date) -> Any:
         return connection.ops.adapt_datefield_value(day)
 
@@ -87,7 +125,7 @@ class SqlContext:
         p_last: the last day with data; p_due_last: the period's own last day (renewals due);
         p_grace: 30 days after it (eventual renewals); fy: the fiscal year whose rates convert;
         ts_*: the same instants as aware timestamps for datetime columns; ts_window: 12 months
-        before p_until (the NPS window).
+        before p_until (the NPS window); baseline: 1 for an earlier window a KPI compares with.
         """
         from reports.formulas import RENEWAL_GRACE_DAYS
 
@@ -106,32 +144,48 @@ class SqlContext:
                 "ts_start": self.timestamp(local_midnight(p.start)),
                 "ts_until": self.timestamp(local_midnight(p.until)),
                 "ts_window": self.timestamp(local_midnight(shift_years(p.until, -1))),
+                "baseline": int(p.is_baseline),
             }
             names = []
             for key, value in values.items():
                 params[f"p{i}_{key}"] = value
                 names.append(f"%(p{i}_{key})s")
             rows.append(f"({', '.join(names)})")
-        columns = "label, p_start, p_end, p_until, p_last, p_due_last, p_grace, fy, ts_start, ts_until, ts_window"
+        columns = "label, p_start, p_end, p_until, p_last, p_due_last, p_grace, fy, ts_start, ts_until, ts_window, baseline"
+        # The bounds of all the periods together, to read each source table once, prefiltered.
+        params.update(
+            min_start=self.date(min(p.start for p in periods)),
+            max_end=self.date(max(p.end for p in periods)),
+            max_until=self.date(max(p.until for p in periods)),
+            min_last=self.date(min(p.last_day for p in periods)),
+            max_last=self.date(max(p.last_day for p in periods)),
+            min_ts_start=self.timestamp(local_midnight(min(p.start for p in periods))),
+            min_ts_window=self.timestamp(local_midnight(min(shift_years(p.until, -1) for p in periods))),
+            max_ts_until=self.timestamp(local_midnight(max(p.until for p in periods))),
+        )
         return f"periods ({columns}) AS (VALUES {', '.join(rows)})"
+
+    def period_months_cte(self, periods: Sequence[Period], params: dict[str, Any]) -> str:
+        """``period_months``: (label, month) for every month a period overlaps, so that dated events
+        join their periods by equality on the month instead of by range."""
+        rows = []
+        for i, p in enumerate(periods):
+            month, j = p.start, 0
+            while month < p.end:
+                params[f"pm{i}_{j}"] = self.date(month)
+                rows.append(f"(%(p{i}_label)s, %(pm{i}_{j})s)")
+                month, j = add_months(month, 1), j + 1
+        return f"period_months (label, month) AS (VALUES {', '.join(rows)})"
 
     def common(self, periods: Sequence[Period], params: dict[str, Any]) -> str:
         """The CTEs every family starts from (without the leading WITH)."""
-        t = self.t
         params["base_currency"] = self.base_currency
         return ",\n".join(
             [
                 self.periods_cte(periods, params),
-                # Every account to its group (ultimate parent): KPIs roll up to groups (§0.1), and a
-                # merged group's history follows it to the surviving group (§4.2 edge cases).
-                f"grp AS (SELECT a.id AS account_id, COALESCE(a.group_root_id, a.id) AS group_id FROM {t['account']} a)",
-                # A group's scopes are its root account's owner and region.
-                f"""groups AS (
-                    SELECT a.id AS group_id, u.{t["username"]} AS owner, NULLIF(a.region, '') AS region
-                    FROM {t["account"]} a JOIN {t["user"]} u ON u.id = a.owner_id
-                    WHERE a.parent_id IS NULL)""",
-                tier_history_cte(t["account"]),
-                f"rates AS (SELECT currency, year AS fy, rate_to_base AS rate FROM {t['rate']})",
+                self.period_months_cte(periods, params),
+                tier_history_cte(self.t["account"]),
+                f"rates AS (SELECT currency, year AS fy, rate_to_base AS rate FROM {self.t['rate']})",
             ]
         )
 
@@ -139,18 +193,35 @@ class SqlContext:
         """The factor converting ``currency`` to the base currency (1 for the base currency itself)."""
         return f"(CASE WHEN {currency} = %(base_currency)s THEN 1 ELSE {alias}.rate END)"
 
-    def attach(self, source: str, *, tier_on: str = "p.p_start") -> str:
-        """``source`` (group_id, period, measures…) with the group's owner, region and tier.
+    # Every row is counted for its group (ultimate parent): KPIs roll up to groups (§0.1), and the
+    # history of a merged company follows it to the surviving group (§4.2 edge cases). A group's
+    # scopes are its root account's owner and region and the group's tier (``reports.engine.tiers``).
+    # The tier is the one held on the period's first day by default: a cohort is judged by what it
+    # was promised at the start, not by a downgrade after it churned.
 
-        The tier is the one held on the period's first day by default: a cohort is judged by what
-        it was promised at the start, not by a downgrade after it churned.
-        """
+    def group_of(self, account: str, alias: str = "ra") -> tuple[str, str]:
+        """(join, group id expression) for a row whose account id is ``account``."""
+        return f"JOIN {self.t['account']} {alias} ON {alias}.id = {account}", f"COALESCE({alias}.group_root_id, {alias}.id)"
+
+    def scope_joins(self, group: str, *, tier_on: str = "p.p_start") -> str:
+        """Joins adding the scope columns (``SCOPE_COLUMNS``) of the group ``group``."""
+        t = self.t
         return f"""
-            SELECT s.*, gr.owner, gr.region, th.tier
+            JOIN {t["account"]} gr ON gr.id = {group}
+            JOIN {t["user"]} gu ON gu.id = gr.owner_id
+            {tier_join("th", "gr.id", tier_on)}"""
+
+    @property
+    def scope_columns(self) -> str:
+        return f"gu.{self.t['username']} AS owner, NULLIF(gr.region, '') AS region, th.tier AS tier"
+
+    def attach(self, source: str, *, tier_on: str = "p.p_start") -> str:
+        """``source`` (group_id, period, measures…) with its group's owner, region and tier."""
+        return f"""
+            SELECT s.*, {self.scope_columns}
             FROM {source} s
             JOIN periods p ON p.label = s.period
-            LEFT JOIN groups gr ON gr.group_id = s.group_id
-            {tier_join("th", "s.group_id", tier_on)}"""
+            {self.scope_joins("s.group_id", tier_on=tier_on)}"""
 
     def rollup(self, source: str, aggregates: Iterable[str]) -> str:
         """``SELECT scope, period, aggregates…`` over ``source`` for every scope at once."""
