@@ -109,11 +109,12 @@ def test_receivables_overdue_and_bad_debt_at_the_quarter_end():
     invoice(acc, "2025-01-10", M, due="2025-02-09")  # unpaid and past due on 31 March
     invoice(acc, "2025-03-20", 3 * M, due="2025-04-19")  # unpaid, not yet due
     invoice(acc, "2024-10-01", 500_000, due="2024-10-31", written_off=500_000, written_off_on="2025-02-15")
-    invoice(acc, "2024-11-01", 200_000, due="2024-12-01", paid="2025-04-02")  # open on 31 March
+    invoice(acc, "2024-11-01", 200_000, due="2024-12-01", paid="2025-04-02")  # open on 31 March, past due
+    invoice(acc, "2025-03-01", 300_000, due="2025-03-31")  # due on the last day: not yet past due
     run(["2025-Q1"], "2025-06-30")
     q1 = values("2025-Q1")
-    assert (q1["overdue_ratio"].numerator, q1["overdue_ratio"].denominator) == (1_200_000, 4_200_000)
-    assert q1["bad_debt_ratio"].value == D("0.125")  # 500,000 written off / 4,000,000 sales
+    assert (q1["overdue_ratio"].numerator, q1["overdue_ratio"].denominator) == (1_200_000, 4_500_000)
+    assert q1["bad_debt_ratio"].value == (D("0.5") / D("4.3")).quantize(D("1e-12"))  # 500,000 / 4,300,000 sales
     assert q1["avg_days_to_pay"].reason == "no_paid_invoices"
 
 

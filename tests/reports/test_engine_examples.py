@@ -88,9 +88,10 @@ def test_nps_x_is_passive_and_the_portfolio_is_plus_20():
     x = account(name="Account X")
     for score, role in [(6, "economic_buyer"), (9, "coach_champion"), (10, "user_buyer"), (10, "user_buyer")]:
         survey(x, "nps", score, "2025-06-01 10:00", role)
-    for kind, count in [(10, 18), (8, 11), (3, 10)]:  # 18 promoters, 11 more passives, 10 detractors
+    # 18 promoters (9 of them exactly on the 9.0 line), 11 more passives (6 exactly on 7.0), 10 detractors.
+    for score, count in [(10, 9), (9, 9), (8, 5), (7, 6), (6, 5), (3, 5)]:
         for _ in range(count):
-            survey(account(), "nps", kind, "2025-09-01 10:00", "user_buyer")
+            survey(account(), "nps", score, "2025-09-01 10:00", "user_buyer")
     survey(account(), "nps", 0, "2024-11-30 10:00", "economic_buyer")  # older than 12 months: no signal
     run(["2025-Q4"], "2026-01-15")
     nps = value("nps", "2025-Q4")
