@@ -182,3 +182,65 @@ def exchange_rate_set(*, currency: str, year: int, rate_to_base: Any) -> Exchang
     rate.full_clean()
     rate.save()
     return rate
+
+
+MEETING_UPDATE_FIELDS = MEETING_FIELDS - {"account", "account_id", "created_by"}
+
+
+@transaction.atomic
+def meeting_update(
+    *,
+    meeting: Meeting,
+    actor: Any = None,
+    expected_updated_at: Any = None,
+    contacts: Iterable[Contact] | None = None,
+    attendees: Iterable[Any] | None = None,
+    **fields: Any,
+) -> Meeting:
+    """Update a meeting. Meetings carry no version column, so the caller's stale check compares the
+    ``updated_at`` it read (``expected_updated_at``) with the locked row's."""
+    _check_fields(fields, MEETING_UPDATE_FIELDS)
+    locked = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    if expected_updated_at is not None and locked.updated_at != expected_updated_at:
+        raise StaleVersion(0)
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    locked.full_clean()
+    if contacts is not None:
+        contacts = list(contacts)
+        strangers = [c.name for c in contacts if c.account_id != locked.account_id]
+        if strangers:
+            raise ValidationError({"contacts": [_("Not contacts of this account: %(names)s.") % {"names": ", ".join(strangers)}]})
+    locked.save()
+    if contacts is not None:
+        locked.contacts.set(contacts)
+    if attendees is not None:
+        locked.attendees.set(list(attendees))
+    return locked
+
+
+TEAM_MEMBER_FIELDS = frozenset({"role", "since"})
+
+
+@transaction.atomic
+def team_member_add(*, account: Account, user: Any, role: str, since: Any = None, actor: Any = None) -> Any:
+    """Put ``user`` on the account's team (which makes the account visible to them, §5.3/§7.5)."""
+    from service_plans.models import AccountTeamMember
+
+    member = AccountTeamMember(account=account, user=user, role=role, since=since)
+    member.full_clean()
+    member.save()
+    return member
+
+
+@transaction.atomic
+def team_member_update(*, member: Any, actor: Any = None, **fields: Any) -> Any:
+    from service_plans.models import AccountTeamMember
+
+    _check_fields(fields, TEAM_MEMBER_FIELDS)
+    locked = AccountTeamMember.objects.select_for_update().get(pk=member.pk)
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    locked.full_clean()
+    locked.save()
+    return locked

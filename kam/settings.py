@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
-from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
@@ -63,6 +62,7 @@ INSTALLED_APPS = [
     "tiering",
     "service_plans",
     "reports",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -75,6 +75,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "kam.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Axes must come last: it turns a lockout into a response.
@@ -123,7 +124,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache ----------------------------------------------------------------------------------------
 CACHE_URL = env_str("CACHE_URL")
 if CACHE_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+    CACHES = {"default": {"BACKEND": "kam.cache.ResilientRedisCache", "LOCATION": CACHE_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "kam"}}
 
@@ -269,9 +270,18 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Periodic jobs: declared here, in one place. Issues that add jobs add their entry below.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
-CELERY_BEAT_SCHEDULE["recompute-kpis-nightly"] = {
+# service_plans: risk alerts R1–R9 every night (DOMAIN.md §5.3), after the day's data has landed.
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE["evaluate-alerts-nightly"] = {
     "task": "kam.job_scheduled",
     "schedule": crontab(hour=2, minute=30),
+    "kwargs": {"kind": "evaluate_alerts"},
+}
+# reports: the full KPI recompute every night, after the alerts.
+CELERY_BEAT_SCHEDULE["recompute-kpis-nightly"] = {
+    "task": "kam.job_scheduled",
+    "schedule": crontab(hour=3, minute=0),
     "kwargs": {"kind": "recompute_kpis"},
 }
 
