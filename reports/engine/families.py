@@ -43,35 +43,34 @@ def measure_retention(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
     # uplift never shows as expansion (§4.2 "exclude_escalators").
     params: dict[str, Any] = {}
     t = ctx.t
-    rate = ctx.rate("c.currency", "rc")
     group_join, group = ctx.group_of("c.account_id")
     sql = f"""
     WITH {ctx.common(periods, params)},
+    -- Each live contract's value in the base currency at the rates of each fiscal year computed:
+    -- converted once per contract and year instead of once per contract and period.
     {
         ctx.materialized(
             "live",
             f'''
-        SELECT account_id, currency, start_date, end_date, annual_value FROM {t["contract"]}
-        WHERE status <> 'draft' AND start_date <= %(max_until)s AND end_date >= %(min_start)s''',
+        SELECT c.account_id, c.start_date, c.end_date, y.fy, c.annual_value * {ctx.rate("c.currency", "rc")} AS value
+        FROM {t["contract"]} c
+        CROSS JOIN (SELECT DISTINCT fy FROM periods) y
+        LEFT JOIN rates rc ON rc.currency = c.currency AND rc.fy = y.fy
+        WHERE c.status <> 'draft' AND c.start_date <= %(max_until)s AND c.end_date >= %(min_start)s''',
         )
     },
     arr AS (
-        SELECT {group} AS group_id, p.label AS period,
-            SUM(CASE WHEN c.start_date <= p.p_start AND c.end_date >= p.p_start THEN c.annual_value * {
-        rate
-    } ELSE 0 END) AS start_arr,
-            SUM(CASE WHEN c.start_date <= p.p_until AND c.end_date >= p.p_until THEN c.annual_value * {
-        rate
-    } ELSE 0 END) AS end_arr
+        SELECT {group} AS group_id, p.label AS period, p.p_start,
+            SUM(CASE WHEN c.start_date <= p.p_start AND c.end_date >= p.p_start THEN c.value ELSE 0 END) AS start_arr,
+            SUM(CASE WHEN c.start_date <= p.p_until AND c.end_date >= p.p_until THEN c.value ELSE 0 END) AS end_arr
         FROM live c
-        JOIN periods p ON c.start_date <= p.p_until AND c.end_date >= p.p_start
+        JOIN periods p ON p.fy = c.fy AND c.start_date <= p.p_until AND c.end_date >= p.p_start
         {group_join}
-        LEFT JOIN rates rc ON rc.currency = c.currency AND rc.fy = p.fy
-        GROUP BY {group}, p.label
+        GROUP BY {group}, p.label, p.p_start
     ),
     cohort AS (
         -- C0: groups with value at the period start; new logos and reactivations are not in it.
-        SELECT group_id, period, start_arr, end_arr,
+        SELECT group_id, period, p_start, start_arr, end_arr,
             CASE WHEN end_arr < start_arr THEN end_arr ELSE start_arr END AS kept,
             CASE WHEN end_arr <= 0 THEN 1 ELSE 0 END AS churned
         FROM arr WHERE start_arr > 0
@@ -118,7 +117,7 @@ def measure_renewals(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
     sql = f"""
     WITH {ctx.common(periods, params)},
     due AS (
-        SELECT p.label AS period, {group} AS group_id, p.p_due_last, p.p_grace,
+        SELECT p.label AS period, p.p_start, {group} AS group_id, p.p_due_last, p.p_grace,
             c.annual_value * {ctx.rate("c.currency", "rc")} AS prior_value,
             COALESCE(n.annual_value * {ctx.rate("n.currency", "rn")}, 0) AS new_value,
             COALESCE(n.signed_on, n.start_date) AS renewed_on
@@ -132,18 +131,18 @@ def measure_renewals(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
         WHERE c.status <> 'draft' AND c.end_date >= %(min_start)s AND c.end_date < %(max_end)s
     ),
     marked AS (
-        SELECT period, group_id, prior_value, new_value,
+        SELECT period, p_start, group_id, prior_value, new_value,
             CASE WHEN new_value < prior_value THEN new_value ELSE prior_value END AS kept_value,
             CASE WHEN renewed_on <= p_due_last THEN 1 ELSE 0 END AS in_period,
             CASE WHEN renewed_on <= p_grace THEN 1 ELSE 0 END AS eventual
         FROM due
     ),
     per_group AS (
-        SELECT group_id, period, COUNT(*) AS due_n, SUM(prior_value) AS due_value,
+        SELECT group_id, period, p_start, COUNT(*) AS due_n, SUM(prior_value) AS due_value,
             SUM(in_period) AS renewed, SUM(eventual) AS renewed_eventual,
             SUM(in_period * kept_value) AS gross, SUM(in_period * new_value) AS net,
             SUM(eventual * kept_value) AS gross_eventual, SUM(eventual * new_value) AS net_eventual
-        FROM marked GROUP BY group_id, period
+        FROM marked GROUP BY group_id, period, p_start
     ),
     scoped AS ({ctx.attach("per_group")})
     {ctx.rollup("scoped", ["SUM(due_n) AS due", *(f"SUM({c}) AS {c}" for c in ("due_value", "renewed", "renewed_eventual", "gross", "net", "gross_eventual", "net_eventual"))])}
@@ -193,7 +192,7 @@ def measure_satisfaction(ctx: SqlContext, periods: Sequence[Period]) -> Measures
         )
     },
     answers AS (
-        SELECT {group} AS group_id, p.label AS period,
+        SELECT {group} AS group_id, p.label AS period, p.p_start,
             SUM(CASE WHEN s.kind = 'nps' THEN {weight} * s.score ELSE 0 END) AS w_sum,
             SUM(CASE WHEN s.kind = 'nps' THEN {weight} ELSE 0 END) AS w_total,
             SUM(CASE WHEN s.kind = 'csat' THEN 1 ELSE 0 END) AS csat_n,
@@ -202,10 +201,10 @@ def measure_satisfaction(ctx: SqlContext, periods: Sequence[Period]) -> Measures
         JOIN periods p ON s.responded_at < p.ts_until
             AND ((s.kind = 'nps' AND s.responded_at >= p.ts_window) OR (s.kind = 'csat' AND s.responded_at >= p.ts_start))
         {group_join}
-        GROUP BY {group}, p.label
+        GROUP BY {group}, p.label, p.p_start
     ),
     classified AS (
-        SELECT group_id, period, csat_n, csat_satisfied,
+        SELECT group_id, period, p_start, csat_n, csat_satisfied,
             CASE WHEN w_total > 0 THEN 1 ELSE 0 END AS nps_account,
             CASE WHEN w_total > 0 AND w_sum >= %(promoter)s * w_total THEN 1 ELSE 0 END AS promoter,
             CASE WHEN w_total > 0 AND w_sum < %(passive)s * w_total THEN 1 ELSE 0 END AS detractor
@@ -318,7 +317,9 @@ def measure_receivables(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
         GROUP BY {group}, x.period, x.currency
     ),
     converted AS (
-        SELECT g.group_id, g.period, {", ".join(f"g.{c} * {ctx.rate('g.currency', 'r')} AS {c}" for c in money)}, g.paid_n
+        SELECT g.group_id, g.period, p.p_start, {
+        ", ".join(f"g.{c} * {ctx.rate('g.currency', 'r')} AS {c}" for c in money)
+    }, g.paid_n
         FROM per_group g
         JOIN periods p ON p.label = g.period
         LEFT JOIN rates r ON r.currency = g.currency AND r.fy = p.fy
@@ -362,7 +363,7 @@ def measure_concentration(ctx: SqlContext, periods: Sequence[Period]) -> Measure
     # HHI from Σ revenue²; key accounts (T1 ∪ T2 on the period's first day) for the shares.
     params: dict[str, Any] = {"top_n": f.TOP_N}
     t = ctx.t
-    rate = ctx.rate("i.currency", "r")
+    rate = ctx.rate("c.currency", "r")
     group_join, group = ctx.group_of("i.account_id")
     # Ranked on a float copy of revenue: the order only decides which five are summed (exactly).
     ranks = ", ".join(
@@ -370,9 +371,9 @@ def measure_concentration(ctx: SqlContext, periods: Sequence[Period]) -> Measure
         f"ORDER BY rank_key DESC, group_id) AS rank_{kind}"
         for kind, columns in RANK_PARTITIONS
     )
+    tops = [f"SUM(CASE WHEN rank_{kind} <= %(top_n)s THEN revenue ELSE 0 END) AS top_{kind}" for kind, _ in RANK_PARTITIONS]
     aggregates = [
         "SUM(revenue) AS revenue",
-        *(f"SUM(CASE WHEN rank_{kind} <= %(top_n)s THEN revenue ELSE 0 END) AS top_{kind}" for kind, _ in RANK_PARTITIONS),
         "SUM(revenue * revenue) AS revenue_squares",
         "SUM(CASE WHEN revenue > 0 THEN 1 ELSE 0 END) AS customers",
         "SUM(CASE WHEN revenue > 0 THEN is_key ELSE 0 END) AS key_customers",
@@ -383,27 +384,40 @@ def measure_concentration(ctx: SqlContext, periods: Sequence[Period]) -> Measure
     ]
     sql = f"""
     WITH {ctx.common([p for p in periods if not p.is_baseline], params)},
-    per_group AS (
-        SELECT {group} AS group_id, p.label AS period,
-            SUM(i.amount * {rate}) AS revenue,
-            SUM(CASE WHEN i.margin_amount IS NOT NULL THEN i.margin_amount * {rate} ELSE 0 END) AS margin,
+    per_currency AS (
+        SELECT {group} AS group_id, p.label AS period, p.p_start, p.fy, i.currency,
+            SUM(i.amount) AS revenue,
+            SUM(CASE WHEN i.margin_amount IS NOT NULL THEN i.margin_amount ELSE 0 END) AS margin,
             SUM(CASE WHEN i.margin_amount IS NOT NULL THEN 1 ELSE 0 END) AS margin_n
         FROM {t["invoice"]} i
         JOIN period_months pm ON pm.month = {ctx.month_of("i.issued_on")}
         JOIN periods p ON p.label = pm.label AND i.issued_on >= p.p_start AND i.issued_on < p.p_until
         {group_join}
-        LEFT JOIN rates r ON r.currency = i.currency AND r.fy = p.fy
         WHERE i.issued_on >= %(min_start)s AND i.issued_on < %(max_until)s
-        GROUP BY {group}, p.label
+        GROUP BY {group}, p.label, p.p_start, p.fy, i.currency
+    ),
+    per_group AS (
+        -- Converted once per group, period and currency, then summed across currencies.
+        SELECT c.group_id, c.period, c.p_start, SUM(c.revenue * {rate}) AS revenue,
+            SUM(c.margin * {rate}) AS margin, SUM(c.margin_n) AS margin_n
+        FROM per_currency c LEFT JOIN rates r ON r.currency = c.currency AND r.fy = c.fy
+        GROUP BY c.group_id, c.period, c.p_start
     ),
     scoped AS (
         SELECT x.*, CASE WHEN {key_tiers_sql("x.tier")} THEN 1 ELSE 0 END AS is_key,
             CAST(x.revenue AS {ctx.float_type}) AS rank_key
         FROM ({ctx.attach("per_group")}) x
     ),
-    -- The rank of each group within each kind of scope; a scope's top N is read from its kind's.
-    ranked AS (SELECT s.*, {ranks} FROM scoped s)
-    {ctx.rollup("ranked", aggregates)}
+    totals AS ({ctx.rollup("scoped", aggregates)}),
+    -- The rank of each group within each kind of scope (on narrow rows: four sorts of them); a
+    -- scope's top N is read from its kind's rank.
+    ranked AS (
+        SELECT s.*, {ranks}
+        FROM (SELECT period, tier, owner, region, group_id, revenue, rank_key FROM scoped) s
+    ),
+    tops AS ({ctx.rollup("ranked", tops)})
+    SELECT totals.*, {", ".join(f"tops.top_{kind}" for kind, _ in RANK_PARTITIONS)}
+    FROM totals JOIN tops ON tops.scope = totals.scope AND tops.period = totals.period
     """
     measures = _collect(ctx.fetch(sql, params))
     for (scope, _label), m in measures.items():
@@ -413,7 +427,7 @@ def measure_concentration(ctx: SqlContext, periods: Sequence[Period]) -> Measure
     baseline = f"""
     WITH {ctx.common([p for p in periods if p.is_baseline], params)},
     amounts AS (
-        SELECT p.label AS period, i.amount * {rate} AS revenue, {ctx.scope_columns}
+        SELECT p.label AS period, i.amount * {ctx.rate("i.currency", "r")} AS revenue, {ctx.scope_columns}
         FROM {t["invoice"]} i
         JOIN period_months pm ON pm.month = {ctx.month_of("i.issued_on")}
         JOIN periods p ON p.label = pm.label AND i.issued_on >= p.p_start AND i.issued_on < p.p_until
@@ -481,11 +495,11 @@ def measure_service(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
         )
     },
     per_group AS (
-        SELECT {group} AS group_id, p.label AS period, COUNT(*) AS eligible, SUM(d.attained) AS attained
+        SELECT {group} AS group_id, p.label AS period, p.p_start, COUNT(*) AS eligible, SUM(d.attained) AS attained
         FROM decided d
         JOIN periods p ON d.decided_at >= p.ts_start AND d.decided_at < p.ts_until
         {group_join}
-        GROUP BY {group}, p.label
+        GROUP BY {group}, p.label, p.p_start
     ),
     scoped AS ({ctx.attach("per_group")})
     {ctx.rollup("scoped", ["SUM(eligible) AS sla_eligible", "SUM(attained) AS sla_attained"])}
@@ -546,7 +560,7 @@ def measure_programme(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
     programme = f"""
     WITH {ctx.common(periods, params)},
     key_groups AS (
-        SELECT th.group_id, p.label AS period
+        SELECT th.group_id, p.label AS period, p.p_start
         FROM tier_history th JOIN periods p ON {tier_valid_on("th", "p.p_start")}
         WHERE th.tier IN ({keys})
     ),
@@ -573,7 +587,7 @@ def measure_programme(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
         GROUP BY {project_group}, p.label
     ),
     per_group AS (
-        SELECT k.group_id, k.period,
+        SELECT k.group_id, k.period, k.p_start,
             CASE WHEN cv.group_id IS NULL THEN 0 ELSE 1 END AS covered,
             COALESCE(pj.projects, 0) AS projects, COALESCE(pj.joint, 0) AS joint
         FROM key_groups k
@@ -591,7 +605,7 @@ def measure_programme(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
     mix = f"""
     WITH {ctx.common(periods, params)},
     tiered AS (
-        SELECT th.group_id, p.label AS period, th.tier AS tier_now
+        SELECT th.group_id, p.label AS period, p.p_start, th.tier AS tier_now
         FROM tier_history th JOIN periods p ON {tier_valid_on("th", "p.p_last")}
         WHERE th.tier IS NOT NULL
     ),

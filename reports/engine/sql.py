@@ -215,13 +215,13 @@ class SqlContext:
     def scope_columns(self) -> str:
         return f"gu.{self.t['username']} AS owner, NULLIF(gr.region, '') AS region, th.tier AS tier"
 
-    def attach(self, source: str, *, tier_on: str = "p.p_start") -> str:
-        """``source`` (group_id, period, measures…) with its group's owner, region and tier."""
+    def attach(self, source: str) -> str:
+        """``source`` (group_id, period, p_start, measures…) with its group's owner, region and
+        tier (held on p_start, the period's first day)."""
         return f"""
             SELECT s.*, {self.scope_columns}
             FROM {source} s
-            JOIN periods p ON p.label = s.period
-            {self.scope_joins("s.group_id", tier_on=tier_on)}"""
+            {self.scope_joins("s.group_id", tier_on="s.p_start")}"""
 
     def rollup(self, source: str, aggregates: Iterable[str]) -> str:
         """``SELECT scope, period, aggregates…`` over ``source`` for every scope at once."""
