@@ -14,6 +14,7 @@ turned into positional ones here, because Django's SQLite backend takes position
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -21,13 +22,14 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from accounts.models import Account, Contract, ExchangeRate, Invoice
 from reports.engine.tiers import tier_history_cte, tier_join
 from reports.periods import Period, add_months, local_midnight, shift_years
 from service_plans.models import Project, ServiceRequest, SurveyResponse
 
+logger = logging.getLogger(__name__)
 _NAMED = re.compile(r"%\((\w+)\)s")
 WORK_MEM = "64MB"
 DIMENSIONS = ("tier", "owner", "region")
@@ -44,7 +46,6 @@ class SqlContext:
         self.now = now
         self.vendor = connection.vendor
         self.base_currency = settings.KAM_BASE_CURRENCY
-        self.queries = 0
         user = get_user_model()
         self.t = {
             "account": table(Account),
@@ -97,8 +98,13 @@ class SqlContext:
 
     @contextmanager
     def tuned(self) -> Iterator[None]:
-        """Session settings for the run's few large statements: no JIT (compiling costs more than
-        it saves on statements that run once) and room to hash and sort in memory."""
+        """Session settings for the run's few large statements, reset afterwards.
+
+        No JIT: compiling costs more than it saves on statements that run once. More memory to
+        hash and sort in. No nested loops where a hash join is possible: the planner cannot
+        estimate how many rows a join with the run's periods yields and, guessing few, would probe
+        an index once per group; the range joins with the periods stay nested loops regardless.
+        """
         if not self.is_postgresql:
             yield
             return
@@ -107,8 +113,11 @@ class SqlContext:
         try:
             yield
         finally:
-            with connection.cursor() as cursor:
-                cursor.execute("RESET jit; RESET work_mem; RESET enable_nestloop")
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("RESET jit; RESET work_mem; RESET enable_nestloop")
+            except DatabaseError:  # an aborted transaction resets them on rollback; keep the first error
+                logger.warning("could not reset the KPI run's session settings", exc_info=True)
 
     def date(self, day: dt.date) -> Any:
         return connection.ops.adapt_datefield_value(day)
@@ -263,6 +272,4 @@ class SqlContext:
         with connection.cursor() as cursor:
             cursor.execute(statement, order)
             names = [c[0] for c in cursor.description]
-            rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-        self.queries += 1
-        return rows
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
