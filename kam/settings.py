@@ -285,6 +285,29 @@ CELERY_BEAT_SCHEDULE["recompute-kpis-nightly"] = {
     "kwargs": {"kind": "recompute_kpis"},
 }
 
+
+def _cron(name: str, default: str):  # a five-field cron expression from the environment
+    from celery.schedules import crontab
+
+    fields = env_str(name, default).split()
+    if len(fields) != 5:
+        raise ImproperlyConfigured(f"{name} must be a cron expression of five fields (minute hour day month weekday)")
+    minute, hour, day_of_month, month_of_year, day_of_week = fields
+    return crontab(minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month_of_year, day_of_week=day_of_week)
+
+
+# Tiering: health every night (before the alerts read it), tiers (value score, ABC, gate rule) at the start of each quarter.
+CELERY_BEAT_SCHEDULE["tiering-health-nightly"] = {
+    "task": "kam.job_scheduled",
+    "schedule": _cron("KAM_HEALTH_SCHEDULE", "30 1 * * *"),
+    "kwargs": {"kind": "recompute_scores", "params": {"part": "health"}},
+}
+CELERY_BEAT_SCHEDULE["tiering-tiers-quarterly"] = {
+    "task": "kam.job_scheduled",
+    "schedule": _cron("KAM_TIERS_SCHEDULE", "30 4 1 1,4,7,10 *"),
+    "kwargs": {"kind": "recompute_scores", "params": {"part": "tiers"}},
+}
+
 # --- KAM domain settings --------------------------------------------------------------------------
 KAM_BASE_CURRENCY = env_str("KAM_BASE_CURRENCY", "CNY").upper()
 KAM_FISCAL_YEAR_START_MONTH = env_int("KAM_FISCAL_YEAR_START_MONTH", 1, minimum=1, maximum=12)
