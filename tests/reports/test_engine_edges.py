@@ -5,7 +5,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from accounts.models import Contract
+from accounts.models import Account, Contract
 from accounts.services import account_update
 from reports.catalogue import KPI_CODES
 from reports.models import KpiRun, KpiValue, RunStatus
@@ -150,3 +150,26 @@ def test_key_account_shares_are_empty_without_key_accounts():
     share = value("key_account_revenue_share", "2025-Q1")
     assert (share.value, share.reason) == (None, "no_key_accounts")
     assert value("customised_solution_coverage", "2025-Q1").reason == "no_key_accounts"
+
+
+def test_tier_scopes_follow_the_tier_history_of_each_period():
+    from tiering.models import TierAssignment
+
+    moved, steady = account(), account()
+    for acc in (moved, steady):
+        contract(acc, "2023-01-01", "2026-12-31", M)
+    # Tiering's history: moved was T2 until 1 April 2025, T1 since; steady has no history (its
+    # current tier counts for every date).
+    TierAssignment.objects.create(account=moved, tier="T2", valid_from="2025-01-15", valid_to="2025-04-01", reason="initial")
+    TierAssignment.objects.create(account=moved, tier="T1", valid_from="2025-04-01", reason="promoted")
+    Account.objects.filter(pk=moved.pk).update(tier="T1")
+    Account.objects.filter(pk=steady.pk).update(tier="T3")
+    run(["2024", "2025-Q1", "2025-Q2"], "2025-09-30")
+    # The first assignment also stands for the time before it (2024 and early January 2025).
+    assert value("grr", "2024", "tier:T2").n == 1
+    assert value("grr", "2025-Q1", "tier:T2").n == 1
+    assert value("grr", "2025-Q1", "tier:T1").reason == "no_revenue_at_start"
+    assert value("grr", "2025-Q2", "tier:T1").n == 1
+    assert value("grr", "2025-Q2", "tier:T3").n == 1
+    # Q1's mix on its last day, of the groups that were T2 on its first day: still T2 (moved on 1 April).
+    assert value("tier_share_t2", "2025-Q1", "tier:T2").value == 1

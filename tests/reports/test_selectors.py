@@ -97,3 +97,14 @@ def test_an_executive_sets_a_target_in_the_admin_and_statuses_follow(published, 
         {"code": "dso", "scope": "team:x", "period": "", "target_value": "45", "direction": "lower"},
     )
     assert bad.status_code == 200 and "Unknown scope" in bad.text
+
+
+def test_group_tiers_on_a_date_read_the_tier_history():
+    from tiering.models import TierAssignment
+
+    group = account(tier="T1")
+    TierAssignment.objects.create(account=group, tier="T3", valid_from="2024-01-01", valid_to="2025-01-01", reason="initial")
+    TierAssignment.objects.create(account=group, tier="T1", valid_from="2025-01-01", reason="promoted")
+    assert selectors.group_tiers_on(dt.date(2023, 6, 1))[group.pk] == "T3"  # before the first: the first
+    assert selectors.group_tiers_on(dt.date(2024, 12, 31))[group.pk] == "T3"
+    assert selectors.group_tiers_on(dt.date(2025, 1, 1))[group.pk] == "T1"
