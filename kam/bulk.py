@@ -160,3 +160,15 @@ def bulk_upsert(
         )
         cursor.execute(f"DROP TABLE {temp}")
     return len(rows)
+
+
+def copy_rows(table: str, db_columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """COPY ``rows`` into any table (a staging table, say) on PostgreSQL; the caller checks the vendor."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_NOTNULL)
+    for row in rows:
+        writer.writerow([_copy_value(v) for v in row])
+    buffer.seek(0)
+    column_sql = ", ".join(connection.ops.quote_name(c) for c in db_columns)
+    with connection.cursor() as cursor:
+        cursor.cursor.copy_expert(f"COPY {connection.ops.quote_name(table)} ({column_sql}) FROM STDIN WITH (FORMAT csv)", buffer)
