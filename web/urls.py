@@ -1,6 +1,6 @@
 from django.urls import path
 
-from web.views import accounts, alerts, edit, notifications, overrides, plans, workspace
+from web.views import accounts, alerts, dashboard, edit, notifications, overrides, plans, workspace
 
 app_name = "web"
 
@@ -39,6 +39,11 @@ urlpatterns = [
     path("alerts/<int:pk>/snooze/", alerts.alert_snooze, name="alert_snooze"),
     path("alerts/<int:pk>/close/", alerts.alert_close, name="alert_close"),
     path("alert-tasks/<int:pk>/complete/", alerts.alert_task_complete, name="alert_task_complete"),
+    # The executive dashboard
+    path("dashboard/", dashboard.executive_dashboard, name="dashboard"),
+    path("dashboard/renewals/", dashboard.dashboard_renewals, name="dashboard_renewals"),
+    path("dashboard/recompute/", dashboard.kpi_recompute, name="kpi_recompute"),
+    path("dashboard/jobs/<int:pk>/", dashboard.kpi_job, name="kpi_job"),
     # Notifications
     path("notifications/", notifications.notification_list, name="notification_list"),
     path("notifications/read/", notifications.notification_read, name="notification_read"),

@@ -259,6 +259,36 @@ def test_alerts_inbox_snooze_and_close_with_errors_then_success(page, live_serve
     assert page.problems == []
 
 
+def test_executive_sees_the_dashboard_tiles_and_charts(page, live_server):
+    from reports.services import kpis_recompute
+    from tests.reports import builders as b
+
+    UserFactory(username="browser_exec", role="Executive")
+    for name, region, tier, value in (("North Co", "North", "T1", 900_000), ("South Co", "South", "T2", 300_000)):
+        acc = b.account(owner_name="browser_am", region=region, tier=tier, name=name)
+        today = timezone.localdate()
+        b.contract(acc, (today - dt.timedelta(days=300)).isoformat(), (today + dt.timedelta(days=60)).isoformat(), value)
+        for months in (1, 2, 3, 4):
+            b.invoice(acc, (today - dt.timedelta(days=30 * months)).isoformat(), value // 12)
+    kpis_recompute()
+    log_in(page, live_server, "browser_exec")
+    page.click("nav >> text=Dashboard")
+    page.wait_for_selector("#dashboard-board .kam-tile")
+    assert page.locator(".kam-tile[data-kpi=grr] [data-value]").inner_text() != ""
+    assert page.locator(".kam-tile").count() == 31  # the whole catalogue
+    for chart in ("tiers-chart", "concentration-chart", "satisfaction-chart", "sla-chart"):
+        page.wait_for_selector(f"#{chart}[data-drawn=true]")
+    assert page.locator("canvas[data-chart=spark][data-drawn=true]").count() == 31
+    # The live renewals card arrives after the page.
+    page.wait_for_selector("#renewals-due-table")
+    # Switching to quarters swaps the board (htmx) and keeps the charts drawn.
+    page.click("label[for=kind-quarter]")
+    expect(page.locator("#id_period option").first).to_contain_text("Q")
+    page.wait_for_selector("#tiers-chart[data-drawn=true]")
+    assert "kind=quarter" in page.url
+    assert page.problems == []
+
+
 # --- Screenshots for README.md: `make screenshots` ------------------------------------------------
 
 SHOTS = ROOT / "docs" / "screenshots"
@@ -319,6 +349,18 @@ def test_screenshots(page, live_server):
     shot("home-zh", "/")
     shot("account-zh", f"/accounts/{group.pk}/")
     assert page.problems == []
+    # The executive dashboard, from the KPI snapshot of the same demo portfolio.
+    from reports.services import kpis_recompute
+
+    kpis_recompute()
+    context = page.context.browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-US")
+    board = context.new_page()
+    log_in(board, live_server, "exec", "kam-demo-exec")
+    board.goto(f"{live_server.url}/dashboard/")
+    board.wait_for_selector("#sla-chart[data-drawn=true]")
+    board.wait_for_selector("#renewals-due-table")
+    board.screenshot(path=str(SHOTS / "dashboard.png"), full_page=True)
+    context.close()
 
 
 def _score_and_alert() -> None:

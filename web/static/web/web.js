@@ -4,6 +4,9 @@
   var lang = document.documentElement.lang || "en";
   var locale = lang === "zh-hans" ? "zh-CN" : lang;
   document.documentElement.classList.add("kam-js");
+  // htmx carries "style" over from an element it replaces to the one with the same id; Chart.js
+  // sizes canvases through their style, and copying it back is an inline style the CSP refuses.
+  if (window.htmx) { window.htmx.config.attributesToSettle = ["class", "width", "height"]; }
 
   // Forms answer 422 (invalid) or 409 (stale version) with the re-rendered form: let htmx swap it in.
   document.body.addEventListener("htmx:beforeSwap", function (event) {
@@ -182,6 +185,59 @@
     };
   };
 
+  // The executive dashboard: a sparkline per KPI tile and four charts of the published snapshot.
+  function periodAxis(data) { return { ticks: { maxTicksLimit: 6, autoSkip: true } }; }
+  builders.spark = function (data) {
+    return {
+      type: "line",
+      data: { labels: data.map(function (_, i) { return i; }), datasets: [{ data: data, borderColor: palette.primary, borderWidth: 1.5,
+        pointRadius: 0, tension: 0.25, spanGaps: true, fill: false }] },
+      options: { plugins: { legend: { display: false }, tooltip: { enabled: false } }, events: [],
+        scales: { x: { display: false }, y: { display: false } } }
+    };
+  };
+  builders.dashTiers = function (data, words) {
+    return {
+      type: "doughnut",
+      data: { labels: data.tiers.labels, datasets: [{ data: data.tiers.shares,
+        backgroundColor: ["#5b21b6", "#1d4ed8", "#0f766e", "#6b7280"] }] },
+      options: { plugins: { legend: { position: "bottom" }, tooltip: { callbacks: { label: function (c) {
+        return c.label + ": " + oneDecimal.format(c.parsed) + "%"; } } } } }
+    };
+  };
+  builders.dashConcentration = function (data, words) {
+    return {
+      type: "line",
+      data: { labels: data.labels, datasets: [
+        { label: words.top5, data: data.concentration.top5, borderColor: palette.primary, backgroundColor: palette.primary, yAxisID: "y", spanGaps: true, tension: 0.2 },
+        { label: words.hhi, data: data.concentration.hhi, borderColor: palette.accent, backgroundColor: palette.accent, yAxisID: "y1", spanGaps: true, tension: 0.2 }
+      ] },
+      options: { plugins: { legend: { position: "bottom" } }, scales: { x: periodAxis(data),
+        y: { beginAtZero: true, ticks: { callback: function (v) { return v + "%"; } } },
+        y1: { beginAtZero: true, position: "right", grid: { drawOnChartArea: false } } } }
+    };
+  };
+  builders.dashSatisfaction = function (data, words) {
+    return {
+      type: "line",
+      data: { labels: data.labels, datasets: [
+        { label: words.nps, data: data.satisfaction.nps, borderColor: palette.primary, backgroundColor: palette.primary, yAxisID: "y", spanGaps: true, tension: 0.2 },
+        { label: words.csat, data: data.satisfaction.csat, borderColor: palette.green, backgroundColor: palette.green, yAxisID: "y1", spanGaps: true, tension: 0.2 }
+      ] },
+      options: { plugins: { legend: { position: "bottom" } }, scales: { x: periodAxis(data),
+        y: { suggestedMin: -100, suggestedMax: 100 },
+        y1: { min: 0, max: 100, position: "right", grid: { drawOnChartArea: false }, ticks: { callback: function (v) { return v + "%"; } } } } }
+    };
+  };
+  builders.dashSla = function (data, words) {
+    return {
+      type: "bar",
+      data: { labels: data.labels, datasets: [{ label: words.sla, data: data.service.sla, backgroundColor: palette.primary, borderRadius: 3 }] },
+      options: { plugins: { legend: { display: false } }, scales: { x: periodAxis(data),
+        y: { min: 0, max: 100, ticks: { callback: function (v) { return v + "%"; } } } } }
+    };
+  };
+
   function drawCharts(root) {
     if (typeof Chart === "undefined") { return; }
     Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
@@ -191,6 +247,7 @@
     root.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
       var build = builders[canvas.dataset.chart];
       var data = readJson(canvas.dataset.source);
+      if (data && canvas.dataset.key) { data = data[canvas.dataset.key]; }
       if (!build || !data || Chart.getChart(canvas)) { return; }
       new Chart(canvas, build(data, words));
       canvas.dataset.drawn = "true";
