@@ -66,7 +66,7 @@ def test_tiles_show_value_target_trend_and_reason(client, executive, published):
     tile = _tile(response, "nps")
     assert nps.value == 0  # one promoter group, one detractor group
     assert '<div class="kam-tile-value" data-value>0.0</div>' in tile
-    assert 'data-target-status' in tile and nps.target_status in ("met", "at_risk", "missed")
+    assert "data-target-status" in tile and nps.target_status in ("met", "at_risk", "missed")
     # A KPI without a value shows "—" and why (stored reason code → its label).
     empty = KpiValue.objects.filter(period="2025-06", scope="company", value__isnull=True).first()
     assert empty is not None
@@ -75,7 +75,7 @@ def test_tiles_show_value_target_trend_and_reason(client, executive, published):
     tile = _tile(response, empty.code)
     assert '<div class="kam-tile-value" data-value>—</div>' in tile and str(REASON_LABELS[empty.reason]) in tile
     # Every figure says when it was computed.
-    assert "Computed at" in _tile(response, "grr") and 'data-computed-at' in response.text
+    assert "Computed at" in _tile(response, "grr") and "data-computed-at" in response.text
     # The trend compares with the previous month.
     tiles = {t.kpi.code: t for _f, ts in board.families for t in ts}
     previous = KpiValue.objects.get(code="grr", period="2025-05", scope="company")
