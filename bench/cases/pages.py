@@ -229,3 +229,28 @@ def alerts_executive_filtered(*, scale: Any) -> dict[str, Any]:
 @case("page_notifications_manager", target=PAGE, unit="ms")
 def notifications_manager(*, scale: Any) -> dict[str, Any]:
     return _page("manager1", "/notifications/")
+
+
+@case("page_dashboard_executive", target=PAGE, unit="ms")
+def dashboard_executive(*, scale: Any) -> dict[str, Any]:
+    """The executive dashboard on the published KPI snapshot (run recompute_kpis on the dataset first)."""
+    return _page("exec", "/dashboard/")
+
+
+@case("page_dashboard_executive_quarter_region", target=PAGE, unit="ms")
+def dashboard_executive_quarter(*, scale: Any) -> dict[str, Any]:
+    from reports.models import KpiValue
+
+    region = KpiValue.objects.filter(scope__startswith="region:").values_list("scope", flat=True).first() or "company"
+    return _page("exec", "/dashboard/?kind=quarter&scope=" + region.replace(" ", "+"), repeat=20)
+
+
+@case("page_dashboard_manager", target=PAGE, unit="ms")
+def dashboard_manager(*, scale: Any) -> dict[str, Any]:
+    return _page("manager1", "/dashboard/", repeat=20)
+
+
+@case("page_dashboard_renewals_card", target=PAGE, unit="ms")
+def dashboard_renewals(*, scale: Any) -> dict[str, Any]:
+    """The live renewals card the dashboard loads after the page (not a KPI: contracts due)."""
+    return _page("exec", "/dashboard/renewals/", repeat=20)

@@ -323,8 +323,15 @@ def test_screenshots(page, live_server):
     _demo_plan(group, manager)
     page.goto(f"{live_server.url}/accounts/{group.pk}/")
     page.wait_for_load_state("networkidle")
-    page.locator("#scores").screenshot(path=str(SHOTS / "account-why-tier.png"))
-    page.locator("#plan").screenshot(path=str(SHOTS / "account-plan.png"))
+    for selector, name in (("#scores", "account-why-tier"), ("#plan", "account-plan")):
+        # A clip of the full page: an element screenshot would scroll it under the sticky section bar.
+        page.evaluate("window.scrollTo(0, 0)")
+        box = page.evaluate(
+            "(s) => { const r = document.querySelector(s).getBoundingClientRect();"
+            " return {x: r.left, y: r.top + window.scrollY, width: r.width, height: r.height}; }",
+            selector,
+        )
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True, clip=box)
     shot("alerts", "/alerts/", full_page=False)
     first = page.locator("#alert-table tbody.kam-alert").first
     first.locator("[data-action=snooze]").click()
@@ -350,8 +357,10 @@ def test_screenshots(page, live_server):
     shot("account-zh", f"/accounts/{group.pk}/")
     assert page.problems == []
     # The executive dashboard, from the KPI snapshot of the same demo portfolio.
-    from reports.services import kpis_recompute
+    from reports.services import kpi_target_create, kpis_recompute
 
+    for code, target in (("grr", "0.95"), ("nrr", "1.00"), ("nps", "30"), ("sla_attainment", "0.90"), ("dso", "45")):
+        kpi_target_create(code=code, target_value=Decimal(target))
     kpis_recompute()
     context = page.context.browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-US")
     board = context.new_page()
