@@ -331,3 +331,25 @@ def test_query_count_is_constant(manager_client, account_manager, scoring_model,
     assert response.status_code == 200
     page = response.context["page"]
     assert len(page.plan.objectives) == n and len(page.alerts) == n and page.scores.tier["snapshot"] is not None
+
+
+@pytest.mark.parametrize("n", [2, 10])
+def test_plan_and_override_forms_query_counts_are_constant(client, account_manager, executive, n, django_assert_num_queries):
+    account = AccountFactory(owner=account_manager)
+    plan = add_plan_needs_alerts(account, account_manager, n=n)
+    for i in range(n):
+        ContactFactory(account=account, name=f"Contact {i}")
+    action = PlanAction.objects.filter(plan=plan).first()
+    objective = PlanObjective.objects.filter(plan=plan).first()
+    client.force_login(account_manager)
+    # session, user, groups; the action with its plan and account; permissions (2); objectives,
+    # colleagues and contacts for the choices; the unread badge
+    with django_assert_num_queries(10):
+        assert client.get(reverse("web:action_edit", args=[action.pk])).status_code == 200
+    # session, user, groups; the objective; permissions (2); colleagues; the unread badge
+    with django_assert_num_queries(8):
+        assert client.get(reverse("web:objective_edit", args=[objective.pk])).status_code == 200
+    client.force_login(executive)
+    # session, user, groups; the account; permissions (2); the unread badge
+    with django_assert_num_queries(7):
+        assert client.get(reverse("web:tier_override_set", args=[account.pk])).status_code == 200

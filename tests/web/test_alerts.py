@@ -279,3 +279,22 @@ def test_alert_page_shows_tasks_and_history_and_completes_a_task(manager_client,
     assert manager_client.post(reverse("web:alert_task_complete", args=[plain.pk])).status_code == 302
     plain.refresh_from_db()
     assert plain.status == "done" and plain.completed_at <= timezone.now()
+
+
+@pytest.mark.parametrize("n", [2, 10])
+def test_alert_page_and_forms_query_counts_are_constant(manager_client, account_manager, n, django_assert_num_queries):
+    account = AccountFactory(owner=account_manager)
+    alert = make_alert(account, reason="x", priority="high")
+    for i in range(n):
+        AlertTask.objects.create(
+            alert=alert, order=i, title=f"T{i}", owner=account_manager, owner_role="account_manager", due_on=TODAY
+        )
+        AlertEvent.objects.create(alert=alert, kind="acknowledged", at=timezone.now(), actor=account_manager)
+    # session, user, groups; the alert; its tasks; its events; permissions (2); the unread badge
+    with django_assert_num_queries(9):
+        assert manager_client.get(reverse("web:alert_detail", args=[alert.pk])).status_code == 200
+    # session, user, groups; the alert; permissions (2); currencies (close form only)
+    with django_assert_num_queries(6):
+        assert manager_client.get(reverse("web:alert_snooze", args=[alert.pk]), headers=HTMX).status_code == 200
+    with django_assert_num_queries(7):
+        assert manager_client.get(reverse("web:alert_close", args=[alert.pk]), headers=HTMX).status_code == 200

@@ -241,3 +241,23 @@ def test_renewals_due_card_is_loaded_after_the_page(client, executive, account_m
     windows = {w.days: w for w in response.context["windows"]}
     assert (windows[30].count, windows[60].count, windows[180].value) == (0, 1, Decimal("120000"))
     assert 'id="arr-at-risk"' in response.text and "Computed at" in response.text
+
+
+@pytest.mark.parametrize("n", [2, 10])
+def test_renewals_card_query_count_is_constant(client, executive, account_manager, n, django_assert_num_queries):
+    from django.utils import timezone
+
+    from tests.factories import AccountFactory, ContractFactory
+
+    today = timezone.localdate()
+    for i in range(n):
+        ContractFactory(
+            account=AccountFactory(owner=account_manager),
+            start_date=today - dt.timedelta(days=200),
+            end_date=today + dt.timedelta(days=10 + 15 * i),
+        )
+    client.force_login(executive)
+    # session, user, groups; exchange rates; the windows (one GROUP BY); the unread badge is not in a partial
+    with django_assert_num_queries(5):
+        response = client.get(reverse("web:dashboard_renewals"))
+    assert response.context["windows"][-1].count == min(n, 12)
