@@ -104,6 +104,8 @@ def _render_alert(
     if is_htmx(request):
         return render(request, "web/alerts/_alert.html", context, status=status)
     if form is None:
+        if note:  # without JavaScript the answer is the page the user came from, with the message
+            messages.warning(request, note)
         return redirect(context["next"])
     return render(request, "web/alerts/action_page.html", context, status=status)
 
