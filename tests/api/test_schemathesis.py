@@ -1,0 +1,106 @@
+"""The whole API under schemathesis, in-process (WSGI), as an account manager and as an administrator.
+
+Every operation of the served schema gets at least ``EXAMPLES`` generated requests per persona;
+every answer must be a documented status with a body that matches the schema, and never a 5xx.
+Data generation only (no shrinking) keeps the run to a few minutes on two cores.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import schemathesis
+from django.core import signals
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import close_old_connections
+from drf_spectacular.generators import SchemaGenerator
+from hypothesis import HealthCheck, Phase, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from kam import jobs, roles
+from kam.wsgi import application
+from tests.api.conftest import token_client
+from tests.factories import AccountFactory, ContactFactory, ContractFactory, InvoiceFactory, MeetingFactory, UserFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+
+EXAMPLES = 100
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
+
+schema = schemathesis.openapi.from_dict(
+    json.loads(json.dumps(SchemaGenerator().get_schema(request=None, public=True), cls=DjangoJSONEncoder))
+)
+schema.app = application
+
+HYPOTHESIS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    phases=[Phase.generate],  # fuzzing only: the coverage phase would add ~10x the requests
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+
+
+@pytest.fixture
+def _keep_test_connection():
+    """Django's handler closes the connection after each request; the test's transaction must outlive it
+    (Django's own test client disconnects the same receivers)."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def api_world(settings, monkeypatch, _keep_test_connection):
+    """Some data to find (ids 1… exist), generous throttles, loopback webhooks, a registered job runner."""
+    settings.KAM_API_THROTTLE_RATES = {"token": "100000/min", "user": "100000/min"}
+    settings.KAM_WEBHOOK_ALLOW_LOOPBACK = True
+    monkeypatch.setitem(jobs.JOB_RUNNERS, "recompute_kpis", "tests.kam.test_jobs.counting_runner")
+    manager = UserFactory(username="st_manager", role=roles.ACCOUNT_MANAGER)
+    admin = UserFactory(username="st_admin", role=roles.ADMINISTRATOR)
+    for owner in (manager, UserFactory(role=roles.ACCOUNT_MANAGER)):
+        account = AccountFactory(owner=owner)
+        ContactFactory(account=account)
+        InvoiceFactory(account=account, contract=ContractFactory(account=account))
+        MeetingFactory(account=account)
+    return {"manager": manager, "admin": admin}
+
+
+def _headers(user) -> dict[str, str]:
+    client = token_client(user)
+    return {"Authorization": client._credentials["HTTP_AUTHORIZATION"]}
+
+
+@schema.parametrize()
+@HYPOTHESIS
+def test_api_as_account_manager(case, api_world):
+    case.call_and_validate(headers=_headers_cached(api_world, "manager"), checks=CHECKS)
+
+
+@schema.parametrize()
+@HYPOTHESIS
+def test_api_as_administrator(case, api_world):
+    case.call_and_validate(headers=_headers_cached(api_world, "admin"), checks=CHECKS)
+
+
+def _headers_cached(world: dict, persona: str) -> dict[str, str]:
+    key = f"{persona}_headers"
+    if key not in world:
+        world[key] = _headers(world[persona])
+    return world[key]
