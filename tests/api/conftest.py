@@ -48,3 +48,8 @@ def executive_api(executive):
 @pytest.fixture
 def admin_api(admin_user):
     return token_client(admin_user)
+
+
+@pytest.fixture
+def api_client_for():
+    return token_client
