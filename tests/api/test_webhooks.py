@@ -43,7 +43,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         server: Receiver = self.server  # type: ignore[assignment]
-        server.received.append(({k: v for k, v in self.headers.items()}, body))
+        server.received.append((dict(self.headers.items()), body))
         self.send_response(server.statuses.pop(0) if server.statuses else 200)
         self.send_header("Content-Length", "0")
         self.end_headers()
