@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 
@@ -31,3 +33,27 @@ class CodeListField(serializers.ListField):
 
     def to_internal_value(self, data: Any) -> list[str]:
         return list(dict.fromkeys(super().to_internal_value(data)))
+
+
+# Business dates live in a sane window. Outside it a value may not survive the round trip: a UTC
+# instant late on 9999-12-31 has no local-time representation, and date arithmetic (a renewal
+# starts the day after the end) would overflow. Both would be a 500; bounding them makes a 400.
+EARLIEST = dt.date(1900, 1, 1)
+LATEST = dt.date(2200, 12, 31)
+OUT_OF_RANGE = _("Enter a date between %(earliest)s and %(latest)s.")
+
+
+class BoundedDateField(serializers.DateField):
+    def to_internal_value(self, value: Any) -> dt.date:
+        parsed = super().to_internal_value(value)
+        if not EARLIEST <= parsed <= LATEST:
+            raise serializers.ValidationError(OUT_OF_RANGE % {"earliest": EARLIEST, "latest": LATEST}, code="out_of_range")
+        return parsed
+
+
+class BoundedDateTimeField(serializers.DateTimeField):
+    def to_internal_value(self, value: Any) -> dt.datetime:
+        parsed = super().to_internal_value(value)
+        if not EARLIEST <= parsed.date() <= LATEST:
+            raise serializers.ValidationError(OUT_OF_RANGE % {"earliest": EARLIEST, "latest": LATEST}, code="out_of_range")
+        return parsed

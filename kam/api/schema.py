@@ -30,8 +30,8 @@ class AutoSchema(openapi.AutoSchema):
     def get_override_parameters(self) -> list[Any]:
         parameters = list(super().get_override_parameters())
         method = self.method.upper()
-        if method in {"PUT", "PATCH", "DELETE"}:
-            parameters.append(IF_MATCH)
+        if method in {"PUT", "PATCH", "DELETE"} or (method == "POST" and "{id}" in self.path):
+            parameters.append(IF_MATCH)  # verbs on an object (contracts/{id}/renew/) honour it too
         if method == "POST":
             parameters.append(IDEMPOTENCY_KEY)
         return parameters
@@ -115,13 +115,14 @@ def document_errors(result: dict[str, Any], generator: Any, request: Any, public
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas.update(ERROR_COMPONENTS)
     etag_header = {"ETag": {"schema": {"type": "string"}, "description": "The object's version; send it back in If-Match."}}
-    for path_item in result.get("paths", {}).values():
+    for path, path_item in result.get("paths", {}).items():
         for method, operation in path_item.items():
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
             responses = operation.setdefault("responses", {})
             for code, (description, schema, methods) in ERRORS.items():
-                if method in methods and code not in responses:
+                on_object_verb = code == "412" and method == "post" and "{id}" in path
+                if (method in methods or on_object_verb) and code not in responses:
                     responses[code] = {"description": description, "content": {"application/json": {"schema": _REF[schema]}}}
             for code, response in responses.items():
                 if code >= "400" and not response.get("content"):

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
+
+from kam.api.fields import BoundedDateField, BoundedDateTimeField
 
 
 class VisiblePrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
@@ -31,9 +34,15 @@ class ApiModelSerializer(serializers.ModelSerializer):
     - Uniqueness is checked once, by the service's ``full_clean`` (and PostgreSQL in a race), which
       the API answers with 409; DRF's own unique validators would only repeat the query.
     - Related ids must be visible to the caller (``VisiblePrimaryKeyRelatedField``).
+    - Dates and times are bounded to years 1900–2200 (``kam.api.fields``).
     """
 
     serializer_related_field = VisiblePrimaryKeyRelatedField
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateField: BoundedDateField,
+        models.DateTimeField: BoundedDateTimeField,
+    }
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping):

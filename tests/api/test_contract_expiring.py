@@ -44,7 +44,13 @@ def test_contracts_reaching_a_milestone_are_announced_once(announced):
     in_95 = _ending(95)
     events = announced()
     assert events == [
-        {"contract_id": in_90.pk, "account_id": in_90.account_id, "end_date": in_90.end_date.isoformat(), "days_left": 90, "milestone_days": 90}
+        {
+            "contract_id": in_90.pk,
+            "account_id": in_90.account_id,
+            "end_date": in_90.end_date.isoformat(),
+            "days_left": 90,
+            "milestone_days": 90,
+        }
     ]
     assert announced() == []  # run twice the same day: nothing new
     assert announced(TODAY + dt.timedelta(days=1)) == []  # between milestones: nothing

@@ -122,3 +122,9 @@ def test_swagger_ui_gets_the_csrf_token_for_session_writes(client, account_manag
     client.force_login(account_manager)
     html = client.get("/api/docs/").content.decode()
     assert '"X-CSRFTOKEN"' in html.upper() or "X-CSRFToken" in html
+
+
+def test_verbs_on_an_object_document_if_match_and_412(schema):
+    renew = schema["paths"]["/api/v1/contracts/{id}/renew/"]["post"]
+    assert "If-Match" in {p["name"] for p in renew["parameters"]}
+    assert "412" in renew["responses"]

@@ -399,3 +399,59 @@ def test_team_member_account_and_user_cannot_be_changed(manager_api, account_man
     assert response.status_code == 200
     member.refresh_from_db()
     assert (member.role, member.user_id != account_manager.pk) == ("delivery", True)
+
+
+def test_other_unknown_paths_keep_the_html_404(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404 and response.headers["Content-Type"].startswith("text/html")
+
+
+def test_session_writes_need_the_csrf_token(account_manager):
+    from rest_framework.test import APIClient
+
+    browser = APIClient(enforce_csrf_checks=True)
+    browser.force_login(account_manager)
+    assert browser.get("/api/v1/accounts/").status_code == 200
+    response = browser.post("/api/v1/accounts/", {"name": "A", "currency": "CNY"}, format="json")
+    assert response.status_code == 403 and "CSRF" in response.json()["detail"]
+    assert not Account.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("occurred_at", "9999-12-31T20:00:00Z"), ("occurred_at", "0003-01-03T00:00:01Z")],
+)
+def test_datetimes_outside_the_business_window_are_a_400(manager_api, account_manager, field, value):
+    """9999-12-31T20:00Z is valid in UTC but has no local-time form: stored, it would break every list."""
+    account = AccountFactory(owner=account_manager)
+    response = manager_api.post("/api/v1/meetings/", {"account": account.pk, "kind": "call", field: value}, format="json")
+    assert response.status_code == 400 and field in response.json()
+    assert manager_api.get("/api/v1/meetings/").status_code == 200
+
+
+def test_renewing_at_the_end_of_time_cannot_overflow(manager_api, account_manager):
+    account = AccountFactory(owner=account_manager)
+    body = {
+        "account": account.pk,
+        "number": "C-END",
+        "start_date": "2025-01-01",
+        "end_date": "9999-12-31",
+        "annual_value": "1",
+        "currency": "CNY",
+    }
+    response = manager_api.post("/api/v1/contracts/", body, format="json")
+    assert response.status_code == 400 and "end_date" in response.json()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"renewal_due_within": "99999999999"},  # would overflow a timedelta
+        {"renewal_due_within": "-1"},
+        {"owner": "99999999999999999999"},
+        {"status": "exploded"},
+    ],
+)
+def test_out_of_range_filter_values_are_a_400(manager_api, query):
+    response = manager_api.get("/api/v1/accounts/", query)
+    assert response.status_code == 400 and set(response.json()) == set(query)

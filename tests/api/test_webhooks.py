@@ -231,7 +231,9 @@ def test_other_bad_urls_are_refused_with_a_reason(admin_api, url, message):
 def test_plain_http_is_refused_when_https_is_required(admin_api, settings):
     settings.KAM_WEBHOOK_ALLOW_HTTP = False
     settings.KAM_WEBHOOK_ALLOW_LOOPBACK = True
-    response = admin_api.post("/api/v1/webhooks/", {"url": "http://127.0.0.1:9/h", "event_types": ["alert.opened"]}, format="json")
+    response = admin_api.post(
+        "/api/v1/webhooks/", {"url": "http://127.0.0.1:9/h", "event_types": ["alert.opened"]}, format="json"
+    )
     assert response.status_code == 400 and "https" in response.json()["url"][0]
 
 
@@ -252,7 +254,9 @@ def test_loopback_setting_is_refused_in_production():
 
     env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "KAM_ENV"}}
     env.update({"KAM_ENV": "production", "SECRET_KEY": STRONG_KEY, "KAM_WEBHOOK_ALLOW_LOOPBACK": "true"})
-    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode != 0
     assert "KAM_WEBHOOK_ALLOW_LOOPBACK is for tests only" in result.stderr
 
@@ -291,13 +295,17 @@ def test_the_secret_is_shown_once_and_the_log_is_readable(admin_api, receiver, d
 
 def test_unknown_event_types_are_refused(admin_api, settings):
     settings.KAM_WEBHOOK_ALLOW_LOOPBACK = True
-    response = admin_api.post("/api/v1/webhooks/", {"url": "http://127.0.0.1:9/h", "event_types": ["account.exploded"]}, format="json")
+    response = admin_api.post(
+        "/api/v1/webhooks/", {"url": "http://127.0.0.1:9/h", "event_types": ["account.exploded"]}, format="json"
+    )
     assert response.status_code == 400 and "event_types" in response.json()
 
 
 def test_account_managers_cannot_subscribe(manager_api, settings):
     settings.KAM_WEBHOOK_ALLOW_LOOPBACK = True
-    response = manager_api.post("/api/v1/webhooks/", {"url": "http://127.0.0.1:9/h", "event_types": ["alert.opened"]}, format="json")
+    response = manager_api.post(
+        "/api/v1/webhooks/", {"url": "http://127.0.0.1:9/h", "event_types": ["alert.opened"]}, format="json"
+    )
     assert response.status_code == 403
 
 
