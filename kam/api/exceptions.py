@@ -149,6 +149,7 @@ def _from_integrity(exc: IntegrityError) -> exceptions.APIException:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     view = context.get("view")
+
     current_version = None
     if isinstance(exc, DjangoValidationError):
         exc = _from_django_validation(exc, view)
@@ -162,6 +163,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, (ProtectedError, RestrictedError)):
         exc = ConflictError({"non_field_errors": [_("Other records still refer to this one; remove or change them first.")]})
     elif isinstance(exc, DataError):
+        # Validation should have caught it: log the gap, answer like any bad input.
+        logger.warning("database refused input that validation accepted: %s", exc)
         exc = exceptions.ValidationError({"non_field_errors": [_("A value is out of range or too long for its field.")]})
     elif isinstance(exc, BackgroundUnavailable):
         exc = ServiceUnavailable(
