@@ -14,7 +14,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/kam
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 DEMO_ACCOUNTS ?= 300
 
-.PHONY: help install run test lint format messages lock bench clean
+.PHONY: help install run test lint format messages lock bench clean screenshots
 
 help:
 	@echo "make install  create .venv and install the pinned dependencies"
@@ -22,6 +22,7 @@ help:
 	@echo "make test     run the whole suite on PostgreSQL and Redis"
 	@echo "make lint     ruff check and format check"
 	@echo "make messages rebuild the translation catalogues"
+	@echo "make bench    run the benchmarks (BENCH_SCALE=small|full)"
 
 install: $(VENV)/.installed
 
@@ -57,6 +58,12 @@ test: install
 	$(MANAGE) makemigrations --check --dry-run && \
 	$(BIN)/pytest --create-db $(PYTEST_ARGS)
 
+# Benchmarks: BENCH_SCALE=small (10,000 accounts, default) or full (100,000); see docs/benchmarks.md.
+BENCH_SCALE ?= small
+bench: install
+	@DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) $(BIN)/python -m kam.preflight
+	$(BIN)/python -m bench --scale $(BENCH_SCALE)
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -66,7 +73,7 @@ format: install
 	$(BIN)/ruff format .
 
 # Each app keeps its own catalogue (<app>/locale); the root one (locale/) holds kam/ and templates/.
-APPS := accounts tiering service_plans reports integrations
+APPS := accounts tiering service_plans reports web integrations
 messages: install
 	@for app in $(APPS); do \
 	  mkdir -p $$app/locale && (cd $$app && PYTHONPATH=.. KAM_ENV=development ../$(BIN)/django-admin makemessages -l zh_Hans --no-obsolete -v0) || exit 1; \
@@ -76,6 +83,12 @@ messages: install
 
 lock:
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --extra dev --strip-extras -o requirements.lock pyproject.toml
+
+# The README's screenshots, taken by Playwright with Debian's Chromium on a small demo portfolio.
+screenshots: install
+	@export KAM_ENV=test KAM_SCREENSHOTS=1 DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL); \
+	$(MANAGE) compilemessages --ignore=.venv -v0 && \
+	$(BIN)/pytest --create-db -p no:cacheprovider tests/web/test_browser.py -k test_screenshots
 
 clean:
 	rm -rf $(VENV) var/staticfiles .pytest_cache .ruff_cache

@@ -18,7 +18,7 @@ from accounts.choices import BuyingRoleCode, HealthBand, Tier
 from accounts.filters import AccountFilterSet, ContactFilterSet, ContractFilterSet, InvoiceFilterSet, MeetingFilterSet
 from accounts.models import Account, Contact, Contract, ExchangeRate, Invoice, Meeting
 from kam.api.fields import BlankAsNullChoiceField, CodeListField
-from kam.api.serializers import ApiModelSerializer
+from kam.api.serializers import ApiModelSerializer, FixedOnUpdateMixin
 from kam.api.viewsets import CreateServiceMixin, DestroyServiceMixin, ServiceViewSet, UpdateServiceMixin
 from kam.errors import Conflict
 from kam.roles import is_administrator
@@ -193,7 +193,7 @@ class InvoiceViewSet(CreateServiceMixin, UpdateServiceMixin, ServiceViewSet):
 # --- Meetings -------------------------------------------------------------------------------------
 
 
-class MeetingSerializer(ApiModelSerializer):
+class MeetingSerializer(FixedOnUpdateMixin, ApiModelSerializer):
     class Meta:
         model = Meeting
         fields = [

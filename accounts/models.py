@@ -117,11 +117,14 @@ class Account(models.Model):
         indexes = [
             models.Index(fields=["name", "id"], name="account_name"),
             models.Index(fields=["owner", "name"], name="account_owner"),
-            models.Index(fields=["status"], name="account_status"),
-            models.Index(fields=["tier"], name="account_tier"),
-            models.Index(fields=["health_band"], name="account_health_band"),
-            models.Index(fields=["region"], name="account_region"),
-            models.Index(fields=["industry"], name="account_industry"),
+            # (column, id): each serves the column's filter and the list's keyset order on it.
+            models.Index(fields=["status", "id"], name="account_status"),
+            models.Index(fields=["tier", "id"], name="account_tier"),
+            models.Index(fields=["health_band", "id"], name="account_health_band"),
+            models.Index(fields=["region", "id"], name="account_region"),
+            models.Index(fields=["industry", "id"], name="account_industry"),
+            models.Index(fields=["value_score", "id"], name="account_value_score"),
+            models.Index(fields=["health_score", "id"], name="account_health_score"),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(parent=F("pk")), name="account_not_own_parent"),

@@ -188,11 +188,7 @@ def exchange_rate_set(*, currency: str, year: int, rate_to_base: Any) -> Exchang
     return rate
 
 
-@transaction.atomic
-def contact_delete(*, contact: Contact, actor: Any = None) -> None:
-    if actor is not None:
-        contact._history_user = actor
-    contact.delete()
+MEETING_UPDATE_FIELDS = MEETING_FIELDS - {"account", "account_id", "created_by"}
 
 
 @transaction.atomic
@@ -200,14 +196,17 @@ def meeting_update(
     *,
     meeting: Meeting,
     actor: Any = None,
+    expected_updated_at: Any = None,
     contacts: Iterable[Contact] | None = None,
     attendees: Iterable[Any] | None = None,
     **fields: Any,
 ) -> Meeting:
-    """Meetings carry no version: callers that need lost-update protection lock and compare first
-    (the API does, with an ETag of the representation)."""
-    _check_fields(fields, MEETING_FIELDS)
+    """Update a meeting. Meetings carry no version column, so the caller's stale check compares the
+    ``updated_at`` it read (``expected_updated_at``) with the locked row's."""
+    _check_fields(fields, MEETING_UPDATE_FIELDS)
     locked = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    if expected_updated_at is not None and locked.updated_at != expected_updated_at:
+        raise StaleVersion(0)
     for name, value in fields.items():
         setattr(locked, name, value)
     locked.full_clean()
@@ -216,14 +215,52 @@ def meeting_update(
         strangers = [c.name for c in contacts if c.account_id != locked.account_id]
         if strangers:
             raise ValidationError({"contacts": [_("Not contacts of this account: %(names)s.") % {"names": ", ".join(strangers)}]})
-    elif ("account" in fields or "account_id" in fields) and locked.contacts.exclude(account_id=locked.account_id).exists():
-        raise ValidationError({"account": [_("The meeting's attendees are contacts of another account; change them too.")]})
     locked.save()
     if contacts is not None:
         locked.contacts.set(contacts)
     if attendees is not None:
         locked.attendees.set(list(attendees))
     return locked
+
+
+TEAM_MEMBER_FIELDS = frozenset({"role", "since"})
+
+
+@transaction.atomic
+def team_member_add(*, account: Account, user: Any, role: str, since: Any = None, actor: Any = None) -> Any:
+    """Put ``user`` on the account's team (which makes the account visible to them, §5.3/§7.5)."""
+    from service_plans.models import AccountTeamMember
+
+    member = AccountTeamMember(account=account, user=user, role=role, since=since)
+    member.full_clean()
+    member.save()
+    return member
+
+
+@transaction.atomic
+def team_member_update(*, member: Any, actor: Any = None, **fields: Any) -> Any:
+    from service_plans.models import AccountTeamMember
+
+    _check_fields(fields, TEAM_MEMBER_FIELDS)
+    locked = AccountTeamMember.objects.select_for_update().get(pk=member.pk)
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    locked.full_clean()
+    locked.save()
+    return locked
+
+
+@transaction.atomic
+def team_member_remove(*, member: Any, actor: Any = None) -> None:
+    """Take ``user`` off the account's team (the account stops being visible to them through it)."""
+    member.delete()
+
+
+@transaction.atomic
+def contact_delete(*, contact: Contact, actor: Any = None) -> None:
+    if actor is not None:
+        contact._history_user = actor
+    contact.delete()
 
 
 @transaction.atomic

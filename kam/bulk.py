@@ -99,3 +99,64 @@ def reset_sequence(model: type[models.Model]) -> None:
             f"{connection.ops.quote_name(table)}), 0) + 1, false)",
             [table, pk],
         )
+
+
+def bulk_upsert(
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    unique: Sequence[str],
+) -> int:
+    """Insert ``rows``, updating the existing rows that collide on ``unique`` (a unique constraint).
+
+    For snapshot tables that must hold one row per key however often a job runs. On PostgreSQL the
+    rows go through ``COPY`` into a temporary table and one ``INSERT … ON CONFLICT … DO UPDATE``;
+    elsewhere through ``bulk_create(update_conflicts=True)``. JSON fields take Python values.
+    """
+    import json
+
+    from django.db import transaction
+
+    rows = list(rows)
+    if not rows:
+        return 0
+    update = [name for name in columns if name not in unique]
+    if connection.vendor != "postgresql":
+        objs = [model(**dict(zip(columns, row, strict=True))) for row in rows]
+        unique_fields = [model._meta.get_field(name).name for name in unique]
+        update_fields = [model._meta.get_field(name).name for name in update]
+        model.objects.bulk_create(
+            objs, batch_size=500, update_conflicts=True, unique_fields=unique_fields, update_fields=update_fields
+        )
+        return len(rows)
+    extra_names, extra_values = _implicit_columns(model, columns)
+    names = [*columns, *extra_names]
+    json_positions = {i for i, name in enumerate(names) if isinstance(model._meta.get_field(name), models.JSONField)}
+    qn = connection.ops.quote_name
+    table = model._meta.db_table
+    temp = qn(f"upsert_{table}")
+    db_columns = ", ".join(qn(model._meta.get_field(name).column) for name in names)
+    conflict = ", ".join(qn(model._meta.get_field(name).column) for name in unique)
+    updates = ", ".join(f"{qn(c)} = EXCLUDED.{qn(c)}" for c in (model._meta.get_field(name).column for name in update))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_NOTNULL)
+    for row in rows:
+        values = [*row, *extra_values]
+        writer.writerow(
+            [
+                json.dumps(v, separators=(",", ":")) if i in json_positions and v is not None else _copy_value(v)
+                for i, v in enumerate(values)
+            ]
+        )
+    buffer.seek(0)
+    with transaction.atomic(), connection.cursor() as cursor:
+        # ON COMMIT DROP only inside a transaction; the explicit DROP lets one transaction upsert twice.
+        cursor.execute(f"CREATE TEMPORARY TABLE {temp} ON COMMIT DROP AS SELECT {db_columns} FROM {qn(table)} WITH NO DATA")
+        cursor.cursor.copy_expert(f"COPY {temp} ({db_columns}) FROM STDIN WITH (FORMAT csv)", buffer)
+        cursor.execute(
+            f"INSERT INTO {qn(table)} ({db_columns}) SELECT {db_columns} FROM {temp} "
+            f"ON CONFLICT ({conflict}) DO {'UPDATE SET ' + updates if updates else 'NOTHING'}"
+        )
+        cursor.execute(f"DROP TABLE {temp}")
+    return len(rows)

@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 EVENT_TYPES = frozenset(
     {
         "account.tier_changed",  # account_id, old_tier, new_tier, reason, effective_on
-        "account.health_band_changed",  # account_id, old_band, new_band, score
+        "account.health_band_changed",  # account_id, old_band, new_band, score, delta_30d
         "alert.opened",  # alert_id, account_id, rule, priority
         "alert.closed",  # alert_id, account_id, rule, outcome
         "contract.renewed",  # contract_id, renewal_id, account_id

@@ -44,6 +44,9 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("kam", "jobrun", ("view",)),
     ],
 }
+# Tier and health overrides need an approver (DOMAIN.md §1.8, §9): administrators and executives.
+ROLE_PERMISSIONS[ADMINISTRATOR].append(("tiering", "*", ("approve",)))
+ROLE_PERMISSIONS[EXECUTIVE].append(("tiering", "*", ("approve",)))
 
 
 def _group_names(user: Any) -> frozenset[str]:

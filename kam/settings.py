@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "tiering",
     "service_plans",
     "reports",
+    "web",
     "integrations",
 ]
 
@@ -78,6 +79,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "kam.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Axes must come last: it turns a lockout into a response.
@@ -126,7 +128,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache ----------------------------------------------------------------------------------------
 CACHE_URL = env_str("CACHE_URL")
 if CACHE_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+    CACHES = {"default": {"BACKEND": "kam.cache.ResilientRedisCache", "LOCATION": CACHE_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "kam"}}
 
@@ -350,6 +352,37 @@ CELERY_BEAT_SCHEDULE["contracts-expiring-scan"] = {
     "schedule": crontab(hour=6, minute=15),
 }
 CELERY_BEAT_SCHEDULE["integrations-purge"] = {"task": "integrations.purge", "schedule": crontab(hour=3, minute=40)}
+# service_plans: risk alerts R1–R9 every night (DOMAIN.md §5.3), after the day's data has landed.
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE["evaluate-alerts-nightly"] = {
+    "task": "kam.job_scheduled",
+    "schedule": crontab(hour=2, minute=30),
+    "kwargs": {"kind": "evaluate_alerts"},
+}
+
+
+def _cron(name: str, default: str):  # a five-field cron expression from the environment
+    from celery.schedules import crontab
+
+    fields = env_str(name, default).split()
+    if len(fields) != 5:
+        raise ImproperlyConfigured(f"{name} must be a cron expression of five fields (minute hour day month weekday)")
+    minute, hour, day_of_month, month_of_year, day_of_week = fields
+    return crontab(minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month_of_year, day_of_week=day_of_week)
+
+
+# Tiering: health every night (before the alerts read it), tiers (value score, ABC, gate rule) at the start of each quarter.
+CELERY_BEAT_SCHEDULE["tiering-health-nightly"] = {
+    "task": "kam.job_scheduled",
+    "schedule": _cron("KAM_HEALTH_SCHEDULE", "30 1 * * *"),
+    "kwargs": {"kind": "recompute_scores", "params": {"part": "health"}},
+}
+CELERY_BEAT_SCHEDULE["tiering-tiers-quarterly"] = {
+    "task": "kam.job_scheduled",
+    "schedule": _cron("KAM_TIERS_SCHEDULE", "30 4 1 1,4,7,10 *"),
+    "kwargs": {"kind": "recompute_scores", "params": {"part": "tiers"}},
+}
 
 # --- KAM domain settings --------------------------------------------------------------------------
 KAM_BASE_CURRENCY = env_str("KAM_BASE_CURRENCY", "CNY").upper()

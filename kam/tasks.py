@@ -22,11 +22,14 @@ def job_run(*, job_id: int) -> dict:
 
 
 @shared_task(name="kam.job_scheduled")
-def job_scheduled(*, kind: str) -> dict:
-    """Beat entry point: create the job row and run it here, in this worker."""
+def job_scheduled(*, kind: str, params: dict | None = None) -> dict:
+    """Beat entry point: create the job row and run it here, in this worker.
+
+    ``params`` (optional) are passed to the runner, e.g. ``{"part": "health"}`` for the nightly scores.
+    """
     from kam.models import JobRun
 
-    job = JobRun.objects.create(kind=kind, params={"scheduled": True})
+    job = JobRun.objects.create(kind=kind, params={"scheduled": True, **(params or {})})
     job = job_execute(job.pk)
     return {"id": job.pk, "status": job.status}
 

@@ -3,9 +3,10 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from kam import views
+from web.views import workspace as web_workspace
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", web_workspace.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -15,6 +16,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("kam.api.urls")),
     path("settings/", include("integrations.urls")),
+    path("", include("web.urls")),
 ]
 
 handler404 = "kam.api.views.not_found"

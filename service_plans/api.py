@@ -1,12 +1,15 @@
-"""REST endpoints of the service plans app: team, surveys, service requests, projects, escalations."""
+"""REST endpoints of the service plans app: team, surveys, service requests, projects, escalations.
+
+Writes call the app's services (``service_plans.services``; team changes live in
+``accounts.services``). A record stays on the account it was created for: ``account`` is read-only
+on updates, as in the services.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
-from kam.api.serializers import ApiModelSerializer
+from accounts import services as account_services
+from kam.api.serializers import ApiModelSerializer, FixedOnUpdateMixin
 from kam.api.viewsets import CreateServiceMixin, DestroyServiceMixin, ServiceViewSet, UpdateServiceMixin
-from service_plans import delivery
 from service_plans.filters import (
     AccountTeamMemberFilterSet,
     EscalationFilterSet,
@@ -15,23 +18,18 @@ from service_plans.filters import (
     SurveyResponseFilterSet,
 )
 from service_plans.models import AccountTeamMember, Escalation, Project, ServiceRequest, SurveyResponse
+from service_plans.services import delivery, sla
 
 VERSIONED_READ_ONLY = ["id", "version", "created_at", "updated_at"]
 
 
-class TeamMemberSerializer(ApiModelSerializer):
+class TeamMemberSerializer(FixedOnUpdateMixin, ApiModelSerializer):
+    fixed_on_update = ("account", "user")
+
     class Meta:
         model = AccountTeamMember
         fields = ["id", "account", "user", "role", "since", "created_at"]
         read_only_fields = ["id", "created_at"]
-
-    def get_fields(self) -> dict[str, Any]:
-        fields = super().get_fields()
-        if self.instance is not None and not isinstance(self.instance, list):
-            # A membership is who serves which account; to move someone, remove and add.
-            fields["account"].read_only = True
-            fields["user"].read_only = True
-        return fields
 
 
 class TeamMemberViewSet(CreateServiceMixin, UpdateServiceMixin, DestroyServiceMixin, ServiceViewSet):
@@ -42,9 +40,9 @@ class TeamMemberViewSet(CreateServiceMixin, UpdateServiceMixin, DestroyServiceMi
     filterset_class = AccountTeamMemberFilterSet
     search_fields = ["user__username", "user__first_name", "user__last_name"]
     ordering_fields = ["id", "role", "created_at"]
-    create_service = delivery.team_member_add
-    update_service = delivery.team_member_update
-    delete_service = delivery.team_member_remove
+    create_service = account_services.team_member_add
+    update_service = account_services.team_member_update
+    delete_service = account_services.team_member_remove
     instance_kwarg = "member"
 
 
@@ -52,7 +50,8 @@ class SurveyResponseSerializer(ApiModelSerializer):
     class Meta:
         model = SurveyResponse
         fields = ["id", "account", "contact", "kind", "score", "respondent_role", "responded_at", "comment", "created_at"]
-        read_only_fields = ["id", "created_at"]
+        # The respondent's role is recorded from the contact's buying roles at the time of the answer.
+        read_only_fields = ["id", "respondent_role", "created_at"]
 
 
 class SurveyResponseViewSet(CreateServiceMixin, ServiceViewSet):
@@ -66,31 +65,35 @@ class SurveyResponseViewSet(CreateServiceMixin, ServiceViewSet):
     create_service = delivery.survey_response_create
 
 
-class ServiceRequestSerializer(ApiModelSerializer):
+class ServiceRequestSerializer(FixedOnUpdateMixin, ApiModelSerializer):
     class Meta:
         model = ServiceRequest
         fields = [
             "id", "account", "title", "priority", "status", "opened_at", "first_response_at", "resolved_at",
-            "first_response_due_at", "resolution_due_at", *VERSIONED_READ_ONLY,
+            "first_response_due_at", "resolution_due_at", "first_response_breached", "resolution_breached",
+            *VERSIONED_READ_ONLY,
         ]  # fmt: skip
-        # The due dates are the SLA clocks' results, not input.
-        read_only_fields = ["first_response_due_at", "resolution_due_at", *VERSIONED_READ_ONLY]
+        # The due dates and breach flags are the SLA clock's results (service_plans.services.sla), not input.
+        read_only_fields = [
+            "first_response_due_at", "resolution_due_at", "first_response_breached", "resolution_breached",
+            *VERSIONED_READ_ONLY,
+        ]  # fmt: skip
 
 
 class ServiceRequestViewSet(CreateServiceMixin, UpdateServiceMixin, ServiceViewSet):
-    """Customer requests and incidents; the SLA due dates are computed, not sent."""
+    """Customer requests and incidents; the SLA due dates and breaches are computed, not sent."""
 
     queryset = ServiceRequest.objects.all()
     serializer_class = ServiceRequestSerializer
     filterset_class = ServiceRequestFilterSet
     search_fields = ["title"]
     ordering_fields = ["id", "opened_at", "priority", "created_at", "updated_at"]
-    create_service = delivery.service_request_create
-    update_service = delivery.service_request_update
+    create_service = sla.service_request_create
+    update_service = sla.service_request_update
     instance_kwarg = "service_request"
 
 
-class ProjectSerializer(ApiModelSerializer):
+class ProjectSerializer(FixedOnUpdateMixin, ApiModelSerializer):
     class Meta:
         model = Project
         fields = ["id", "account", "name", "kind", "status", "started_on", "ended_on", "description", *VERSIONED_READ_ONLY]
@@ -110,7 +113,7 @@ class ProjectViewSet(CreateServiceMixin, UpdateServiceMixin, ServiceViewSet):
     instance_kwarg = "project"
 
 
-class EscalationSerializer(ApiModelSerializer):
+class EscalationSerializer(FixedOnUpdateMixin, ApiModelSerializer):
     class Meta:
         model = Escalation
         fields = [

@@ -9,8 +9,8 @@ from accounts.choices import AccountStatus
 from kam.bulk import bulk_insert
 from service_plans.models import Escalation, Project, ServiceRequest, SurveyResponse
 
-# Wall-clock targets in hours per priority (first response, resolution) for demo data only; the SLA
-# service computes real targets on business hours.
+# Wall-clock targets in hours per priority (first response, resolution), used only when no service
+# standard exists; otherwise due times come from the real SLA clock (business hours of the standard).
 DEMO_TARGET_HOURS = {"p1": (0.5, 4), "p2": (2, 24), "p3": (8, 72), "p4": (24, 120)}
 PROJECT_NAMES = {
     "customised_solution": ["定制化生产排程系统", "Custom pricing engine", "专属供应链看板"],
@@ -25,8 +25,43 @@ def _nps_score(rng: Any, payer: str) -> int:
     return max(0, min(10, round(rng.gauss(centre, 1.6))))
 
 
+class _DemoSla:
+    """The SLA of the fallback standard (demo accounts are not tiered yet), loaded once per seed."""
+
+    def __init__(self) -> None:
+        from service_plans.services.sla import sla_clock, sla_standard_for, sla_targets
+
+        self.standard = sla_standard_for(None)
+        self.targets = sla_targets(self.standard)
+        self.clock = sla_clock(self.standard) if self.standard else None
+
+    def times(self, rng: Any, priority: str, opened: dt.datetime, now: dt.datetime) -> tuple:
+        """(first response, resolved, first due, resolution due, first breached, resolution breached)."""
+        if self.clock is None or priority not in self.targets:
+            first_target, resolve_target = DEMO_TARGET_HOURS[priority]
+            first_due, resolve_due = opened + dt.timedelta(hours=first_target), opened + dt.timedelta(hours=resolve_target)
+            first = opened + dt.timedelta(hours=first_target * rng.uniform(0.2, 1.4))
+            resolved = opened + dt.timedelta(hours=resolve_target * rng.uniform(0.3, 1.6))
+        else:
+            first_minutes, resolve_minutes = self.targets[priority]
+            add = self.clock.add_business_minutes
+            first_due, resolve_due = add(opened, first_minutes), add(opened, resolve_minutes)
+            first = add(opened, first_minutes * rng.uniform(0.2, 1.4))
+            resolved = add(opened, resolve_minutes * rng.uniform(0.3, 1.6))
+        first = min(first, resolved)  # resolving is a response
+        first = None if first > now else first
+        resolved = None if resolved > now else resolved
+        return (
+            first, resolved, first_due, resolve_due,
+            (first or now) > first_due, (resolved or now) > resolve_due,
+        )  # fmt: skip
+
+
 def extend(*, chunk: Any, ctx: Any) -> dict[str, int]:
     rng, now = ctx.rng, ctx.now
+    sla = getattr(ctx, "_service_plans_sla", None)
+    if sla is None:
+        sla = ctx._service_plans_sla = _DemoSla()
     ids = ctx.ids
     for name in ("survey", "service_request", "project", "escalation"):
         if name not in ids:
@@ -67,18 +102,12 @@ def extend(*, chunk: Any, ctx: Any) -> dict[str, int]:
         for _ in range(rng.randint(0, 4)):
             priority = rng.choices(["p1", "p2", "p3", "p4"], weights=[5, 20, 55, 20])[0]
             opened = now - dt.timedelta(days=rng.randint(0, 400), hours=rng.randint(0, 23), minutes=rng.randint(0, 59))
-            first_target, resolve_target = DEMO_TARGET_HOURS[priority]
-            first = opened + dt.timedelta(hours=first_target * rng.uniform(0.2, 1.4))
-            resolved = opened + dt.timedelta(hours=resolve_target * rng.uniform(0.3, 1.6))
-            if first > now:
-                first = None
-            if resolved > now:
-                resolved = None
+            first, resolved, first_due, resolve_due, first_breached, resolve_breached = sla.times(rng, priority, opened, now)
             status = "resolved" if resolved else "open"
             request_id = ctx.next_id("service_request")
             requests.append(
                 (request_id, account["id"], f"Request {request_id}", priority, status, opened, first, resolved,
-                 opened + dt.timedelta(hours=first_target), opened + dt.timedelta(hours=resolve_target))
+                 first_due, resolve_due, first_breached, resolve_breached, sla.standard.pk if sla.standard else None)
             )  # fmt: skip
             if priority in {"p1", "p2"} and rng.random() < 0.15:
                 closed = resolved if resolved and rng.random() < 0.8 else None
@@ -118,6 +147,9 @@ def extend(*, chunk: Any, ctx: Any) -> dict[str, int]:
             "resolved_at",
             "first_response_due_at",
             "resolution_due_at",
+            "first_response_breached",
+            "resolution_breached",
+            "sla_standard_id",
         ),
         requests,
     )

@@ -5,7 +5,18 @@ from __future__ import annotations
 import django_filters as filters
 from django.utils.translation import gettext_lazy as _
 
-from service_plans.models import AccountTeamMember, Escalation, Project, ServiceRequest, SurveyResponse
+from service_plans.models import (
+    OPEN_STATUSES,
+    AccountPlan,
+    AccountTeamMember,
+    Alert,
+    BenchmarkCase,
+    Escalation,
+    Need,
+    Project,
+    ServiceRequest,
+    SurveyResponse,
+)
 
 
 class AccountTeamMemberFilterSet(filters.FilterSet):
@@ -43,3 +54,32 @@ class EscalationFilterSet(filters.FilterSet):
     class Meta:
         model = Escalation
         fields = ["account", "severity", "owner"]
+
+
+class AlertFilterSet(filters.FilterSet):
+    is_open = filters.BooleanFilter(method="filter_open", label=_("Open"))
+
+    class Meta:
+        model = Alert
+        fields = ["account", "rule", "priority", "status", "owner"]
+
+    def filter_open(self, queryset, name, value):
+        return queryset.open() if value else queryset.exclude(status__in=OPEN_STATUSES)
+
+
+class AccountPlanFilterSet(filters.FilterSet):
+    class Meta:
+        model = AccountPlan
+        fields = ["account", "fiscal_year", "status", "owner"]
+
+
+class NeedFilterSet(filters.FilterSet):
+    class Meta:
+        model = Need
+        fields = ["account", "priority", "status"]
+
+
+class BenchmarkCaseFilterSet(filters.FilterSet):
+    class Meta:
+        model = BenchmarkCase
+        fields = ["account", "approval_status"]

@@ -59,3 +59,20 @@ class ApiModelSerializer(serializers.ModelSerializer):
 
     def get_validators(self) -> list[Any]:
         return []
+
+
+class FixedOnUpdateMixin:
+    """Fields that identify a record (its ``account``…) are writable on creation only.
+
+    The services keep a record on the account it was created for; PUT/PATCH show these fields as
+    read-only (ignored if sent back) instead of failing inside the service.
+    """
+
+    fixed_on_update: tuple[str, ...] = ("account",)
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()  # type: ignore[misc]
+        if self.instance is not None and not isinstance(self.instance, list):  # type: ignore[attr-defined]
+            for name in self.fixed_on_update:
+                fields[name].read_only = True
+        return fields

@@ -29,7 +29,7 @@ from rest_framework.test import APIClient
 from integrations.webhooks import subscription_create
 from kam import jobs
 from kam.models import JobRun
-from service_plans import delivery
+from service_plans.services import delivery, sla
 from tests.api.conftest import token_client
 from tests.factories import (
     AccountFactory,
@@ -287,7 +287,7 @@ RESOURCES: dict[str, Resource] = {
         create=lambda account, w: {"account": account.pk, "kind": "csat", "score": 4, "responded_at": NOW},
     ),
     "service-request": Resource(
-        make=lambda account, w: delivery.service_request_create(account=account, priority="p2", opened_at=timezone.now()),
+        make=lambda account, w: sla.service_request_create(account=account, priority="p2", opened_at=timezone.now()),
         create=lambda account, w: {"account": account.pk, "priority": "p1", "opened_at": NOW},
         patch=lambda obj: {"status": "waiting"},
         put=lambda obj: {"account": obj.account_id, "priority": "p3", "opened_at": NOW},

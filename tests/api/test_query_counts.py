@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from integrations.webhooks import subscription_create
 from kam.models import JobRun
-from service_plans import delivery
+from service_plans.services import delivery, sla
 from tests.api.conftest import token_client
 from tests.factories import (
     AccountFactory,
@@ -49,7 +49,7 @@ def _rows(kind: str, owner, admin, n: int) -> None:
         elif kind == "survey-responses":
             delivery.survey_response_create(account=account, kind="nps", score=8, responded_at=timezone.now())
         elif kind == "service-requests":
-            delivery.service_request_create(account=account, opened_at=timezone.now())
+            sla.service_request_create(account=account, priority="p3", opened_at=timezone.now())
         elif kind == "projects":
             delivery.project_create(account=account, name=f"P{i}", started_on=timezone.localdate())
         elif kind == "escalations":

@@ -1,4 +1,4 @@
-"""How KAM serves each key account: its team (and, as they land, standards, plans, alerts…)."""
+"""Service delivery: the account team, surveys, service requests, projects and escalations."""
 
 from __future__ import annotations
 
@@ -75,6 +75,14 @@ class SurveyResponse(models.Model):
         on_delete=models.SET_NULL,
         related_name="survey_responses",
     )
+    survey = models.ForeignKey(
+        "service_plans.Survey",
+        verbose_name=_("survey"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="responses",
+    )
     kind = models.CharField(_("kind"), max_length=8, choices=SurveyKind.choices)
     score = models.SmallIntegerField(_("score"))
     respondent_role = models.CharField(_("respondent role"), max_length=32, blank=True)
@@ -117,6 +125,8 @@ class SurveyResponse(models.Model):
                 )
         if self.contact_id is not None and self.account_id is not None and self.contact.account_id != self.account_id:
             raise ValidationError({"contact": _("The contact belongs to another account.")})
+        if self.survey_id is not None and self.kind and self.survey.kind != self.kind:
+            raise ValidationError({"kind": _("The response's kind must match its survey's kind.")})
 
 
 class Priority(models.TextChoices):
@@ -151,6 +161,19 @@ class ServiceRequest(models.Model):
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     first_response_due_at = models.DateTimeField(_("first response due at"), null=True, blank=True)
     resolution_due_at = models.DateTimeField(_("resolution due at"), null=True, blank=True)
+    # Written by the SLA service (service_plans.sla); True once a target passed without the event.
+    first_response_breached = models.BooleanField(_("first response breached"), default=False)
+    resolution_breached = models.BooleanField(_("resolution breached"), default=False)
+    paused_minutes = models.PositiveIntegerField(_("paused business minutes"), default=0)
+    sla_standard = models.ForeignKey(
+        "service_plans.ServiceStandard",
+        verbose_name=_("service standard"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("The standard version whose SLA targets apply to this request."),
+    )
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -164,6 +187,10 @@ class ServiceRequest(models.Model):
             models.Index(fields=["account", "opened_at"], name="sr_account_opened"),
             models.Index(fields=["opened_at"], name="sr_opened"),
             models.Index(fields=["resolved_at"], name="sr_resolved"),
+            models.Index(
+                fields=["first_response_due_at"], condition=Q(first_response_at__isnull=True), name="sr_open_response_due"
+            ),
+            models.Index(fields=["resolution_due_at"], condition=Q(resolved_at__isnull=True), name="sr_open_resolution_due"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(priority__in=Priority.values), name="sr_priority_valid"),
@@ -293,3 +320,169 @@ class Escalation(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class PauseQuerySet(AccountScopedQuerySet):
+    account_lookup = "service_request__account_id"
+
+
+class ServiceRequestPause(models.Model):
+    """An interval during which the SLA clocks of a request stop (e.g. waiting on the customer).
+
+    An open pause (``ended_at`` empty) holds the due times back until it ends; the SLA service then
+    moves them by the business time the pause took.
+    """
+
+    service_request = models.ForeignKey(
+        ServiceRequest, verbose_name=_("service request"), on_delete=models.CASCADE, related_name="pauses"
+    )
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    started_at = models.DateTimeField(_("started at"))
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+
+    objects = PauseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("SLA pause")
+        verbose_name_plural = _("SLA pauses")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gte=models.F("started_at")), name="sr_pause_end_after_start"
+            ),
+            models.UniqueConstraint(fields=["service_request"], condition=Q(ended_at__isnull=True), name="sr_one_open_pause"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_request_id}: {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class Survey(models.Model):
+    """A survey definition: the question asked, its kind and scale (DOMAIN.md §4.7–4.9)."""
+
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=8, choices=SurveyKind.choices)
+    question = models.TextField(_("question"), blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    sent_on = models.DateField(_("sent on"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("survey")
+        verbose_name_plural = _("surveys")
+        constraints = [models.CheckConstraint(condition=Q(kind__in=SurveyKind.values), name="survey_kind_valid")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def scale(self) -> tuple[int, int]:
+        return SCORE_RANGES[SurveyKind(self.kind)]
+
+
+class NeedPriority(models.TextChoices):
+    HIGH = "high", _("High")
+    MEDIUM = "medium", _("Medium")
+    LOW = "low", _("Low")
+
+
+class NeedStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    IN_PROGRESS = "in_progress", _("In progress")
+    MET = "met", _("Met")
+    DROPPED = "dropped", _("Dropped")
+
+
+class Need(models.Model):
+    """A need of a customer department, reviewed periodically (the course's needs analysis)."""
+
+    account = models.ForeignKey("accounts.Account", verbose_name=_("account"), on_delete=models.CASCADE, related_name="needs")
+    department = models.CharField(_("department"), max_length=120, blank=True)
+    description = models.TextField(_("description"))
+    priority = models.CharField(_("priority"), max_length=8, choices=NeedPriority.choices, default=NeedPriority.MEDIUM)
+    status = models.CharField(_("status"), max_length=16, choices=NeedStatus.choices, default=NeedStatus.OPEN)
+    last_reviewed_on = models.DateField(_("last reviewed on"), null=True, blank=True)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = AccountScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("need")
+        verbose_name_plural = _("needs")
+        indexes = [models.Index(fields=["account", "status"], name="need_account_status")]
+        constraints = [
+            models.CheckConstraint(condition=Q(priority__in=NeedPriority.values), name="need_priority_valid"),
+            models.CheckConstraint(condition=Q(status__in=NeedStatus.values), name="need_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.description[:60]
+
+
+class CaseApproval(models.TextChoices):
+    INTERNAL_ONLY = "internal_only", _("Internal only")
+    APPROVED_FOR_REFERENCE = "approved_for_reference", _("Approved for reference")
+    PUBLIC = "public", _("Public")
+
+
+class BenchmarkCase(models.Model):
+    """A success story for the benchmark case library (DOMAIN.md §7.6).
+
+    ``outcome_metrics`` is a list of ``{"kpi_code", "before", "after"}``; ``tags`` a list of words.
+    """
+
+    account = models.ForeignKey(
+        "accounts.Account", verbose_name=_("account"), on_delete=models.CASCADE, related_name="benchmark_cases"
+    )
+    title = models.CharField(_("title"), max_length=200)
+    problem = models.TextField(_("problem"))
+    solution = models.TextField(_("solution"))
+    offerings = models.CharField(_("offerings"), max_length=500, blank=True)
+    outcome_metrics = models.JSONField(_("outcome metrics"), default=list, blank=True)
+    approval_status = models.CharField(
+        _("customer approval"), max_length=24, choices=CaseApproval.choices, default=CaseApproval.INTERNAL_ONLY
+    )
+    tags = models.JSONField(_("tags"), default=list, blank=True)
+    published_on = models.DateField(_("published on"), null=True, blank=True)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = AccountScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("benchmark case")
+        verbose_name_plural = _("benchmark cases")
+        constraints = [
+            models.CheckConstraint(condition=Q(approval_status__in=CaseApproval.values), name="case_approval_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        from decimal import Decimal, InvalidOperation
+
+        from django.core.exceptions import ValidationError
+
+        errors = {}
+        metrics = self.outcome_metrics
+        if not isinstance(metrics, list):
+            errors["outcome_metrics"] = [_("Give a list of {kpi_code, before, after} objects.")]
+        else:
+            for item in metrics:
+                if not isinstance(item, dict) or not str(item.get("kpi_code") or "").strip():
+                    errors["outcome_metrics"] = [_("Each outcome metric needs a kpi_code, a before and an after value.")]
+                    break
+                try:
+                    Decimal(str(item.get("before"))), Decimal(str(item.get("after")))
+                except (InvalidOperation, ValueError):
+                    errors["outcome_metrics"] = [_("Before and after values must be numbers.")]
+                    break
+        if not isinstance(self.tags, list) or not all(isinstance(t, str) for t in self.tags):
+            errors["tags"] = [_("Give the tags as a list of words.")]
+        if self.approval_status == CaseApproval.PUBLIC and not self.published_on:
+            errors["published_on"] = [_("A public case needs a publication date.")]
+        if errors:
+            raise ValidationError(errors)

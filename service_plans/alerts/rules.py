@@ -1,0 +1,604 @@
+"""Rules R1–R9 of DOMAIN.md §5.2: each one query over the whole portfolio, returning its hits.
+
+A rule's SQL filters with the loosest threshold of any tier, and the exact per-tier threshold is
+applied to the (few) rows that come back, so per-tier settings never cost a query per tier.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import (
+    Case,
+    Count,
+    DateField,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Account, Contact, Contract, Invoice
+from service_plans.models import AlertPriority, Escalation, Rule, ServiceRequest, SurveyResponse, TeamRole
+
+# DOMAIN.md §5.2 and §8. Tier rows in RuleConfig override single keys (T1 thresholds are tighter).
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "R1": {"window_days": 90, "drop_pct": 20, "high_drop_pct": 35},
+    "R2": {
+        "nps_detractor_max": 6.0,
+        "nps_drop_points": 2.0,
+        "key_role_max_score": 6,
+        "recent_days": 90,
+        "csat_min_pct": 70,
+        "csat_drop_pp": 10,
+    },
+    "R3": {"medium_days": 30, "high_days": 60, "critical_days": 90, "critical_share_pct": 10, "dbt_rise_days": 15},
+    "R4": {"lookback_days": 90},
+    "R5": {"window_days": 90, "critical_days": 60, "activity_days": 30},
+    "R6": {"sev1_open_days": 2, "open_escalations": 3, "sla_window_days": 30, "sla_min_pct": 90},
+    "R7": {"exec_meeting_days": 90, "qbr_grace_days": 30, "tiers": ["T1"]},
+    "R8": {"delta_30d": -15, "high_delta_30d": -25},
+    "R9": {"min_covered_contacts": 2, "eb_min_support": -1, "tiers": ["T1", "T2"]},
+}
+# Shared by every rule unless a row overrides them.
+COMMON: dict[str, Any] = {"tiers": None, "cooldown_days": 14}
+DUE_BUSINESS_DAYS = {"R1": 5, "R2": 5, "R3": 3, "R4": 5, "R5": 5, "R6": 2, "R7": 10, "R8": 5, "R9": 10}
+OWNER_ROLES = {"R3": TeamRole.FINANCE, "R6": TeamRole.SERVICE_LEAD}
+TIER_DEFAULT_ROWS: dict[tuple[str, str], dict[str, Any]] = {
+    ("R1", "T1"): {"drop_pct": 15},
+    ("R5", "T1"): {"window_days": 180},
+    ("R5", "T2"): {"window_days": 120},
+    ("R6", "T1"): {"sla_min_pct": 95},
+}
+
+REASON_LABELS = {
+    "purchase_drop": _("Purchases fell against the same period last year"),
+    "nps_detractor": _("Account NPS fell to detractor"),
+    "nps_drop": _("Account NPS dropped against the previous year"),
+    "key_detractor": _("The economic buyer or champion answered as a detractor"),
+    "csat_low": _("CSAT below target"),
+    "csat_drop": _("CSAT dropped"),
+    "overdue": _("Invoices overdue"),
+    "dbt_rising": _("Days beyond terms rising"),
+    "economic_buyer_left": _("The economic buyer left"),
+    "coach_champion_left": _("The champion left"),
+    "renewal": _("Renewal near with no renewal in progress or no recent activity"),
+    "sev1_open": _("A Sev-1 escalation is open"),
+    "escalations_open": _("Several escalations are open"),
+    "sla_attainment": _("SLA attainment below target"),
+    "no_exec_meeting": _("No executive meeting"),
+    "qbr_overdue": _("QBR overdue"),
+    "health_drop": _("Health dropped"),
+    "single_threaded": _("Single-threaded relationship"),
+    "no_economic_buyer": _("No economic buyer identified"),
+    "economic_buyer_unsupportive": _("The economic buyer does not support us"),
+}
+
+NPS_ROLE_WEIGHTS = {"economic_buyer": 3, "coach_champion": 2, "technical_buyer": 2, "user_buyer": 1}
+BAND_RANK = {"red": 0, "yellow": 1, "green": 2}
+EXECUTIVE_MEETINGS = ("executive", "ebr")
+
+
+def validate_params(rule: str, params: Any) -> list[str]:
+    """Messages for parameters that are not known for ``rule`` or have the wrong type."""
+    if not isinstance(params, dict):
+        return [str(_("Give the parameters as an object."))]
+    known = {**COMMON, **DEFAULTS.get(rule, {})}
+    errors = []
+    for key, value in params.items():
+        if key not in known:
+            errors.append(str(_("Unknown parameter %(key)s for rule %(rule)s.") % {"key": key, "rule": rule}))
+        elif key == "tiers":
+            if value is not None and (not isinstance(value, list) or any(t not in {"T1", "T2", "T3", "T4"} for t in value)):
+                errors.append(str(_("tiers must be empty (every tier) or a list of T1–T4.")))
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            errors.append(str(_("%(key)s must be a number.") % {"key": key}))
+    return errors
+
+
+@dataclass
+class RuleSettings:
+    """Effective settings of one rule: defaults, then the all-tier row, then the tier's row."""
+
+    rule: str
+    base: dict[str, Any]
+    enabled: bool = True
+    tiers: dict[str, tuple[bool, dict[str, Any]]] = field(default_factory=dict)
+
+    def params(self, tier: str) -> dict[str, Any]:
+        return {**self.base, **self.tiers.get(tier, (True, {}))[1]}
+
+    def applies_to(self, tier: str) -> bool:
+        scope = self.base.get("tiers")
+        if scope is not None and tier not in scope:
+            return False
+        return self.tiers.get(tier, (self.enabled, {}))[0]
+
+    def loosest(self, key: str, pick: Callable[..., Any]) -> Any:
+        return pick([self.base[key], *(p[key] for _, p in self.tiers.values() if key in p)])
+
+    def scope_q(self, prefix: str = "account__") -> Q:
+        q = Q(**{f"{prefix}status": "active"})
+        scope = self.base.get("tiers")
+        if scope is not None:
+            q &= Q(**{f"{prefix}tier__in": scope})
+        return q
+
+
+def load_settings() -> dict[str, RuleSettings]:
+    """Every rule's settings from the RuleConfig rows (one query)."""
+    from service_plans.models import RuleConfig
+
+    result = {code: RuleSettings(code, {**COMMON, **DEFAULTS[code]}) for code in DEFAULTS}
+    for row in RuleConfig.objects.all():
+        settings = result[row.rule]
+        if row.tier:
+            settings.tiers[row.tier] = (row.is_enabled, dict(row.params))
+        else:
+            settings.base.update(row.params)
+            settings.enabled = row.is_enabled
+    return result
+
+
+@dataclass
+class Hit:
+    account_id: int
+    reason: str
+    priority: str
+    evidence: dict[str, Any]
+
+
+@dataclass
+class Context:
+    today: dt.date
+    now: dt.datetime
+    settings: dict[str, RuleSettings]
+    qbr_months: dict[str, int]  # tier -> months between QBRs, from the active service standards
+    open_r8: list[dict[str, Any]] = field(default_factory=list)
+
+
+class DaysBetween(Func):
+    """Whole days from the second date to the first (``a - b``), on PostgreSQL and SQLite."""
+
+    output_field = IntegerField()
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return super().as_sql(compiler, connection, template="(%(expressions)s)", arg_joiner=" - ", **extra)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return super().as_sql(
+            compiler, connection, template="CAST(julianday(%(expressions)s) AS INTEGER)", arg_joiner=") - julianday(", **extra
+        )
+
+
+def _num(value: Any, digits: int = 2) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def _tier(value: str | None) -> str:
+    return value or ""
+
+
+# --- R1 purchase drop --------------------------------------------------------------------------------
+
+
+def r1_purchase_drop(ctx: Context) -> list[Hit]:
+    s = ctx.settings["R1"]
+    window = int(s.base["window_days"])
+    cur_from = ctx.today - dt.timedelta(days=window - 1)
+    prev_to = ctx.today - dt.timedelta(days=365)
+    prev_from = prev_to - dt.timedelta(days=window - 1)
+    loosest = Decimal(str(s.loosest("drop_pct", min))) / 100
+    rows = (
+        Invoice.objects.filter(s.scope_q())
+        .filter(Q(issued_on__gte=cur_from, issued_on__lte=ctx.today) | Q(issued_on__gte=prev_from, issued_on__lte=prev_to))
+        .values("account_id", "account__tier")
+        .annotate(
+            current=Coalesce(Sum("amount", filter=Q(issued_on__gte=cur_from)), Decimal("0")),
+            previous=Sum("amount", filter=Q(issued_on__lte=prev_to)),
+        )
+        .filter(previous__gt=0, current__lte=F("previous") * (1 - loosest))
+        .order_by()
+    )
+    hits = []
+    for row in rows:
+        tier = _tier(row["account__tier"])
+        if not s.applies_to(tier):
+            continue
+        p = s.params(tier)
+        change = (row["current"] - row["previous"]) / row["previous"] * 100
+        if change > -Decimal(str(p["drop_pct"])):
+            continue
+        priority = AlertPriority.HIGH if change <= -Decimal(str(p["high_drop_pct"])) else AlertPriority.MEDIUM
+        evidence = {"current": _num(row["current"]), "previous": _num(row["previous"]), "change_pct": _num(change, 1)}
+        hits.append(Hit(row["account_id"], "purchase_drop", priority, evidence))
+    return hits
+
+
+# --- R2 satisfaction drop ---------------------------------------------------------------------------
+
+
+def r2_satisfaction(ctx: Context) -> list[Hit]:
+    s = ctx.settings["R2"]
+    now = ctx.now
+    year_ago, two_years_ago = now - dt.timedelta(days=365), now - dt.timedelta(days=730)
+    recent = now - dt.timedelta(days=int(s.loosest("recent_days", max)))
+    prev_recent = recent - (now - recent)
+    weight = Case(
+        *(When(respondent_role=role, then=Value(w)) for role, w in NPS_ROLE_WEIGHTS.items()),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
+    nps, csat = Q(kind="nps"), Q(kind="csat")
+    current, previous = Q(responded_at__gt=year_ago), Q(responded_at__lte=year_ago)
+    key_roles = Q(respondent_role__in=["economic_buyer", "coach_champion"])
+    rows = (
+        SurveyResponse.objects.filter(s.scope_q(), responded_at__gt=two_years_ago, responded_at__lte=now)
+        .values("account_id", "account__tier")
+        .annotate(
+            nps_num=Sum(F("score") * weight, filter=nps & current),
+            nps_den=Sum(weight, filter=nps & current),
+            prev_num=Sum(F("score") * weight, filter=nps & previous),
+            prev_den=Sum(weight, filter=nps & previous),
+            key_low=Min("score", filter=nps & key_roles & Q(responded_at__gt=recent)),
+            csat_n=Count("id", filter=csat & Q(responded_at__gt=recent)),
+            csat_ok=Count("id", filter=csat & Q(responded_at__gt=recent, score__gte=4)),
+            csat_prev_n=Count("id", filter=csat & Q(responded_at__gt=prev_recent, responded_at__lte=recent)),
+            csat_prev_ok=Count("id", filter=csat & Q(responded_at__gt=prev_recent, responded_at__lte=recent, score__gte=4)),
+        )
+        .order_by()
+    )
+    hits = []
+    for row in rows:
+        tier = _tier(row["account__tier"])
+        if not s.applies_to(tier):
+            continue
+        p = s.params(tier)
+        mean = row["nps_num"] / row["nps_den"] if row["nps_den"] else None
+        prev_mean = row["prev_num"] / row["prev_den"] if row["prev_den"] else None
+        if mean is not None and mean <= p["nps_detractor_max"]:
+            hits.append(Hit(row["account_id"], "nps_detractor", AlertPriority.HIGH, {"nps_mean": _num(mean)}))
+        if mean is not None and prev_mean is not None and prev_mean - mean >= p["nps_drop_points"] - 1e-9:
+            evidence = {"nps_mean": _num(mean), "previous_mean": _num(prev_mean)}
+            hits.append(Hit(row["account_id"], "nps_drop", AlertPriority.HIGH, evidence))
+        if row["key_low"] is not None and row["key_low"] <= p["key_role_max_score"]:
+            hits.append(Hit(row["account_id"], "key_detractor", AlertPriority.HIGH, {"lowest_score": row["key_low"]}))
+        if row["csat_n"]:
+            pct = row["csat_ok"] * 100 / row["csat_n"]
+            if pct < p["csat_min_pct"]:
+                hits.append(
+                    Hit(row["account_id"], "csat_low", AlertPriority.HIGH, {"csat_pct": _num(pct, 1), "n": row["csat_n"]})
+                )
+            if row["csat_prev_n"]:
+                prev_pct = row["csat_prev_ok"] * 100 / row["csat_prev_n"]
+                if prev_pct - pct >= p["csat_drop_pp"] - 1e-9:
+                    evidence = {"csat_pct": _num(pct, 1), "previous_pct": _num(prev_pct, 1)}
+                    hits.append(Hit(row["account_id"], "csat_drop", AlertPriority.HIGH, evidence))
+    return hits
+
+
+# --- R3 overdue invoices ----------------------------------------------------------------------------
+
+
+def r3_overdue(ctx: Context) -> list[Hit]:
+    s = ctx.settings["R3"]
+    today = ctx.today
+    unpaid = Q(paid_on__isnull=True, due_on__lt=today, written_off_amount__lt=F("amount"))
+    t12m = Q(issued_on__gt=today - dt.timedelta(days=365), issued_on__lte=today)
+    recent_paid = Q(paid_on__gt=today - dt.timedelta(days=90), paid_on__lte=today)
+    prev_paid = Q(paid_on__gt=today - dt.timedelta(days=180), paid_on__lte=today - dt.timedelta(days=90))
+    late_days = Greatest(DaysBetween(F("paid_on"), F("due_on")), Value(0))
+    rows = (
+        Invoice.objects.filter(s.scope_q())
+        .filter(unpaid | t12m | recent_paid | prev_paid)
+        .values("account_id", "account__tier")
+        .annotate(
+            oldest_due=Min("due_on", filter=unpaid, output_field=DateField()),
+            overdue=Sum(F("amount") - F("written_off_amount"), filter=unpaid),
+            revenue=Sum("amount", filter=t12m),
+            recent_weighted=Sum(F("amount") * late_days, filter=recent_paid),
+            recent_amount=Sum("amount", filter=recent_paid),
+            prev_weighted=Sum(F("amount") * late_days, filter=prev_paid),
+            prev_amount=Sum("amount", filter=prev_paid),
+        )
+        .filter(Q(oldest_due__lt=today - dt.timedelta(days=int(s.loosest("medium_days", min)))) | Q(prev_amount__gt=0))
+        .order_by()
+    )
+    hits = []
+    for row in rows:
+        tier = _tier(row["account__tier"])
+        if not s.applies_to(tier):
+            continue
+        p = s.params(tier)
+        if row["oldest_due"] is not None:
+            days = (today - row["oldest_due"]).days
+            share = row["overdue"] / row["revenue"] * 100 if row["revenue"] else None
+            priority = None
+            if days > p["critical_days"] or (share is not None and share > p["critical_share_pct"] and days > p["medium_days"]):
+                priority = AlertPriority.CRITICAL
+            elif days > p["high_days"]:
+                priority = AlertPriority.HIGH
+            elif days > p["medium_days"]:
+                priority = AlertPriority.MEDIUM
+            if priority:
+                evidence = {"days_overdue": days, "overdue": _num(row["overdue"]), "share_pct": _num(share, 1)}
+                hits.append(Hit(row["account_id"], "overdue", priority, evidence))
+        if row["recent_amount"] and row["prev_amount"]:
+            recent = row["recent_weighted"] / row["recent_amount"]
+            previous = row["prev_weighted"] / row["prev_amount"]
+            if recent - previous >= p["dbt_rise_days"]:
+                evidence = {"days_beyond_terms": _num(recent, 1), "previous": _num(previous, 1)}
+                hits.append(Hit(row["account_id"], "dbt_rising", AlertPriority.MEDIUM, evidence))
+    return hits
+
+
+# --- R4 champion or economic buyer left --------------------------------------------------------------
+
+
+def r4_key_contact_left(ctx: Context) -> list[Hit]:
+    s = ctx.settings["R4"]
+    lookback = ctx.today - dt.timedelta(days=int(s.loosest("lookback_days", max)))
+    key_roles = ["economic_buyer", "coach_champion"]
+    still_covered = Contact.objects.filter(account_id=OuterRef("account_id"), is_active=True, buying_roles=OuterRef("role"))
+    rows = (
+        Contact.buying_roles.through.objects.filter(
+            buyingrole_id__in=key_roles,
+            contact__is_active=False,
+            contact__left_on__gte=lookback,
+        )
+        .filter(s.scope_q("contact__account__"))
+        .annotate(account_id=F("contact__account_id"), role=F("buyingrole_id"))
+        .filter(~Exists(still_covered))
+        .values("account_id", "role", "contact_id", "contact__name", "contact__left_on", "contact__account__tier")
+        .order_by("contact_id")
+    )
+    hits: dict[tuple[int, str], Hit] = {}
+    for row in rows:
+        tier = _tier(row["contact__account__tier"])
+        if not s.applies_to(tier):
+            continue
+        if row["contact__left_on"] < ctx.today - dt.timedelta(days=int(s.params(tier)["lookback_days"])):
+            continue
+        key = (row["account_id"], f"{row['role']}_left")
+        hit = hits.setdefault(key, Hit(row["account_id"], key[1], AlertPriority.CRITICAL, {"contacts": []}))
+        hit.evidence["contacts"].append(
+            {"id": row["contact_id"], "name": row["contact__name"], "left_on": row["contact__left_on"].isoformat()}
+        )
+    return list(hits.values())
+
+
+# --- R5 renewal near with no activity ---------------------------------------------------------------
+
+
+def r5_renewal(ctx: Context) -> list[Hit]:
+    s = ctx.settings["R5"]
+    horizon = ctx.today + dt.timedelta(days=int(s.loosest("window_days", max)))
+    renewal = Contract.objects.filter(renewal_of=OuterRef("pk"))
+    rows = (
+        Contract.objects.filter(s.scope_q(), end_date__gte=ctx.today, end_date__lte=horizon)
+        .exclude(status__in=["draft", "terminated", "renewed"])
+        .annotate(
+            renewed=Exists(renewal.exclude(status="draft")),
+            renewal_in_progress=Exists(renewal.filter(status="draft")),
+            last_activity=Max("account__meetings__occurred_at"),
+        )
+        .filter(renewed=False)
+        .values("id", "number", "account_id", "account__tier", "end_date", "renewal_in_progress", "last_activity")
+        .order_by("account_id", "end_date", "id")
+    )
+    hits: dict[int, Hit] = {}
+    for row in rows:
+        tier = _tier(row["account__tier"])
+        if not s.applies_to(tier):
+            continue
+        p = s.params(tier)
+        days_left = (row["end_date"] - ctx.today).days
+        if days_left > p["window_days"]:
+            continue
+        active = row["last_activity"] is not None and row["last_activity"] >= ctx.now - dt.timedelta(days=int(p["activity_days"]))
+        if row["renewal_in_progress"] and active:
+            continue
+        priority = AlertPriority.CRITICAL if days_left <= p["critical_days"] else AlertPriority.HIGH
+        if row["account_id"] in hits:
+            continue  # the earliest ending contract sets the priority (ordered by end date)
+        evidence = {
+            "contract": row["number"],
+            "end_date": row["end_date"].isoformat(),
+            "days_left": days_left,
+            "renewal_in_progress": row["renewal_in_progress"],
+            "last_activity": row["last_activity"].date().isoformat() if row["last_activity"] else None,
+        }
+        hits[row["account_id"]] = Hit(row["account_id"], "renewal", priority, evidence)
+    return list(hits.values())
+
+
+# --- R6 escalations and SLA ---------------------------------------------------------------------------
+
+
+def r6_escalations(ctx: Context) -> list[Hit]:
+    """Two grouped queries: open escalations, and SLA attainment over the window (DOMAIN.md §4.11)."""
+    s = ctx.settings["R6"]
+    now = ctx.now
+    sev1_before = now - dt.timedelta(days=int(s.loosest("sev1_open_days", min)))
+    escalations = (
+        Escalation.objects.filter(s.scope_q(), closed_at__isnull=True)
+        .values("account_id", "account__tier")
+        .annotate(open_count=Count("id"), oldest_sev1=Min("opened_at", filter=Q(severity="sev1")))
+        .order_by()
+    )
+    since = now - dt.timedelta(days=int(s.loosest("sla_window_days", max)))
+    fr_due_in = Q(first_response_due_at__gt=since, first_response_due_at__lte=now)
+    fr_done_in = Q(first_response_at__gt=since, first_response_at__lte=now, first_response_due_at__isnull=False)
+    rs_due_in = Q(resolution_due_at__gt=since, resolution_due_at__lte=now)
+    rs_done_in = Q(resolved_at__gt=since, resolved_at__lte=now, resolution_due_at__isnull=False)
+    fr_ok = Q(first_response_at__isnull=False, first_response_at__lte=F("first_response_due_at"))
+    rs_ok = Q(resolved_at__isnull=False, resolved_at__lte=F("resolution_due_at"))
+    sla = (
+        ServiceRequest.objects.filter(s.scope_q())
+        .filter(fr_due_in | fr_done_in | rs_due_in | rs_done_in)
+        .values("account_id", "account__tier")
+        .annotate(
+            eligible_fr=Count("id", filter=fr_due_in | fr_done_in),
+            attained_fr=Count("id", filter=(fr_due_in | fr_done_in) & fr_ok),
+            eligible_rs=Count("id", filter=rs_due_in | rs_done_in),
+            attained_rs=Count("id", filter=(rs_due_in | rs_done_in) & rs_ok),
+        )
+        .order_by()
+    )
+    hits = []
+    for row in escalations:
+        tier = _tier(row["account__tier"])
+        if not s.applies_to(tier):
+            continue
+        p = s.params(tier)
+        oldest = row["oldest_sev1"]
+        if oldest is not None and oldest <= now - dt.timedelta(days=int(p["sev1_open_days"])) and oldest <= sev1_before:
+            days = (now - oldest).days
+            hits.append(Hit(row["account_id"], "sev1_open", AlertPriority.CRITICAL, {"open_days": days}))
+        if row["open_count"] >= p["open_escalations"]:
+            hits.append(Hit(row["account_id"], "escalations_open", AlertPriority.HIGH, {"open": row["open_count"]}))
+    for row in sla:
+        tier = _tier(row["account__tier"])
+        if not s.applies_to(tier):
+            continue
+        p = s.params(tier)
+        eligible = row["eligible_fr"] + row["eligible_rs"]
+        if not eligible:
+            continue
+        pct = (row["attained_fr"] + row["attained_rs"]) * 100 / eligible
+        if pct < p["sla_min_pct"]:
+            hits.append(
+                Hit(row["account_id"], "sla_attainment", AlertPriority.HIGH, {"attainment_pct": _num(pct, 1), "n": eligible})
+            )
+    return hits
+
+
+# --- R7 executive disengagement ----------------------------------------------------------------------
+
+
+def r7_exec_disengagement(ctx: Context) -> list[Hit]:
+    s = ctx.settings["R7"]
+    rows = (
+        Account.objects.filter(s.scope_q(prefix=""))
+        .annotate(
+            last_exec=Max("meetings__occurred_at", filter=Q(meetings__kind__in=EXECUTIVE_MEETINGS)),
+            last_qbr=Max("meetings__occurred_at", filter=Q(meetings__kind="qbr")),
+        )
+        .values("id", "tier", "created_at", "last_exec", "last_qbr")
+        .order_by()
+    )
+    hits = []
+    for row in rows:
+        tier = _tier(row["tier"])
+        if not s.applies_to(tier):
+            continue
+        p = s.params(tier)
+        since = row["last_exec"] or row["created_at"]
+        days = (ctx.now - since).days
+        if days > p["exec_meeting_days"]:
+            evidence = {"days_since": days, "last_meeting": row["last_exec"].date().isoformat() if row["last_exec"] else None}
+            hits.append(Hit(row["id"], "no_exec_meeting", AlertPriority.MEDIUM, evidence))
+        months = ctx.qbr_months.get(tier)
+        if months:
+            last = (row["last_qbr"] or row["created_at"]).astimezone(ctx.now.tzinfo).date()
+            due = _add_months(last, months)
+            overdue = (ctx.today - due).days
+            if overdue > p["qbr_grace_days"]:
+                evidence = {"qbr_due_on": due.isoformat(), "days_overdue": overdue}
+                hits.append(Hit(row["id"], "qbr_overdue", AlertPriority.MEDIUM, evidence))
+    return hits
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    import calendar
+
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+# --- R8 health drop (event-driven; the nightly run only checks open alerts for recovery) -------------
+
+
+def r8_priority(*, new_band: str | None, delta_30d: float | None, params: dict[str, Any]) -> str:
+    if new_band == "red" or (delta_30d is not None and delta_30d <= params["high_delta_30d"]):
+        return AlertPriority.HIGH
+    return AlertPriority.MEDIUM
+
+
+def r8_triggered(*, old_band: str | None, new_band: str | None, delta_30d: float | None, params: dict[str, Any]) -> bool:
+    fell = old_band in BAND_RANK and new_band in BAND_RANK and BAND_RANK[new_band] < BAND_RANK[old_band]
+    return fell or (delta_30d is not None and delta_30d <= params["delta_30d"])
+
+
+def r8_health(ctx: Context) -> list[Hit]:
+    """Open R8 alerts whose account has not recovered: the band is not above the one it fell to
+    and the score is below where it was 30 days before the drop."""
+    hits = []
+    for row in ctx.open_r8:
+        evidence = row["evidence"]
+        band, score = row["health_band"], row["health_score"]
+        band_recovered = band in BAND_RANK and BAND_RANK[band] > BAND_RANK.get(evidence.get("new_band"), -1)
+        before = evidence.get("score_before")
+        score_recovered = score is not None and before is not None and float(score) >= before
+        if not (band_recovered or score_recovered):
+            hits.append(Hit(row["account_id"], "health_drop", row["priority"], evidence))
+    return hits
+
+
+# --- R9 single-threaded / coverage gap ---------------------------------------------------------------
+
+
+def r9_coverage(ctx: Context) -> list[Hit]:
+    s = ctx.settings["R9"]
+    active = Q(contacts__is_active=True)
+    eb = active & Q(contacts__buying_roles__code="economic_buyer")
+    rows = (
+        Account.objects.filter(s.scope_q(prefix=""))
+        .annotate(
+            covered=Count("contacts", filter=active & Q(contacts__coverage__in=["multiple", "in_depth"]), distinct=True),
+            economic_buyers=Count("contacts", filter=eb, distinct=True),
+            eb_support=Max("contacts__support", filter=eb),
+        )
+        .values("id", "tier", "covered", "economic_buyers", "eb_support")
+        .order_by()
+    )
+    hits = []
+    for row in rows:
+        tier = _tier(row["tier"])
+        if not s.applies_to(tier):
+            continue
+        p = s.params(tier)
+        if row["covered"] < p["min_covered_contacts"]:
+            hits.append(Hit(row["id"], "single_threaded", AlertPriority.MEDIUM, {"covered_contacts": row["covered"]}))
+        if not row["economic_buyers"]:
+            hits.append(Hit(row["id"], "no_economic_buyer", AlertPriority.MEDIUM, {}))
+        elif row["eb_support"] is not None and row["eb_support"] <= p["eb_min_support"]:
+            hits.append(Hit(row["id"], "economic_buyer_unsupportive", AlertPriority.MEDIUM, {"support": row["eb_support"]}))
+    return hits
+
+
+RULES: dict[str, Callable[[Context], list[Hit]]] = {
+    Rule.R1: r1_purchase_drop,
+    Rule.R2: r2_satisfaction,
+    Rule.R3: r3_overdue,
+    Rule.R4: r4_key_contact_left,
+    Rule.R5: r5_renewal,
+    Rule.R6: r6_escalations,
+    Rule.R7: r7_exec_disengagement,
+    Rule.R8: r8_health,
+    Rule.R9: r9_coverage,
+}

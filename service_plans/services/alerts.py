@@ -1,0 +1,206 @@
+"""Writes on alerts and their tasks that people make: acknowledge, snooze, close, reassign, complete.
+
+The UI, the API and the admin call these; the nightly evaluation (``service_plans.alerts.engine``)
+makes the automatic changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kam.errors import StaleVersion
+from kam.events import publish
+from service_plans.models import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    Alert,
+    AlertEvent,
+    AlertEventKind,
+    AlertOutcome,
+    AlertPriority,
+    AlertStatus,
+    AlertTask,
+    Rule,
+    TaskStatus,
+)
+from service_plans.sla import default_clock
+
+SNOOZE_MAX_DAYS = 30  # DOMAIN.md §8 cta.snooze_max_days
+
+
+def _lock(alert: Alert, expected_version: int | None) -> Alert:
+    locked = Alert.objects.select_for_update().get(pk=alert.pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise StaleVersion(locked.version)
+    return locked
+
+
+def _save(alert: Alert, fields: list[str]) -> Alert:
+    alert.version = F("version") + 1
+    alert.save(update_fields=[*fields, "version", "updated_at"])
+    alert.refresh_from_db()
+    return alert
+
+
+def _require_open(alert: Alert) -> None:
+    if alert.status not in OPEN_STATUSES:
+        raise ValidationError({"status": [_("This alert is closed.")]})
+
+
+@transaction.atomic
+def alert_acknowledge(*, alert: Alert, actor: Any, expected_version: int | None = None) -> Alert:
+    """The owner has seen the alert and works on it: OPEN → IN_PROGRESS."""
+    alert = _lock(alert, expected_version)
+    _require_open(alert)
+    if alert.status == AlertStatus.IN_PROGRESS:
+        return alert
+    if alert.status == AlertStatus.SNOOZED:
+        alert.snoozed_until, alert.status_before_snooze = None, ""
+    alert.status = AlertStatus.IN_PROGRESS
+    AlertEvent.objects.create(alert=alert, kind=AlertEventKind.ACKNOWLEDGED, at=timezone.now(), actor=actor)
+    return _save(alert, ["status", "snoozed_until", "status_before_snooze"])
+
+
+@transaction.atomic
+def alert_snooze(
+    *, alert: Alert, until: dt.date, reason: str, actor: Any, expected_version: int | None = None, today: dt.date | None = None
+) -> Alert:
+    """Hide the alert until ``until`` (at most 30 days ahead); the nightly run re-opens it then."""
+    alert = _lock(alert, expected_version)
+    _require_open(alert)
+    today = today or timezone.localdate()
+    if until <= today:
+        raise ValidationError({"until": [_("Snooze until a later date.")]})
+    if until > today + dt.timedelta(days=SNOOZE_MAX_DAYS):
+        raise ValidationError({"until": [_("An alert can be snoozed for at most %(days)d days.") % {"days": SNOOZE_MAX_DAYS}]})
+    if not (reason or "").strip():
+        raise ValidationError({"reason": [_("Say why the alert is snoozed.")]})
+    if alert.status != AlertStatus.SNOOZED:
+        alert.status_before_snooze = alert.status
+    alert.status = AlertStatus.SNOOZED
+    alert.snoozed_until = until
+    alert.snooze_reason = reason.strip()[:200]
+    AlertEvent.objects.create(
+        alert=alert, kind=AlertEventKind.SNOOZED, at=timezone.now(), actor=actor, data={"until": until.isoformat()}
+    )
+    return _save(alert, ["status", "status_before_snooze", "snoozed_until", "snooze_reason"])
+
+
+@transaction.atomic
+def alert_close(
+    *,
+    alert: Alert,
+    actor: Any,
+    note: str,
+    outcome: str,
+    status: str = AlertStatus.CLOSED_RESOLVED,
+    saved_value_amount: Decimal | None = None,
+    currency: str = "",
+    expected_version: int | None = None,
+) -> Alert:
+    """Close with a note and an outcome (§5.3, §5.5); open tasks are cancelled."""
+    alert = _lock(alert, expected_version)
+    _require_open(alert)
+    errors: dict[str, list[Any]] = {}
+    if status not in CLOSED_STATUSES:
+        errors["status"] = [_("Choose a closed status.")]
+    if not (note or "").strip():
+        errors["note"] = [_("Closing an alert needs a closure note.")]
+    if outcome not in AlertOutcome.values:
+        errors["outcome"] = [_("Choose an outcome: %(choices)s.") % {"choices": ", ".join(AlertOutcome.values)}]
+    if saved_value_amount is not None and saved_value_amount < 0:
+        errors["saved_value_amount"] = [_("The saved value cannot be negative.")]
+    if errors:
+        raise ValidationError(errors)
+    now = timezone.now()
+    alert.status = status
+    alert.closure_note = note.strip()
+    alert.outcome = outcome
+    alert.closed_at = now
+    alert.closed_by = actor if getattr(actor, "pk", None) else None
+    alert.saved_value_amount = saved_value_amount
+    alert.currency = currency or ""
+    alert.snoozed_until = None
+    alert.full_clean()
+    AlertTask.objects.filter(alert=alert, status=TaskStatus.OPEN).update(status=TaskStatus.CANCELLED)
+    AlertEvent.objects.create(alert=alert, kind=AlertEventKind.CLOSED, at=now, actor=alert.closed_by, data={"outcome": outcome})
+    alert = _save(
+        alert, ["status", "closure_note", "outcome", "closed_at", "closed_by", "saved_value_amount", "currency", "snoozed_until"]
+    )
+    publish("alert.closed", {"alert_id": alert.pk, "account_id": alert.account_id, "rule": alert.rule, "outcome": alert.outcome})
+    return alert
+
+
+@transaction.atomic
+def alert_reassign(
+    *, alert: Alert, owner: Any, actor: Any, move_tasks: bool = True, expected_version: int | None = None
+) -> Alert:
+    """Give the alert (and, by default, the previous owner's open tasks) to someone else (§5.3)."""
+    alert = _lock(alert, expected_version)
+    _require_open(alert)
+    previous = alert.owner_id
+    alert.owner = owner
+    if move_tasks:
+        AlertTask.objects.filter(alert=alert, status=TaskStatus.OPEN, owner_id=previous).update(owner=owner)
+    AlertEvent.objects.create(
+        alert=alert, kind=AlertEventKind.REASSIGNED, at=timezone.now(), actor=actor, data={"from": previous, "to": owner.pk}
+    )
+    return _save(alert, ["owner"])
+
+
+@transaction.atomic
+def alert_create_manual(
+    *, account: Any, rule: str, reason: str, priority: str, actor: Any, owner: Any = None, due_on: dt.date | None = None
+) -> Alert:
+    """An alert raised by hand (never auto-closed). The one-open-per-key rule still holds."""
+    errors: dict[str, list[Any]] = {}
+    if rule not in Rule.values:
+        errors["rule"] = [_("Unknown rule.")]
+    if priority not in AlertPriority.values:
+        errors["priority"] = [_("Unknown priority.")]
+    if not (reason or "").strip():
+        errors["reason"] = [_("Give a reason.")]
+    if errors:
+        raise ValidationError(errors)
+    if Alert.objects.open().filter(account=account, rule=rule, reason=reason).exists():
+        raise ValidationError({"reason": [_("An open alert with this rule and reason already exists for the account.")]})
+    today = timezone.localdate()
+    now = timezone.now()
+    alert = Alert(
+        account=account,
+        rule=rule,
+        reason=reason.strip(),
+        priority=priority,
+        owner=owner or account.owner,
+        due_on=due_on or default_clock().add_business_days(today, 5),
+        opened_at=now,
+        last_triggered_on=today,
+        is_manual=True,
+    )
+    alert.full_clean()
+    alert.save()
+    AlertEvent.objects.create(alert=alert, kind=AlertEventKind.OPENED, at=now, actor=actor)
+    publish("alert.opened", {"alert_id": alert.pk, "account_id": account.pk, "rule": rule, "priority": priority})
+    return alert
+
+
+@transaction.atomic
+def alert_task_complete(*, task: AlertTask, actor: Any, evidence: str = "") -> AlertTask:
+    task = AlertTask.objects.select_for_update().select_related("alert").get(pk=task.pk)
+    if task.status != TaskStatus.OPEN:
+        raise ValidationError({"status": [_("Only an open task can be completed.")]})
+    if task.evidence_required and not evidence.strip():
+        raise ValidationError({"evidence": [_("This task needs evidence before it can be completed.")]})
+    task.status = TaskStatus.DONE
+    task.evidence = evidence.strip()
+    task.completed_at = timezone.now()
+    task.save(update_fields=["status", "evidence", "completed_at"])
+    return task

@@ -1,0 +1,431 @@
+"""The alert lifecycle of DOMAIN.md §5.3: dedup, priority escalation, auto-close, snooze, cool-down,
+closing, escalation to the manager, playbooks, notifications and events."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.core.exceptions import ValidationError
+
+from kam.events import event_published, publish
+from service_plans.models import (
+    AccountTeamMember,
+    Alert,
+    AlertEvent,
+    AlertStatus,
+    AlertTask,
+    Notification,
+    ReportingLine,
+)
+from service_plans.services import alerts as services
+from tests.factories import AccountFactory, ContactFactory, InvoiceFactory, UserFactory
+from tests.service_plans.conftest import NOW, TODAY, run
+
+pytestmark = pytest.mark.django_db
+
+
+def days(n):
+    return dt.timedelta(days=n)
+
+
+def overdue(account, overdue_days, amount="1000"):
+    """An unpaid invoice ``overdue_days`` past due as of NOW (plus revenue so the share stays small)."""
+    InvoiceFactory(
+        account=account,
+        issued_on=TODAY - days(300),
+        due_on=TODAY - days(270),
+        amount=Decimal("1000000"),
+        paid_on=TODAY - days(270),
+    )
+    return InvoiceFactory(
+        account=account,
+        issued_on=TODAY - days(overdue_days + 30),
+        due_on=TODAY - days(overdue_days),
+        amount=Decimal(amount),
+    )
+
+
+@pytest.fixture
+def events():
+    seen = []
+
+    def receiver(sender, name, payloads, **kwargs):
+        seen.extend((name, p) for p in payloads)
+
+    event_published.connect(receiver, dispatch_uid="test-lifecycle")
+    yield seen
+    event_published.disconnect(dispatch_uid="test-lifecycle")
+
+
+def test_a_rerun_changes_nothing(django_capture_on_commit_callbacks):
+    account = AccountFactory()
+    overdue(account, 40)
+    first = run()
+    assert first["opened"] == 1
+    snapshot = list(Alert.objects.values())
+    counts = (AlertTask.objects.count(), AlertEvent.objects.count(), Notification.objects.count())
+    second = run()
+    assert {k: v for k, v in second.items() if isinstance(v, int) and k != "hits"} == dict.fromkeys(
+        ["opened", "raised", "updated", "closed", "woken", "escalated", "sponsor_notified", "cooldown_skipped", "notifications"],
+        0,
+    )
+    assert list(Alert.objects.values()) == snapshot
+    assert (AlertTask.objects.count(), AlertEvent.objects.count(), Notification.objects.count()) == counts
+
+
+def test_one_open_alert_per_key_and_the_database_enforces_it():
+    from django.db import IntegrityError, transaction
+
+    account = AccountFactory()
+    overdue(account, 40)
+    run()
+    run(NOW + days(1))
+    assert Alert.objects.filter(account=account, rule="R3", reason="overdue").count() == 1
+    alert = Alert.objects.get()
+    alert.pk = None
+    with pytest.raises(IntegrityError), transaction.atomic():
+        alert.save()
+
+
+def test_retrigger_raises_priority_and_never_lowers_it(events, django_capture_on_commit_callbacks):
+    account = AccountFactory()
+    late = overdue(account, 31)
+    run()
+    alert = Alert.objects.get()
+    assert alert.priority == "medium"
+    run(NOW + days(30))  # now 61 days overdue
+    alert.refresh_from_db()
+    assert alert.priority == "high"
+    assert alert.events.filter(kind="priority_raised", data={"from": "medium", "to": "high"}).exists()
+    # The old invoice is paid; a newer one is 31 days overdue (medium): the alert stays high.
+    late.paid_on = TODAY + days(30)
+    late.save()
+    InvoiceFactory(account=account, issued_on=TODAY - days(30), due_on=TODAY - days(1), amount=Decimal("50"))
+    run(NOW + days(31))
+    alert.refresh_from_db()
+    assert (alert.priority, alert.status) == ("high", "open")
+
+
+def test_auto_close_after_two_clear_days_not_two_runs(events, django_capture_on_commit_callbacks):
+    account = AccountFactory()
+    invoice = overdue(account, 40)
+    run()
+    alert = Alert.objects.get()
+    assert alert.tasks.count() == 3  # "Collections with relationship care"
+    invoice.paid_on = TODAY
+    invoice.save()
+    run(NOW + days(1))
+    run(NOW + days(1) + dt.timedelta(hours=2))  # a rerun the same day does not count twice
+    alert.refresh_from_db()
+    assert (alert.status, alert.clear_runs) == ("open", 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        run(NOW + days(2))
+    alert.refresh_from_db()
+    assert alert.status == AlertStatus.CLOSED_RESOLVED
+    assert (alert.closure_note, alert.outcome) == ("auto: condition cleared", "n/a")
+    assert set(alert.tasks.values_list("status", flat=True)) == {"cancelled"}
+    assert ("alert.closed", {"alert_id": alert.pk, "account_id": account.pk, "rule": "R3", "outcome": "n/a"}) in events
+
+
+def test_a_retrigger_between_clear_runs_resets_the_counter():
+    account = AccountFactory()
+    invoice = overdue(account, 40)
+    run()
+    invoice.paid_on = TODAY
+    invoice.save()
+    run(NOW + days(1))
+    invoice.paid_on = None
+    invoice.save()
+    run(NOW + days(2))
+    invoice.paid_on = TODAY
+    invoice.save()
+    run(NOW + days(3))
+    alert = Alert.objects.get()
+    assert (alert.status, alert.clear_runs) == ("open", 1)
+
+
+def _closed_alert(account):
+    invoice = overdue(account, 40)
+    run()
+    invoice.paid_on = TODAY
+    invoice.save()
+    run(NOW + days(1))
+    run(NOW + days(2))
+    assert Alert.objects.get().status == "closed_resolved"
+
+
+def test_cool_down_before_the_same_key_reopens():
+    account = AccountFactory()
+    _closed_alert(account)
+    overdue(account, 40, amount="7")
+    run(NOW + days(10))  # closed 8 days ago: within the 14-day cool-down
+    assert Alert.objects.count() == 1
+    run(NOW + days(17))
+    assert Alert.objects.open().count() == 1
+    assert Alert.objects.count() == 2
+
+
+def test_a_critical_trigger_ignores_the_cool_down():
+    account = AccountFactory()
+    _closed_alert(account)
+    overdue(account, 95, amount="7")
+    run(NOW + days(3))
+    assert Alert.objects.open().get().priority == "critical"
+
+
+def test_snooze_limits_and_expiry(account_manager):
+    account = AccountFactory(owner=account_manager)
+    overdue(account, 40)
+    run()
+    alert = services.alert_acknowledge(alert=Alert.objects.get(), actor=account_manager)
+    with pytest.raises(ValidationError) as exc:
+        services.alert_snooze(alert=alert, until=TODAY + days(31), reason="waiting", actor=account_manager, today=TODAY)
+    assert "until" in exc.value.message_dict
+    with pytest.raises(ValidationError) as exc:
+        services.alert_snooze(alert=alert, until=TODAY + days(3), reason=" ", actor=account_manager, today=TODAY)
+    assert "reason" in exc.value.message_dict
+    alert = services.alert_snooze(
+        alert=alert, until=TODAY + days(3), reason="Customer on holiday", actor=account_manager, today=TODAY
+    )
+    assert alert.status == "snoozed"
+    run(NOW + days(2))
+    alert.refresh_from_db()
+    assert alert.status == "snoozed"
+    run(NOW + days(3))
+    alert.refresh_from_db()
+    assert (alert.status, alert.snoozed_until) == ("in_progress", None)  # back to where it was
+    assert alert.events.filter(kind="woken").count() == 1
+
+
+def test_closing_needs_a_note_and_an_outcome(account_manager, events, django_capture_on_commit_callbacks):
+    account = AccountFactory(owner=account_manager)
+    overdue(account, 40)
+    run()
+    alert = Alert.objects.get()
+    with pytest.raises(ValidationError) as exc:
+        services.alert_close(alert=alert, actor=account_manager, note="", outcome="bogus")
+    assert set(exc.value.message_dict) == {"note", "outcome"}
+    alert.refresh_from_db()
+    assert alert.status == "open"
+    with django_capture_on_commit_callbacks(execute=True):
+        alert = services.alert_close(
+            alert=alert, actor=account_manager, note="Paid after a call.", outcome="retained",
+            saved_value_amount=Decimal("1000.00"), currency="CNY",
+        )  # fmt: skip
+    assert (alert.status, alert.closed_by, alert.version) == ("closed_resolved", account_manager, 2)
+    assert set(alert.tasks.values_list("status", flat=True)) == {"cancelled"}
+    assert ("alert.closed", {"alert_id": alert.pk, "account_id": account.pk, "rule": "R3", "outcome": "retained"}) in events
+    with pytest.raises(ValidationError):
+        services.alert_close(alert=alert, actor=account_manager, note="again", outcome="retained")
+
+
+def test_overdue_alerts_escalate_to_the_owners_manager_once():
+    manager = UserFactory(username="boss", email="boss@example.com")
+    account = AccountFactory()
+    ReportingLine.objects.create(user=account.owner, manager=manager)
+    overdue(account, 40)
+    run()
+    alert = Alert.objects.get()
+    # R3 is due in 3 business days, but never before its playbook's last task (d+7): Wednesday 24th.
+    assert alert.due_on == dt.date(2026, 6, 24)
+    run(dt.datetime.combine(dt.date(2026, 6, 26), NOW.timetz()))  # two business days late: not yet
+    assert not Notification.objects.filter(user=manager).exists()
+    run(dt.datetime.combine(dt.date(2026, 6, 29), NOW.timetz()))  # three business days late (over a weekend)
+    run(dt.datetime.combine(dt.date(2026, 6, 30), NOW.timetz()))
+    assert Notification.objects.filter(user=manager, kind="alert.escalated").count() == 1
+    alert.refresh_from_db()
+    assert alert.escalated_at is not None
+
+
+def test_loss_of_champion_playbook_tasks_get_owners_and_dates(events, django_capture_on_commit_callbacks):
+    account = AccountFactory()
+    sponsor = UserFactory(username="sponsor")
+    AccountTeamMember.objects.create(account=account, user=sponsor, role="executive_sponsor")
+    ContactFactory(account=account, buying_roles=["coach_champion"], is_active=False, left_on=TODAY - days(2))
+    with django_capture_on_commit_callbacks(execute=True):
+        run()
+    alert = Alert.objects.get()
+    assert (alert.rule, alert.priority, alert.owner, alert.playbook.code) == ("R4", "critical", account.owner, "loss-of-champion")
+    tasks = list(alert.tasks.order_by("order").values_list("title", "owner_id", "due_on"))
+    assert tasks == [
+        ("Confirm the departure and the successor", account.owner_id, TODAY + days(2)),
+        ("Executive-sponsor outreach to the economic buyer", sponsor.pk, TODAY + days(5)),
+        ("Meet the new owner and re-baseline objectives and ROI", account.owner_id, TODAY + days(15)),
+        ("Re-map stakeholders and set target relationship levels", account.owner_id, TODAY + days(15)),
+        ("Update the account plan risks", account.owner_id, TODAY + days(20)),
+    ]
+    assert alert.due_on == TODAY + days(20)  # never earlier than its tasks (§5.3)
+    assert ("alert.opened", {"alert_id": alert.pk, "account_id": account.pk, "rule": "R4", "priority": "critical"}) in events
+
+
+def test_a_new_playbook_version_leaves_created_tasks_alone():
+    from service_plans.models import PlaybookTemplate
+    from service_plans.services.standards import playbook_new_version
+
+    account = AccountFactory()
+    ContactFactory(account=account, buying_roles=["economic_buyer"], is_active=False, left_on=TODAY - days(2))
+    run()
+    old = PlaybookTemplate.objects.get(code="loss-of-champion", is_active=True)
+    new = playbook_new_version(playbook=old)
+    new.tasks.filter(order=1).update(title="Changed")
+    assert (new.version, old.is_used) == (2, True)
+    assert Alert.objects.get().tasks.get(order=1).title == "Confirm the departure and the successor"
+    old.refresh_from_db()
+    assert not old.is_active
+
+
+def test_one_digest_mail_per_user_per_run(django_capture_on_commit_callbacks):
+    owner = UserFactory(username="kam1", email="kam1@example.com")
+    for _ in range(2):
+        overdue(AccountFactory(owner=owner), 40)
+    silent = UserFactory(username="kam2", email="")
+    overdue(AccountFactory(owner=silent), 40)
+    with django_capture_on_commit_callbacks(execute=True):
+        run()
+    assert [m.to for m in mail.outbox] == [["kam1@example.com"]]
+    assert "2" in mail.outbox[0].subject
+    assert Notification.objects.filter(user=owner, emailed_at__isnull=False).count() == 2
+    assert Notification.objects.filter(user=silent).count() == 1  # in-app only without an address
+
+
+def test_nothing_is_mailed_when_the_run_rolls_back(django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    overdue(AccountFactory(owner=UserFactory(username="kam3", email="k3@example.com")), 40)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        run()
+        transaction.set_rollback(True)
+    assert mail.outbox == []
+
+
+def test_unread_count_and_mark_read(account_manager, other_manager):
+    from service_plans.notifications import notification_mark_read, notification_unread_count
+
+    for _ in range(2):
+        overdue(AccountFactory(owner=account_manager), 40)
+    overdue(AccountFactory(owner=other_manager), 40)
+    run()
+    assert notification_unread_count(user=account_manager) == 2
+    mine = Notification.objects.filter(user=account_manager).first()
+    theirs = Notification.objects.get(user=other_manager)
+    assert notification_mark_read(user=account_manager, ids=[mine.pk, theirs.pk]) == 1
+    assert notification_unread_count(user=account_manager) == 1
+    assert notification_unread_count(user=other_manager) == 1
+
+
+# --- R8: the health-band contract with the tiering app -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "delta", "expected"),
+    [
+        ("green", "yellow", -5, "medium"),
+        ("yellow", "red", -8, "high"),
+        ("green", "green", -15, "medium"),
+        ("green", "green", -14, None),
+        ("yellow", "yellow", -25, "high"),
+        ("red", "yellow", 10, None),
+    ],
+)
+def test_r8_from_the_health_band_changed_event(old, new, delta, expected, django_capture_on_commit_callbacks):
+    account = AccountFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        publish(
+            "account.health_band_changed",
+            {"account_id": account.pk, "old_band": old, "new_band": new, "score": 60, "delta_30d": delta},
+        )
+    alerts = list(Alert.objects.filter(account=account, rule="R8").values_list("priority", flat=True))
+    assert alerts == ([expected] if expected else [])
+
+
+def test_r8_raises_on_a_second_drop_and_closes_after_recovery(django_capture_on_commit_callbacks):
+    from accounts.models import Account
+
+    account = AccountFactory()
+
+    def band(old, new, score, delta):
+        Account.objects.filter(pk=account.pk).update(health_band=new, health_score=score)
+        with django_capture_on_commit_callbacks(execute=True):
+            publish(
+                "account.health_band_changed",
+                {"account_id": account.pk, "old_band": old, "new_band": new, "score": score, "delta_30d": delta},
+            )
+
+    band("green", "yellow", 70, -8)
+    band("yellow", "red", 45, -25)
+    alert = Alert.objects.get(rule="R8")
+    assert alert.priority == "high"
+    run()  # still red: stays open
+    alert.refresh_from_db()
+    assert alert.clear_runs == 0
+    Account.objects.filter(pk=account.pk).update(health_band="yellow", health_score=Decimal("66"))
+    run(NOW + days(1))
+    run(NOW + days(2))
+    alert.refresh_from_db()
+    assert alert.status == "closed_resolved"
+
+
+def test_critical_t1_alert_open_over_five_business_days_notifies_the_sponsor():
+    from tests.service_plans.conftest import set_tier
+
+    account = set_tier(AccountFactory(), "T1")
+    sponsor = UserFactory(username="sponsor2")
+    AccountTeamMember.objects.create(account=account, user=sponsor, role="executive_sponsor")
+    ContactFactory(account=account, buying_roles=["economic_buyer"], is_active=False, left_on=TODAY - days(1))
+    run()
+    run(dt.datetime.combine(dt.date(2026, 6, 24), NOW.timetz()))  # 5 business days: not more than 5
+    assert not Notification.objects.filter(user=sponsor, kind="alert.sponsor").exists()
+    run(dt.datetime.combine(dt.date(2026, 6, 25), NOW.timetz()))
+    run(dt.datetime.combine(dt.date(2026, 6, 26), NOW.timetz()))
+    assert Notification.objects.filter(user=sponsor, kind="alert.sponsor").count() == 1
+
+
+def test_reassign_moves_open_tasks_and_evidence_is_required_to_complete(account_manager):
+    account = AccountFactory(owner=account_manager)
+    ContactFactory(account=account, buying_roles=["economic_buyer"], is_active=False, left_on=TODAY - days(1))
+    run()
+    alert = Alert.objects.get()
+    task = alert.tasks.get(order=1)
+    AlertTask.objects.filter(pk=task.pk).update(evidence_required=True)
+    with pytest.raises(ValidationError) as exc:
+        services.alert_task_complete(task=task, actor=account_manager)
+    assert "evidence" in exc.value.message_dict
+    done = services.alert_task_complete(task=task, actor=account_manager, evidence="Call notes 2026-06-18")
+    assert done.status == "done"
+    colleague = UserFactory(username="colleague")
+    alert = services.alert_reassign(alert=alert, owner=colleague, actor=account_manager)
+    assert alert.owner == colleague
+    assert set(alert.tasks.filter(status="open").values_list("owner", flat=True)) == {colleague.pk}  # open ones moved
+    assert alert.tasks.get(order=1).owner == account_manager  # done work keeps its owner
+
+
+def test_manual_alert_is_deduplicated_and_never_auto_closed(account_manager):
+    account = AccountFactory(owner=account_manager)
+    alert = services.alert_create_manual(
+        account=account, rule="R2", reason="call_feedback", priority="high", actor=account_manager
+    )
+    with pytest.raises(ValidationError) as exc:
+        services.alert_create_manual(account=account, rule="R2", reason="call_feedback", priority="high", actor=account_manager)
+    assert "reason" in exc.value.message_dict
+    run(NOW + days(1))
+    run(NOW + days(2))
+    alert.refresh_from_db()
+    assert alert.status == "open"
+
+
+def test_account_managers_cannot_change_configuration_in_the_admin(client, account_manager, admin_user):
+    from django.urls import reverse
+
+    from service_plans.models import RuleConfig
+
+    row = RuleConfig.objects.get(rule="R1", tier="")
+    client.force_login(account_manager)
+    url = reverse("admin:service_plans_ruleconfig_change", args=[row.pk])
+    client.post(url, {"rule": "R1", "tier": "", "is_enabled": "", "params": "{}"})
+    row.refresh_from_db()
+    assert row.is_enabled is True
+    client.force_login(admin_user)
+    response = client.post(url, {"rule": "R1", "tier": "", "params": '{"drop_pct": "lots"}'})
+    assert response.status_code == 200  # the form shows the error
+    assert "must be a number" in response.text

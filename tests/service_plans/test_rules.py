@@ -1,0 +1,382 @@
+"""Every rule of DOMAIN.md §5.2 fires on its threshold and not one unit on the safe side of it."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import Account
+from service_plans.models import AccountTeamMember, Escalation, RuleConfig, ServiceRequest, SurveyResponse
+from tests.factories import AccountFactory, ContactFactory, ContractFactory, InvoiceFactory, MeetingFactory
+from tests.service_plans.conftest import NOW, TODAY, open_keys, reasons, run, set_tier
+
+pytestmark = pytest.mark.django_db
+
+
+def days(n: int) -> dt.timedelta:
+    return dt.timedelta(days=n)
+
+
+def invoice(account, issued_on, amount, *, paid_on="same", due_on=None):
+    due_on = due_on or issued_on + days(30)
+    paid = issued_on if paid_on == "same" else paid_on
+    return InvoiceFactory(account=account, issued_on=issued_on, due_on=due_on, amount=Decimal(amount), paid_on=paid)
+
+
+# --- R1 ---------------------------------------------------------------------------------------------
+
+
+def _purchases(account, current, previous=1000):
+    invoice(account, TODAY - days(365 + 10), previous)
+    invoice(account, TODAY - days(10), current)
+
+
+@pytest.mark.parametrize(
+    ("tier", "current", "expected"),
+    [
+        ("", 800, {("R1", "purchase_drop", "medium")}),  # −20 %: the default threshold
+        ("", 801, set()),  # −19.9 %
+        ("T1", 850, {("R1", "purchase_drop", "medium")}),  # −15 %: tighter for T1
+        ("T1", 851, set()),
+        ("", 650, {("R1", "purchase_drop", "high")}),  # −35 %: high
+        ("", 651, {("R1", "purchase_drop", "medium")}),
+    ],
+)
+def test_r1_purchase_drop_thresholds(tier, current, expected):
+    account = AccountFactory()
+    if tier:
+        set_tier(account, tier)
+    _purchases(account, current)
+    run()
+    assert {k for k in open_keys(account) if k[0] == "R1"} == expected
+
+
+def test_r1_ignores_accounts_without_purchases_last_year():
+    account = AccountFactory()
+    invoice(account, TODAY - days(10), 5)
+    run()
+    assert not open_keys(account)
+
+
+def test_r1_tier_settings_come_from_rule_config_rows():
+    RuleConfig.objects.filter(rule="R1", tier="T1").update(params={"drop_pct": 10})
+    account = set_tier(AccountFactory(), "T1")
+    _purchases(account, 900)
+    run()
+    assert ("R1", "purchase_drop", "medium") in open_keys(account)
+
+
+# --- R2 ---------------------------------------------------------------------------------------------
+
+
+def nps(account, score, role="user_buyer", when=None, kind="nps"):
+    when = when or NOW - days(20)
+    return SurveyResponse.objects.create(account=account, kind=kind, score=score, respondent_role=role, responded_at=when)
+
+
+@pytest.mark.parametrize(("score", "fires"), [(6, True), (7, False)])
+def test_r2_account_nps_at_detractor(score, fires):
+    account = AccountFactory()
+    nps(account, score)
+    run()
+    assert ("nps_detractor" in reasons(account)) is fires
+
+
+def test_r2_role_weighted_mean_of_the_worked_example_is_not_a_detractor():
+    # DOMAIN.md §4.7: EB 6, champion 9, two users 10 → (18 + 18 + 10 + 10) / 7 = 8.0, passive…
+    account = AccountFactory()
+    for score, role in [(6, "economic_buyer"), (9, "coach_champion"), (10, "user_buyer"), (10, "user_buyer")]:
+        nps(account, score, role)
+    run()
+    # …but the economic buyer answered 6: the "key detractor" signal fires.
+    assert reasons(account) == {"key_detractor"}
+
+
+@pytest.mark.parametrize(("score", "fires"), [(6, True), (7, False)])
+def test_r2_key_role_detractor(score, fires):
+    account = AccountFactory()
+    nps(account, 10, "user_buyer")
+    nps(account, score, "coach_champion")
+    run()
+    assert ("key_detractor" in reasons(account)) is fires
+
+
+@pytest.mark.parametrize(("current", "fires"), [(7, True), (8, False)])
+def test_r2_nps_drop_of_two_points(current, fires):
+    account = AccountFactory()
+    nps(account, 9, when=NOW - days(400))
+    nps(account, current)
+    run()
+    assert ("nps_drop" in reasons(account)) is fires
+
+
+@pytest.mark.parametrize(("satisfied", "fires"), [(69, True), (70, False)])
+def test_r2_csat_below_seventy_percent(satisfied, fires):
+    account = AccountFactory()
+    SurveyResponse.objects.bulk_create(
+        SurveyResponse(account=account, kind="csat", score=5 if i < satisfied else 2, responded_at=NOW - days(5))
+        for i in range(100)
+    )
+    run()
+    assert ("csat_low" in reasons(account)) is fires
+
+
+@pytest.mark.parametrize(("current_ok", "fires"), [(90, True), (91, False)])
+def test_r2_csat_drop_of_ten_points(current_ok, fires):
+    account = AccountFactory()
+    rows = [SurveyResponse(account=account, kind="csat", score=5, responded_at=NOW - days(100)) for _ in range(10)]
+    rows += [
+        SurveyResponse(account=account, kind="csat", score=5 if i < current_ok else 1, responded_at=NOW - days(5))
+        for i in range(100)
+    ]
+    SurveyResponse.objects.bulk_create(rows)
+    run()
+    assert ("csat_drop" in reasons(account)) is fires
+
+
+# --- R3 ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overdue_days", "expected"),
+    [(30, None), (31, "medium"), (60, "medium"), (61, "high"), (90, "high"), (91, "critical")],
+)
+def test_r3_overdue_days(overdue_days, expected):
+    account = AccountFactory()
+    invoice(account, TODAY - days(300), 100_000)  # revenue, so the share stays small
+    for _ in range(9):
+        invoice(account, TODAY - days(200), 100_000)
+    invoice(account, TODAY - days(overdue_days + 30), 1000, paid_on=None, due_on=TODAY - days(overdue_days))
+    run()
+    assert {k[2] for k in open_keys(account) if k[1] == "overdue"} == ({expected} if expected else set())
+
+
+@pytest.mark.parametrize(("amount", "expected"), [(101, "critical"), (100, "medium")])
+def test_r3_overdue_share_above_ten_percent_of_t12m_revenue_is_critical(amount, expected):
+    account = AccountFactory()
+    invoice(account, TODAY - days(100), 1000 - amount)
+    invoice(account, TODAY - days(61), amount, paid_on=None, due_on=TODAY - days(31))
+    run()
+    assert {k[2] for k in open_keys(account) if k[1] == "overdue"} == {expected}
+
+
+@pytest.mark.parametrize(("late", "fires"), [(15, True), (14, False)])
+def test_r3_days_beyond_terms_rising_quarter_on_quarter(late, fires):
+    account = AccountFactory()
+    issued = TODAY - days(170)
+    invoice(account, issued, 1000, due_on=issued + days(10), paid_on=issued + days(10))  # paid on time, prior 90 days
+    issued = TODAY - days(60)
+    invoice(account, issued, 1000, due_on=issued + days(10), paid_on=issued + days(10 + late))
+    run()
+    assert ("dbt_rising" in reasons(account)) is fires
+
+
+# --- R4 ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("left_days_ago", "fires"), [(90, True), (91, False)])
+def test_r4_economic_buyer_left_within_lookback(left_days_ago, fires):
+    account = AccountFactory()
+    ContactFactory(account=account, buying_roles=["economic_buyer"], is_active=False, left_on=TODAY - days(left_days_ago))
+    run()
+    assert (("R4", "economic_buyer_left", "critical") in open_keys(account)) is fires
+
+
+def test_r4_champion_left_and_a_successor_clears_it():
+    account = AccountFactory()
+    ContactFactory(account=account, buying_roles=["coach_champion"], is_active=False, left_on=TODAY - days(3))
+    run()
+    assert reasons(account) >= {"coach_champion_left"}
+    ContactFactory(account=account, buying_roles=["coach_champion"])
+    run(NOW + days(1))
+    run(NOW + days(2))
+    assert "coach_champion_left" not in reasons(account)
+
+
+# --- R5 ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tier", "days_left", "expected"),
+    [
+        ("", 90, "high"),
+        ("", 91, None),
+        ("", 60, "critical"),
+        ("", 61, "high"),
+        ("T2", 120, "high"),
+        ("T2", 121, None),
+        ("T1", 180, "high"),
+        ("T1", 181, None),
+    ],
+)
+def test_r5_renewal_window_by_tier(tier, days_left, expected):
+    account = AccountFactory()
+    if tier:
+        set_tier(account, tier)
+    ContractFactory(account=account, start_date=TODAY - days(300), end_date=TODAY + days(days_left))
+    run()
+    assert {k[2] for k in open_keys(account) if k[0] == "R5"} == ({expected} if expected else set())
+
+
+@pytest.mark.parametrize(("meeting_days_ago", "fires"), [(29, False), (31, True)])
+def test_r5_a_renewal_in_progress_with_recent_activity_is_fine(meeting_days_ago, fires):
+    account = AccountFactory()
+    contract = ContractFactory(account=account, start_date=TODAY - days(300), end_date=TODAY + days(45))
+    ContractFactory(account=account, status="draft", renewal_of=contract, start_date=TODAY + days(46), end_date=TODAY + days(400))
+    MeetingFactory(account=account, occurred_at=NOW - days(meeting_days_ago))
+    run()
+    assert ("renewal" in reasons(account)) is fires
+
+
+def test_r5_a_signed_renewal_ends_the_alert():
+    account = AccountFactory()
+    contract = ContractFactory(account=account, start_date=TODAY - days(300), end_date=TODAY + days(45))
+    ContractFactory(
+        account=account, status="active", renewal_of=contract, start_date=TODAY + days(46), end_date=TODAY + days(400)
+    )
+    run()
+    assert "renewal" not in reasons(account)
+
+
+# --- R6 ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("opened_ago", "fires"), [(days(2), True), (days(2) - dt.timedelta(hours=1), False)])
+def test_r6_sev1_open_for_two_days(opened_ago, fires):
+    account = AccountFactory()
+    Escalation.objects.create(account=account, title="Line down", severity="sev1", opened_at=NOW - opened_ago)
+    run()
+    assert (("R6", "sev1_open", "critical") in open_keys(account)) is fires
+
+
+@pytest.mark.parametrize(("count", "fires"), [(3, True), (2, False)])
+def test_r6_three_open_escalations(count, fires):
+    account = AccountFactory()
+    for i in range(count):
+        Escalation.objects.create(account=account, title=f"E{i}", severity="sev2", opened_at=NOW - days(1))
+    Escalation.objects.create(account=account, title="closed", severity="sev2", opened_at=NOW - days(9), closed_at=NOW - days(8))
+    run()
+    assert (("R6", "escalations_open", "high") in open_keys(account)) is fires
+
+
+def _requests(account, total, late):
+    for i in range(total):
+        opened = NOW - days(10)
+        due = opened + dt.timedelta(hours=8)
+        ServiceRequest.objects.create(
+            account=account, priority="p2", opened_at=opened, resolution_due_at=due,
+            resolved_at=due + (dt.timedelta(hours=1) if i < late else -dt.timedelta(hours=1)),
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("tier", "total", "late", "fires"),
+    [("", 10, 2, True), ("", 10, 1, False), ("T1", 20, 2, True), ("T1", 20, 1, False)],
+)
+def test_r6_sla_attainment_below_target(tier, total, late, fires):
+    # Default: below 90 % fires (80 % does, 90 % does not); T1: below 95 % (90 % does, 95 % does not).
+    account = AccountFactory()
+    if tier:
+        set_tier(account, tier)
+    _requests(account, total, late)
+    run()
+    assert ("sla_attainment" in reasons(account)) is fires
+
+
+# --- R7 ---------------------------------------------------------------------------------------------
+
+
+def _old_t1_account():
+    account = set_tier(AccountFactory(), "T1")
+    Account.objects.filter(pk=account.pk).update(created_at=NOW - days(800))
+    return account
+
+
+@pytest.mark.parametrize(("ago", "fires"), [(91, True), (90, False)])
+def test_r7_no_executive_meeting_for_t1(ago, fires):
+    account = _old_t1_account()
+    MeetingFactory(account=account, kind="executive", occurred_at=NOW - days(ago))
+    MeetingFactory(account=account, kind="qbr", occurred_at=NOW - days(10))
+    MeetingFactory(account=account, kind="call", occurred_at=NOW - days(1))  # not executive level
+    run()
+    assert ("no_exec_meeting" in reasons(account)) is fires
+
+
+def test_r7_only_applies_to_t1_by_default():
+    account = _old_t1_account()
+    set_tier(account, "T2")
+    run()
+    assert not {k for k in open_keys(account) if k[0] == "R7"}
+
+
+@pytest.mark.parametrize(("last", "fires"), [(dt.date(2026, 2, 17), True), (dt.date(2026, 2, 18), False)])
+def test_r7_qbr_overdue_more_than_thirty_days_past_cadence(last, fires):
+    account = _old_t1_account()
+    MeetingFactory(account=account, kind="executive", occurred_at=NOW - days(5))
+    # T1: a QBR every three months, so the next one was due on 2026-05-17 (31 days before 06-17) or 05-18 (30).
+    MeetingFactory(account=account, kind="qbr", occurred_at=timezone.make_aware(dt.datetime.combine(last, dt.time(10))))
+    run()
+    assert ("qbr_overdue" in reasons(account)) is fires
+
+
+# --- R9 ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("covered", "fires"), [(1, True), (2, False)])
+def test_r9_single_threaded(covered, fires):
+    account = set_tier(AccountFactory(), "T2")
+    ContactFactory(account=account, buying_roles=["economic_buyer"], coverage="multiple", support=1)
+    for _ in range(covered - 1):
+        ContactFactory(account=account, coverage="in_depth")
+    ContactFactory(account=account, coverage="brief")
+    ContactFactory(account=account, coverage="multiple", is_active=False, left_on=TODAY - days(400))
+    run()
+    assert ("single_threaded" in reasons(account)) is fires
+
+
+@pytest.mark.parametrize(("support", "fires"), [(-1, True), (0, False)])
+def test_r9_economic_buyer_support(support, fires):
+    account = set_tier(AccountFactory(), "T1")
+    ContactFactory(account=account, buying_roles=["economic_buyer"], coverage="multiple", support=support)
+    ContactFactory(account=account, coverage="multiple")
+    run()
+    assert ("economic_buyer_unsupportive" in reasons(account)) is fires
+
+
+def test_r9_no_economic_buyer_and_scope_excludes_t3():
+    t2 = set_tier(AccountFactory(), "T2")
+    t3 = set_tier(AccountFactory(), "T3")
+    for account in (t2, t3):
+        ContactFactory(account=account, coverage="multiple")
+        ContactFactory(account=account, coverage="multiple")
+    run()
+    assert reasons(t2) == {"no_economic_buyer"}
+    assert not reasons(t3)
+
+
+def test_a_disabled_rule_raises_nothing():
+    RuleConfig.objects.filter(rule="R3", tier="").update(is_enabled=False)
+    account = AccountFactory()
+    invoice(account, TODAY - days(200), 1000, paid_on=None, due_on=TODAY - days(100))
+    run()
+    assert not reasons(account)
+
+
+def test_churned_accounts_raise_nothing():
+    account = AccountFactory(status="churned")
+    invoice(account, TODAY - days(200), 1000, paid_on=None, due_on=TODAY - days(100))
+    run()
+    assert not reasons(account)
+
+
+def test_owner_is_resolved_by_team_role():
+    account = AccountFactory()
+    finance = AccountTeamMember.objects.create(account=account, user=AccountFactory().owner, role="finance").user
+    invoice(account, TODAY - days(200), 1000, paid_on=None, due_on=TODAY - days(100))
+    other = AccountFactory()
+    invoice(other, TODAY - days(200), 1000, paid_on=None, due_on=TODAY - days(100))
+    run()
+    alert = account.alerts.get()
+    assert (alert.owner, alert.owner_role) == (finance, "finance")
+    assert other.alerts.get().owner == other.owner  # no finance member: the account's owner

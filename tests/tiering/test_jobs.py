@@ -1,0 +1,187 @@
+"""The recompute_scores job: request, one run at a time, redelivery, CLI, beat entries, a real worker."""
+
+import datetime as dt
+import threading
+import time
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from accounts.models import Account
+from kam import jobs
+from kam.locks import advisory_lock
+from kam.models import JobRun, JobStatus
+from kam.tasks import job_scheduled
+from tests.factories import AccountFactory, ExchangeRateFactory
+from tests.tiering.conftest import add_invoices
+from tiering.models import HealthSnapshot, ScoreSnapshot, ScoringRun
+from tiering.recompute import scores_recompute
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def portfolio(scoring_model, account_manager):
+    root = AccountFactory(owner=account_manager, wallet_estimate_amount=Decimal("1000000"))
+    add_invoices(
+        [
+            {
+                "account": root,
+                "issued_on": dt.date.today() - dt.timedelta(days=60),
+                "amount": "500000",
+                "paid_on": dt.date.today() - dt.timedelta(days=20),
+            }
+        ]
+    )
+    return root
+
+
+def test_a_requested_job_runs_and_records_its_counts(portfolio, account_manager, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        job = jobs.job_request(kind="recompute_scores", params={"part": "health"}, user=account_manager)
+    job.refresh_from_db()
+    assert (job.status, job.progress, job.error) == (JobStatus.DONE, 100, "")
+    run = ScoringRun.objects.get(job=job)
+    assert (run.part, run.status, job.result["groups"]) == ("health", "done", 1)
+    assert HealthSnapshot.objects.filter(run=run).count() == 1
+    assert not ScoreSnapshot.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_concurrent_run_does_nothing(portfolio):
+    """While one run holds the job lock, another request ends at once with "already running"."""
+    held, release = threading.Event(), threading.Event()
+
+    def hold_lock():
+        with advisory_lock("job:recompute_scores") as acquired:
+            assert acquired
+            held.set()
+            release.wait(10)
+        connection.close()
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    held.wait(10)
+    try:
+        job = JobRun.objects.create(kind="recompute_scores")
+        jobs.job_execute(job.pk)
+        job.refresh_from_db()
+        assert (job.status, job.error) == (JobStatus.FAILED, jobs.ALREADY_RUNNING)
+        assert not ScoringRun.objects.exists()
+        assert Account.objects.get(pk=portfolio.pk).tier == ""
+    finally:
+        release.set()
+        holder.join()
+
+
+def test_a_redelivered_job_does_not_run_twice(portfolio):
+    job = JobRun.objects.create(kind="recompute_scores")
+    counts = scores_recompute(job=job)  # the worker published, then died before marking the job done
+    JobRun.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
+    job = jobs.job_execute(job.pk)
+    assert (job.status, job.result) == (JobStatus.DONE, counts)
+    assert ScoringRun.objects.count() == 1
+    assert ScoreSnapshot.objects.count() == 1
+    jobs.job_execute(job.pk)  # finished: nothing to do
+    assert ScoringRun.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [({"part": "everything"}, "part must be one of"), ({"as_of": "yesterday"}, "as_of must be a date")],
+)
+def test_bad_parameters_fail_the_job_with_a_clear_message(portfolio, params, message):
+    job = JobRun.objects.create(kind="recompute_scores", params=params)
+    with pytest.raises(ValueError, match=message):
+        jobs.job_execute(job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and message in job.error
+
+
+def test_a_missing_rate_fails_the_job_naming_currency_and_year(portfolio, account_manager):
+    ExchangeRateFactory(currency="JPY", year=dt.date.today().year)
+    yen = AccountFactory(owner=account_manager, currency="JPY")
+    add_invoices([{"account": yen, "issued_on": dt.date(dt.date.today().year - 2, 5, 1), "amount": "100", "currency": "JPY"}])
+    job = JobRun.objects.create(kind="recompute_scores")
+    with pytest.raises(Exception, match="JPY in fiscal year"):
+        jobs.job_execute(job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert f"JPY in fiscal year {dt.date.today().year - 2}" in job.error
+    assert ScoringRun.objects.get().status == "failed"
+
+
+def test_the_command_runs_a_job_and_prints_its_counts(portfolio, capsys):
+    call_command("recompute_scores", "--part", "tiers", "--as-of", dt.date.today().isoformat(), "--no-progress")
+    out = capsys.readouterr().out
+    assert "done" in out and '"groups": 1' in out
+    assert JobRun.objects.get().params == {"part": "tiers", "as_of": dt.date.today().isoformat()}
+    assert Account.objects.get(pk=portfolio.pk).tier != ""
+
+
+def test_the_command_reports_a_failure(scoring_model, account_manager):
+    ExchangeRateFactory(currency="JPY", year=dt.date.today().year)
+    yen = AccountFactory(owner=account_manager, currency="JPY")
+    add_invoices([{"account": yen, "issued_on": dt.date(dt.date.today().year - 1, 5, 1), "amount": "100", "currency": "JPY"}])
+    with pytest.raises(CommandError, match="No exchange rate"):
+        call_command("recompute_scores", "--no-progress")
+
+
+def test_the_beat_runs_health_nightly_and_tiers_quarterly():
+    from celery.schedules import crontab
+
+    health = settings.CELERY_BEAT_SCHEDULE["tiering-health-nightly"]
+    tiers = settings.CELERY_BEAT_SCHEDULE["tiering-tiers-quarterly"]
+    assert health["kwargs"] == {"kind": "recompute_scores", "params": {"part": "health"}}
+    assert tiers["kwargs"] == {"kind": "recompute_scores", "params": {"part": "tiers"}}
+    assert health["schedule"] == crontab(minute="30", hour="1")
+    assert tiers["schedule"] == crontab(minute="30", hour="4", day_of_month="1", month_of_year="1,4,7,10")
+
+
+def test_schedules_are_configurable_and_checked(monkeypatch):
+    from kam.settings import _cron
+
+    monkeypatch.setenv("KAM_TIERS_SCHEDULE", "0 5 1 1 *")
+    assert _cron("KAM_TIERS_SCHEDULE", "x").month_of_year == {1}
+    monkeypatch.setenv("KAM_TIERS_SCHEDULE", "every quarter")
+    with pytest.raises(ImproperlyConfigured, match="KAM_TIERS_SCHEDULE"):
+        _cron("KAM_TIERS_SCHEDULE", "x")
+
+
+def test_the_scheduled_task_passes_its_parameters(portfolio):
+    result = job_scheduled(kind="recompute_scores", params={"part": "health"})
+    job = JobRun.objects.get(pk=result["id"])
+    assert job.params == {"scheduled": True, "part": "health"}
+    assert ScoringRun.objects.get(job=job).part == "health"
+
+
+@pytest.mark.slow
+def test_a_real_worker_recomputes_the_scores(celery_worker, scoring_model, account_manager, django_capture_on_commit_callbacks):
+    root = AccountFactory(owner=account_manager, wallet_estimate_amount=Decimal("1000000"))
+    child = AccountFactory(owner=account_manager, parent=root)
+    add_invoices(
+        [
+            {
+                "account": child,
+                "issued_on": dt.date.today() - dt.timedelta(days=60),
+                "amount": "500000",
+                "paid_on": dt.date.today() - dt.timedelta(days=20),
+            }
+        ]
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        job = jobs.job_request(kind="recompute_scores")
+    deadline = time.monotonic() + 60
+    while True:
+        job.refresh_from_db()
+        if job.is_finished or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert (job.status, job.error, job.progress) == (JobStatus.DONE, "", 100)
+    assert ScoringRun.objects.get(job=job).status == "done"
+    tiers = set(Account.objects.filter(pk__in=[root.pk, child.pk]).values_list("tier", flat=True))
+    assert len(tiers) == 1 and tiers != {""}

@@ -1,0 +1,82 @@
+"""Data builders for the workspace's page tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from accounts import services
+from accounts.choices import BuyingRoleCode
+from accounts.models import BuyingRole
+from service_plans.models import Project, ServiceRequest, SurveyResponse
+from tests.factories import (
+    AccountFactory,
+    ContactFactory,
+    ContractFactory,
+    ExchangeRateFactory,
+    InvoiceFactory,
+    MeetingFactory,
+    TeamMemberFactory,
+)
+
+
+def ensure_buying_roles() -> None:
+    """The buying roles are rows a data migration adds; a transactional test elsewhere in the run
+    (a real Celery worker, the browser) flushes them, so tests that set roles make sure they exist."""
+    for code in BuyingRoleCode.values:
+        BuyingRole.objects.get_or_create(code=code)
+
+
+def build_account(owner, *, n: int, name: str = "Acme Group", today: dt.date | None = None):
+    """An account with ``n`` of everything: subsidiaries, contacts, contracts, invoices, meetings…"""
+    today = today or timezone.localdate()
+    now = timezone.now()
+    account = AccountFactory(owner=owner, name=name)
+    ensure_buying_roles()
+    previous = None
+    for i in range(n):
+        sub = AccountFactory(owner=owner, name=f"{name} sub {i}", parent=account)
+        ContractFactory(
+            account=sub,
+            number=f"{name[:4]}-S{i}",
+            start_date=today - dt.timedelta(days=100),
+            end_date=today + dt.timedelta(days=200),
+        )
+        contact = ContactFactory(account=account, name=f"Contact {i}", reports_to=previous)
+        previous = contact
+        ContractFactory(
+            account=account,
+            number=f"{name[:4]}-C{i}",
+            start_date=today - dt.timedelta(days=300 + i),
+            end_date=today + dt.timedelta(days=30 + i),
+        )
+        InvoiceFactory(
+            account=account,
+            issued_on=today - dt.timedelta(days=60 + i),
+            due_on=today - dt.timedelta(days=30 + i),
+            paid_on=today - dt.timedelta(days=20),
+        )
+        InvoiceFactory(account=sub, issued_on=today - dt.timedelta(days=90), due_on=today - dt.timedelta(days=45))
+        MeetingFactory(account=account, title=f"Meeting {i}", occurred_at=now - dt.timedelta(days=i + 1))
+        TeamMemberFactory(account=account)
+        SurveyResponse.objects.create(
+            account=account, contact=contact, kind="nps", score=8, responded_at=now - dt.timedelta(days=i + 1)
+        )
+        ServiceRequest.objects.create(
+            account=account,
+            title=f"Request {i}",
+            opened_at=now - dt.timedelta(hours=10 + i),
+            first_response_due_at=now - dt.timedelta(hours=8),
+        )
+        Project.objects.create(account=account, name=f"Project {i}", started_on=today - dt.timedelta(days=10))
+        services.contract_update(contract=account.contracts.get(number=f"{name[:4]}-C{i}"), annual_value=Decimal(1000 + i))
+    return account
+
+
+@pytest.fixture
+def usd_rate(db):
+    year = timezone.localdate().year
+    return ExchangeRateFactory(currency="USD", year=year, rate_to_base=Decimal("7.00000000"))
