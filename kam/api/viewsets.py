@@ -121,6 +121,11 @@ class ServiceViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
             queryset = queryset.select_for_update(of=("self",))
         return queryset
 
+    def filter_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
+        # Filters, search and ordering shape lists; an object is found by its id alone (and building
+        # the FilterSet's form for every detail request would cost a few milliseconds for nothing).
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
+
     def etag(self, instance: models.Model, data: Any = None) -> str:
         """A strong ETag: the row's version when it has one, else a hash of its representation."""
         version = getattr(instance, "version", None)
