@@ -40,6 +40,7 @@ run: install
 	$(MANAGE) compilemessages --ignore=.venv -v0 && \
 	$(MANAGE) migrate --noinput && \
 	$(MANAGE) seed_demo --if-empty --accounts $(DEMO_ACCOUNTS) && \
+	$(MANAGE) recompute_kpis --if-stale && \
 	if [ -n "$$DATABASE_URL" ] && [ -n "$$CELERY_BROKER_URL" ]; then \
 	  echo "Starting web, worker and beat on http://127.0.0.1:8000 (DATABASE_URL and CELERY_BROKER_URL are set)"; \
 	  exec $(BIN)/honcho start -f Procfile; \
@@ -73,7 +74,7 @@ format: install
 	$(BIN)/ruff format .
 
 # Each app keeps its own catalogue (<app>/locale); the root one (locale/) holds kam/ and templates/.
-APPS := accounts tiering service_plans reports web integrations
+APPS := accounts tiering service_plans reports web imports integrations
 messages: install
 	@for app in $(APPS); do \
 	  mkdir -p $$app/locale && (cd $$app && PYTHONPATH=.. KAM_ENV=development ../$(BIN)/django-admin makemessages -l zh_Hans --no-obsolete -v0) || exit 1; \

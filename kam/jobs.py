@@ -15,13 +15,14 @@ The flow gives the guarantees the issues ask for:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -151,6 +152,14 @@ def job_execute(job_id: int, *, bar: bool = False) -> JobRun:
         progress = Progress(total=100, job_id=job_id, description=job.get_kind_display(), bar=bar)
         try:
             result = runner(job=job, progress=progress)
+        except (OperationalError, InterfaceError) as exc:
+            # A lost database connection is transient: leave the job claimable so the task's
+            # retry (with backoff) continues it; the task marks it failed when retries run out.
+            with contextlib.suppress(DatabaseError):
+                JobRun.objects.filter(pk=job_id).update(
+                    status=JobStatus.QUEUED, error=f"retrying: {type(exc).__name__}: {exc}"[:10_000]
+                )
+            raise
         except Exception as exc:
             job_fail(job_id, f"{type(exc).__name__}: {exc}")
             raise

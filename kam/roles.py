@@ -44,9 +44,13 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("kam", "jobrun", ("view",)),
     ],
 }
+# Executives set the KPI targets (reports issue).
+ROLE_PERMISSIONS[EXECUTIVE].append(("reports", "kpitarget", ("view", "add", "change", "delete")))
 # Tier and health overrides need an approver (DOMAIN.md §1.8, §9): administrators and executives.
 ROLE_PERMISSIONS[ADMINISTRATOR].append(("tiering", "*", ("approve",)))
 ROLE_PERMISSIONS[EXECUTIVE].append(("tiering", "*", ("approve",)))
+# Import records: administrators look after them in the admin (deleting one deletes its files).
+ROLE_PERMISSIONS[ADMINISTRATOR].append(("imports", "importrecord", ("view", "delete")))
 
 
 def _group_names(user: Any) -> frozenset[str]:

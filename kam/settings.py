@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "service_plans",
     "reports",
     "web",
+    "imports",
     "integrations",
 ]
 
@@ -360,6 +361,12 @@ CELERY_BEAT_SCHEDULE["evaluate-alerts-nightly"] = {
     "schedule": crontab(hour=2, minute=30),
     "kwargs": {"kind": "evaluate_alerts"},
 }
+# reports: the full KPI recompute every night, after the alerts.
+CELERY_BEAT_SCHEDULE["recompute-kpis-nightly"] = {
+    "task": "kam.job_scheduled",
+    "schedule": crontab(hour=3, minute=0),
+    "kwargs": {"kind": "recompute_kpis"},
+}
 
 
 def _cron(name: str, default: str):  # a five-field cron expression from the environment
@@ -388,6 +395,11 @@ CELERY_BEAT_SCHEDULE["tiering-tiers-quarterly"] = {
 KAM_BASE_CURRENCY = env_str("KAM_BASE_CURRENCY", "CNY").upper()
 KAM_FISCAL_YEAR_START_MONTH = env_int("KAM_FISCAL_YEAR_START_MONTH", 1, minimum=1, maximum=12)
 KAM_DEMO_ALLOWED = env_bool("KAM_DEMO_ALLOWED", not IS_PRODUCTION)
+# After source data change, KPIs refresh once the changes have been quiet this long (one run per burst).
+KAM_KPI_REFRESH_DEBOUNCE_SECONDS = env_int("KAM_KPI_REFRESH_DEBOUNCE_SECONDS", 60, minimum=0)
+# Imports: files above this many rows run as a background job from the UI; uploads are capped.
+KAM_IMPORT_INLINE_MAX_ROWS = env_int("KAM_IMPORT_INLINE_MAX_ROWS", 2_000, minimum=0)
+KAM_IMPORT_MAX_UPLOAD_MB = env_int("KAM_IMPORT_MAX_UPLOAD_MB", 50, minimum=1)
 
 # --- Logging --------------------------------------------------------------------------------------
 LOGGING = {

@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
-from celery import shared_task
-from django.db import OperationalError
+import contextlib
+
+from celery import Task, shared_task
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.utils import timezone
 
 from kam.jobs import job_execute
+from kam.models import JobRun, JobStatus
+
+
+class JobTask(Task):
+    """Marks the job failed when the task gives up (retries exhausted, time limit, worker error)."""
+
+    def on_failure(self, exc: BaseException, task_id: str, args: tuple, kwargs: dict, einfo: object) -> None:
+        job_id = kwargs.get("job_id")
+        if job_id is not None:
+            with contextlib.suppress(DatabaseError):
+                JobRun.objects.filter(pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
+                    status=JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:10_000], finished_at=timezone.now()
+                )
 
 
 @shared_task(
+    base=JobTask,
     name="kam.job_run",
-    autoretry_for=(OperationalError,),
+    autoretry_for=(OperationalError, InterfaceError),
     retry_backoff=5,
     retry_backoff_max=300,
     retry_jitter=True,

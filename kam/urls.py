@@ -16,6 +16,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("kam.api.urls")),
     path("settings/", include("integrations.urls")),
+    path("imports/", include("imports.urls")),
     path("", include("web.urls")),
 ]
 

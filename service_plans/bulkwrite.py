@@ -8,7 +8,6 @@ never collide. Elsewhere than PostgreSQL this is plain ``bulk_create``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from django.db import connection, models
@@ -34,7 +33,6 @@ def insert_objects[M: models.Model](model: type[M], objs: Sequence[M]) -> Sequen
     for obj, pk in zip(objs, reserve_ids(model, len(objs)), strict=True):
         obj.pk = pk
     fields = list(model._meta.concrete_fields)
-    json_fields = {f.attname for f in fields if isinstance(f, models.JSONField)}
     now_fields = {f.attname for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)}
     from django.utils import timezone
 
@@ -45,9 +43,7 @@ def insert_objects[M: models.Model](model: type[M], objs: Sequence[M]) -> Sequen
         raw = getattr(obj, name)
         if name in now_fields and raw is None:
             return now
-        if name in json_fields:
-            return json.dumps(raw)
-        return raw
+        return raw  # JSON values go as Python objects: bulk_insert encodes them
 
     bulk_insert(model, columns, [tuple(value(obj, name) for name in columns) for obj in objs])
     for obj in objs:
@@ -65,13 +61,6 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Sequenc
     if connection.vendor != "postgresql":
         created = model.objects.bulk_create(model(**dict(zip(columns, row, strict=True))) for row in rows)
         return [obj.pk for obj in created]
-    json_at = [i for i, name in enumerate(columns) if isinstance(model._meta.get_field(name), models.JSONField)]
     ids = reserve_ids(model, len(rows))
-    encoded = []
-    for pk, row in zip(ids, rows, strict=True):
-        values = list(row)
-        for i in json_at:
-            values[i] = json.dumps(values[i])
-        encoded.append((pk, *values))
-    bulk_insert(model, ["id", *columns], encoded)
+    bulk_insert(model, ["id", *columns], [(pk, *row) for pk, row in zip(ids, rows, strict=True)])
     return ids

@@ -24,6 +24,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from accounts.models import Account
+from kam.bulk import bulk_update
 from kam.events import publish_many
 from service_plans.alerts.rules import (
     DUE_BUSINESS_DAYS,
@@ -331,7 +332,8 @@ def apply(plan: Plan, *, today: dt.date, now: dt.datetime, clock: BusinessClock)
                 notes.append(Note(sponsor, "alert.sponsor", text, alert_link(alert.pk), alert.pk))
         changed = {a.pk: a for a in plan.refresh + plan.raise_priority + plan.close + plan.wake + plan.escalate + plan.sponsor}
         if changed:
-            Alert.objects.bulk_update(
+            bulk_update(
+                Alert,
                 list(changed.values()),
                 [
                     "priority", "evidence", "clear_runs", "last_clear_on", "last_triggered_on", "status", "closed_at",

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Account
+from kam.bulk import bulk_update
 from kam.errors import StaleVersion
 from service_plans.models import (
     AccountPlan,
@@ -371,9 +372,9 @@ def plan_schedule_apply(*, plans: list[AccountPlan], standards: dict[int, Servic
     PlanReview.objects.bulk_create(new_reviews)
     PlanAction.objects.bulk_create(new_actions)
     if changed_reviews:
-        PlanReview.objects.bulk_update(changed_reviews, ["status"])
+        bulk_update(PlanReview, changed_reviews, ["status"])
     if changed_actions:
-        PlanAction.objects.bulk_update(changed_actions, ["status", "due_on"])
+        bulk_update(PlanAction, changed_actions, ["status", "due_on"])
     AccountPlan.objects.filter(pk__in=plan_ids).update(version=F("version") + 1)
     _set_standards(plans, standards)
     return {
@@ -387,7 +388,7 @@ def plan_schedule_apply(*, plans: list[AccountPlan], standards: dict[int, Servic
 def _set_standards(plans: list[AccountPlan], standards: dict[int, ServiceStandard]) -> None:
     for plan in plans:
         plan.standard = standards[plan.pk]
-    AccountPlan.objects.bulk_update(plans, ["standard"])
+    bulk_update(AccountPlan, plans, ["standard"])
 
 
 @transaction.atomic

@@ -35,3 +35,19 @@ def test_awkward_values_round_trip():
     assert all(a.created_at is not None for a in Account.objects.all())  # defaults filled in
     # The sequence moved past the explicit ids: a normal insert does not collide.
     assert AccountFactory().pk > start + 2
+
+
+def test_bulk_update_writes_many_rows_in_one_statement(django_assert_max_num_queries):
+    from kam.bulk import bulk_update
+
+    accounts = [AccountFactory(name=f"Account {i}") for i in range(30)]
+    for i, account in enumerate(accounts):
+        account.region = f"Region {i}" if i % 2 else ""
+        account.wallet_estimate_amount = Decimal(i) if i % 3 else None
+    with django_assert_max_num_queries(6):  # savepoint, temp table, COPY, UPDATE, DROP, release
+        assert bulk_update(Account, accounts, ["region", "wallet_estimate_amount"]) == 30
+    stored = dict(Account.objects.values_list("pk", "region"))
+    assert all(stored[a.pk] == a.region for a in accounts)
+    assert Account.objects.get(pk=accounts[3].pk).wallet_estimate_amount is None
+    assert Account.objects.get(pk=accounts[4].pk).wallet_estimate_amount == Decimal(4)
+    assert bulk_update(Account, [], ["region"]) == 0

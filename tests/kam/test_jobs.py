@@ -104,3 +104,46 @@ def test_progress_is_throttled_and_never_reaches_100_before_the_end(runner):
     progress._write(force=True)
     job.refresh_from_db()
     assert job.progress == 99
+
+
+FLAKY = {"failures_left": 0}
+
+
+def flaky_runner(*, job, progress):
+    from django.db import OperationalError
+
+    if FLAKY["failures_left"] > 0:
+        FLAKY["failures_left"] -= 1
+        raise OperationalError("server closed the connection unexpectedly")
+    return {"ok": True}
+
+
+def test_a_lost_connection_leaves_the_job_claimable_for_the_retry(monkeypatch):
+    from django.db import OperationalError
+
+    monkeypatch.setitem(jobs.JOB_RUNNERS, "recompute_kpis", "tests.kam.test_jobs.flaky_runner")
+    FLAKY["failures_left"] = 1
+    job = JobRun.objects.create(kind="recompute_kpis")
+    with pytest.raises(OperationalError):
+        jobs.job_execute(job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.QUEUED
+    assert job.error.startswith("retrying: OperationalError")
+    assert jobs.job_execute(job.pk).status == JobStatus.DONE  # what the task's retry does
+
+
+def test_the_task_marks_the_job_failed_when_retries_run_out(monkeypatch):
+    from django.db import OperationalError
+
+    from kam.tasks import job_run
+
+    monkeypatch.setitem(jobs.JOB_RUNNERS, "recompute_kpis", "tests.kam.test_jobs.flaky_runner")
+    monkeypatch.setattr(job_run, "max_retries", 0)  # give up at once (in production: 5 retries with backoff)
+    FLAKY["failures_left"] = 100
+    job = JobRun.objects.create(kind="recompute_kpis")
+    result = job_run.apply(kwargs={"job_id": job.pk}, throw=False)
+    assert result.state == "FAILURE"
+    assert isinstance(result.result, OperationalError)
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert "OperationalError" in job.error
