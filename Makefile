@@ -74,7 +74,7 @@ format: install
 	$(BIN)/ruff format .
 
 # Each app keeps its own catalogue (<app>/locale); the root one (locale/) holds kam/ and templates/.
-APPS := accounts tiering service_plans reports web imports
+APPS := accounts tiering service_plans reports web imports integrations
 messages: install
 	@for app in $(APPS); do \
 	  mkdir -p $$app/locale && (cd $$app && PYTHONPATH=.. KAM_ENV=development ../$(BIN)/django-admin makemessages -l zh_Hans --no-obsolete -v0) || exit 1; \

@@ -32,7 +32,7 @@ class AccountFilterSet(filters.FilterSet):
     parent = filters.NumberFilter(field_name="parent_id", label=_("Parent account"))
     group = filters.NumberFilter(field_name="group_root_id", label=_("Group"))
     renewal_due_within = filters.NumberFilter(
-        method="filter_renewal_due_within", label=_("Renewal due within (days)"), min_value=0
+        method="filter_renewal_due_within", label=_("Renewal due within (days)"), min_value=0, max_value=3660
     )
     open_alerts = filters.BooleanFilter(method="filter_open_alerts", label=_("Has open alerts"))
 

@@ -9,17 +9,21 @@ caller read (``expected_version``), so concurrent edits are refused rather than 
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import F
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.choices import ContractStatus
 from accounts.hierarchy import hierarchy_attach, hierarchy_move
 from accounts.models import Account, BuyingRole, Contact, Contract, ExchangeRate, Invoice, Meeting
-from kam.errors import StaleVersion
+from kam.errors import Conflict, StaleVersion
+from kam.events import publish
 
 ACCOUNT_FIELDS = frozenset(
     {
@@ -244,3 +248,95 @@ def team_member_update(*, member: Any, actor: Any = None, **fields: Any) -> Any:
     locked.full_clean()
     locked.save()
     return locked
+
+
+@transaction.atomic
+def team_member_remove(*, member: Any, actor: Any = None) -> None:
+    """Take ``user`` off the account's team (the account stops being visible to them through it)."""
+    member.delete()
+
+
+@transaction.atomic
+def contact_delete(*, contact: Contact, actor: Any = None) -> None:
+    if actor is not None:
+        contact._history_user = actor
+    contact.delete()
+
+
+@transaction.atomic
+def meeting_delete(*, meeting: Meeting, actor: Any = None) -> None:
+    meeting.delete()
+
+
+RENEWABLE_STATUSES = frozenset({ContractStatus.ACTIVE, ContractStatus.EXPIRED})
+
+
+@transaction.atomic
+def contract_renew(
+    *,
+    contract: Contract,
+    number: str,
+    actor: Any = None,
+    expected_version: int | None = None,
+    start_date: dt.date | None = None,
+    end_date: dt.date | None = None,
+    signed_on: dt.date | None = None,
+    **fields: Any,
+) -> Contract:
+    """Create the contract that renews ``contract`` and mark the original renewed, in one transaction.
+
+    Defaults carry the original's terms forward: the renewal starts the day after the original ends
+    and runs as long; it is signed today. ``signed_on`` is the renewal date of the renewal KPIs
+    (DOMAIN.md §4.4). A contract is renewed once: a second renewal is a ``Conflict``; the original's
+    row lock makes two concurrent renewals queue, and the unique ``renewal_of`` backs that up.
+    """
+    _check_fields(fields, RENEWAL_FIELDS)
+    original = Contract.objects.select_for_update().get(pk=contract.pk)
+    if expected_version is not None and original.version != expected_version:
+        raise StaleVersion(original.version)
+    if original.status == ContractStatus.RENEWED or Contract.objects.filter(renewal_of=original).exists():
+        raise Conflict(_("Contract %(number)s has already been renewed.") % {"number": original.number})
+    if original.status not in RENEWABLE_STATUSES:
+        raise ValidationError(
+            {
+                "non_field_errors": [
+                    _("Only an active or expired contract can be renewed; this one is %(status)s.")
+                    % {"status": original.get_status_display()}
+                ]
+            }
+        )
+    start_date = start_date or original.end_date + dt.timedelta(days=1)
+    if end_date is None:
+        end_date = start_date + (original.end_date - original.start_date)
+    terms = {
+        "title": original.title,
+        "annual_value": original.annual_value,
+        "currency": original.currency,
+        "auto_renew": original.auto_renew,
+        "is_customised_solution": original.is_customised_solution,
+        "escalator_pct": original.escalator_pct,
+        **fields,
+    }
+    renewal = _save_new(
+        Contract(
+            account_id=original.account_id,
+            number=number,
+            start_date=start_date,
+            end_date=end_date,
+            signed_on=signed_on or timezone.localdate(),
+            status=ContractStatus.ACTIVE,
+            renewal_of=original,
+            **terms,
+        ),
+        actor,
+    )
+    original.status = ContractStatus.RENEWED
+    original.version = F("version") + 1
+    if actor is not None:
+        original._history_user = actor
+    original.save(update_fields=["status", "version", "updated_at"])
+    publish("contract.renewed", {"contract_id": original.pk, "renewal_id": renewal.pk, "account_id": original.account_id})
+    return renewal
+
+
+RENEWAL_FIELDS = frozenset({"title", "annual_value", "currency", "auto_renew", "is_customised_solution", "escalator_pct"})

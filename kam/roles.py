@@ -23,9 +23,13 @@ ROLE_GROUPS = (ADMINISTRATOR, EXECUTIVE, ACCOUNT_MANAGER)
 ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
     ADMINISTRATOR: [
         (app, "*", ("view", "add", "change", "delete"))
-        for app in ("accounts", "tiering", "service_plans", "reports", "kam", "auth")
+        for app in ("accounts", "tiering", "service_plans", "reports", "kam", "auth", "integrations")
     ],
-    EXECUTIVE: [(app, "*", ("view",)) for app in ("accounts", "tiering", "service_plans", "reports", "kam")],
+    EXECUTIVE: [
+        *[(app, "*", ("view",)) for app in ("accounts", "tiering", "service_plans", "reports", "kam")],
+        # Executives may start the portfolio recomputes of the API's jobs/ (kam.api.jobs).
+        ("kam", "jobrun", ("add",)),
+    ],
     ACCOUNT_MANAGER: [
         ("accounts", "account", ("view", "add", "change")),
         ("accounts", "contact", ("view", "add", "change", "delete")),
@@ -112,3 +116,8 @@ def sync_role_groups(app_config: Any = None, **_: Any) -> None:
         current = set(group.permissions.values_list("pk", flat=True))
         if current != wanted:
             group.permissions.set(wanted)
+
+
+def group_names(user: Any) -> frozenset[str]:
+    """The names of the user's groups (roles), cached on the user object like the visibility rule's."""
+    return _group_names(user)

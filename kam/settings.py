@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
@@ -55,6 +56,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "simple_history",
     "axes",
     "kam",
@@ -64,6 +67,7 @@ INSTALLED_APPS = [
     "reports",
     "web",
     "imports",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -232,11 +236,83 @@ MAILERS = {"default": {"BACKEND": _MAIL_BACKEND, "OPTIONS": _MAIL_OPTIONS}}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "KAM <kam@localhost>")
 
 # --- REST framework ------------------------------------------------------------------------------
+# The API's building blocks live in kam/api/ (see its docstring); each app adds its endpoints in
+# <app>/api.py. Token authentication comes first so that an anonymous call is answered 401 with a
+# ``WWW-Authenticate: Token`` challenge.
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "kam.api.authentication.TokenAuthentication",
+        "kam.api.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "kam.api.permissions.TokenScopePermission",
+        "kam.api.permissions.RolePermission",
+    ],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "kam.api.pagination.CursorPagination",
+    "DEFAULT_THROTTLE_CLASSES": ["kam.api.throttling.TokenRateThrottle", "kam.api.throttling.UserRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "kam.api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "kam.api.exceptions.exception_handler",
+    "COERCE_DECIMAL_TO_STRING": True,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# Requests per minute, per token and per user (a token's calls count against both). Throttle counts
+# live in the default cache: set CACHE_URL (Redis) so that every web process shares them.
+KAM_API_THROTTLE_RATES = {
+    "token": env_str("KAM_API_THROTTLE_TOKEN", "1200/min"),
+    "user": env_str("KAM_API_THROTTLE_USER", "2400/min"),
+}
+KAM_API_MAX_PAGE_SIZE = 500
+KAM_API_IDEMPOTENCY_HOURS = env_int("KAM_API_IDEMPOTENCY_HOURS", 24, minimum=1)
+KAM_API_TOKEN_MAX_DAYS = env_int("KAM_API_TOKEN_MAX_DAYS", 730, minimum=1)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "KAM API",
+    "DESCRIPTION": "Key account management: accounts, contracts, service delivery, jobs and webhooks. See docs/api.md.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Fields called "status" or "kind" on several resources: one enum component per choice set.
+    "ENUM_NAME_OVERRIDES": {
+        "AccountStatusEnum": "accounts.choices.AccountStatus",
+        "ContractStatusEnum": "accounts.choices.ContractStatus",
+        "MeetingKindEnum": "accounts.choices.MeetingKind",
+        "ServiceRequestStatusEnum": "service_plans.models.ServiceRequestStatus",
+        "ProjectStatusEnum": "service_plans.models.ProjectStatus",
+        "ProjectKindEnum": "service_plans.models.ProjectKind",
+        "SurveyKindEnum": "service_plans.models.SurveyKind",
+        "JobStatusEnum": "kam.models.JobStatus",
+        "DeliveryStatusEnum": "integrations.models.DeliveryStatus",
+    },
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "kam.api.schema.document_errors"],
+}
+
+# --- Webhooks -------------------------------------------------------------------------------------
+# Deliveries retry with exponential backoff (base × 2^(attempt−1)) up to the maximum attempts; a
+# subscription is disabled, and its owner told by email, after this many failures in a row.
+KAM_WEBHOOK_TIMEOUT_SECONDS = env_int("KAM_WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1, maximum=60)
+KAM_WEBHOOK_MAX_ATTEMPTS = env_int("KAM_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1, maximum=20)
+KAM_WEBHOOK_BACKOFF_SECONDS = env_int("KAM_WEBHOOK_BACKOFF_SECONDS", 60, minimum=1)
+KAM_WEBHOOK_DISABLE_AFTER = env_int("KAM_WEBHOOK_DISABLE_AFTER", 15, minimum=1)
+KAM_WEBHOOK_ALLOW_HTTP = env_bool("KAM_WEBHOOK_ALLOW_HTTP", not IS_PRODUCTION)
+# Tests only: lets a delivery reach a server on 127.0.0.1. Private and link-local stay refused.
+KAM_WEBHOOK_ALLOW_LOOPBACK = env_bool("KAM_WEBHOOK_ALLOW_LOOPBACK", False)
+if KAM_WEBHOOK_ALLOW_LOOPBACK and IS_PRODUCTION:
+    raise ImproperlyConfigured("KAM_WEBHOOK_ALLOW_LOOPBACK is for tests only and cannot be set when KAM_ENV=production.")
+# Days before a contract's end at which ``contract.expiring`` is announced (once per milestone).
+KAM_CONTRACT_EXPIRING_DAYS = sorted({int(d) for d in env_list("KAM_CONTRACT_EXPIRING_DAYS", ["90", "60", "30"])}, reverse=True)
 
 # --- Celery ---------------------------------------------------------------------------------------
 # Without a broker (the embedded default of `make run`) tasks run in-process, eagerly. With one,
@@ -272,6 +348,12 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Periodic jobs: declared here, in one place. Issues that add jobs add their entry below.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE["webhooks-dispatch"] = {"task": "integrations.webhooks_dispatch", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["contracts-expiring-scan"] = {
+    "task": "integrations.contracts_expiring_scan",
+    "schedule": crontab(hour=6, minute=15),
+}
+CELERY_BEAT_SCHEDULE["integrations-purge"] = {"task": "integrations.purge", "schedule": crontab(hour=3, minute=40)}
 # service_plans: risk alerts R1–R9 every night (DOMAIN.md §5.3), after the day's data has landed.
 from celery.schedules import crontab  # noqa: E402
 

@@ -14,6 +14,10 @@ urlpatterns = [
     path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("api/", include("kam.api.urls")),
+    path("settings/", include("integrations.urls")),
     path("imports/", include("imports.urls")),
     path("", include("web.urls")),
 ]
+
+handler404 = "kam.api.views.not_found"

@@ -93,6 +93,17 @@ def escalation_create(*, account: Any, actor: Any = None, **fields: Any) -> Esca
 
 
 @transaction.atomic
+def escalation_update(
+    *, escalation: Escalation, actor: Any = None, expected_version: int | None = None, **fields: Any
+) -> Escalation:
+    """Change an escalation (the REST API's PATCH); its service request must stay on its account."""
+    request = fields.get("service_request")
+    if request is not None and request.account_id != escalation.account_id:
+        raise ValidationError({"service_request": [_("The service request belongs to another account.")]})
+    return _update(escalation, fields, ESCALATION_FIELDS, expected_version)
+
+
+@transaction.atomic
 def escalation_close(*, escalation: Escalation, actor: Any = None, at: dt.datetime | None = None) -> Escalation:
     if escalation.closed_at is not None:
         raise ValidationError({"closed_at": [_("The escalation is already closed.")]})

@@ -15,7 +15,7 @@ import pytest
 from django.urls import reverse
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ["accounts", "tiering", "service_plans", "reports", "web", "imports"]
+APPS = ["accounts", "tiering", "service_plans", "reports", "web", "imports", "integrations"]
 
 
 def _untranslated(po: Path) -> list[str]:

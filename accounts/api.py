@@ -1,0 +1,277 @@
+"""REST endpoints of the accounts app (paths and field names: docs/api-contract.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts import services
+from accounts.choices import BuyingRoleCode, HealthBand, Tier
+from accounts.filters import AccountFilterSet, ContactFilterSet, ContractFilterSet, InvoiceFilterSet, MeetingFilterSet
+from accounts.models import Account, Contact, Contract, ExchangeRate, Invoice, Meeting
+from kam.api.fields import BlankAsNullChoiceField, CodeListField
+from kam.api.serializers import ApiModelSerializer, FixedOnUpdateMixin
+from kam.api.viewsets import CreateServiceMixin, DestroyServiceMixin, ServiceViewSet, UpdateServiceMixin
+from kam.errors import Conflict
+from kam.roles import is_administrator
+
+User = get_user_model()
+COMMON_READ_ONLY = ["id", "version", "created_at", "updated_at"]
+
+
+# --- Accounts -------------------------------------------------------------------------------------
+
+
+class AccountSerializer(ApiModelSerializer):
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True), required=False, help_text="User id; defaults to you."
+    )
+    tier = BlankAsNullChoiceField(choices=Tier.choices)
+    health_band = BlankAsNullChoiceField(choices=HealthBand.choices)
+    group = serializers.IntegerField(source="group_root_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Account
+        fields = [
+            "id", "name", "external_id", "parent", "group", "owner", "industry", "region", "currency", "status",
+            "credit_rating", "payment_terms_days", "market_influence", "integration_potential", "relationship_stage",
+            "wallet_estimate_amount", "notes", "tier", "abc_class", "value_score", "health_score", "health_band",
+            *COMMON_READ_ONLY,
+        ]  # fmt: skip
+        read_only_fields = ["abc_class", "value_score", "health_score", *COMMON_READ_ONLY]
+
+    def validate_owner(self, owner: Any) -> Any:
+        # Handing an account to someone else is an administrator's decision (it moves visibility).
+        user = self.context["request"].user
+        current = self.instance.owner_id if self.instance is not None else user.pk
+        if owner.pk != current and not is_administrator(user):
+            raise serializers.ValidationError(_("Only an administrator can give an account to another owner."))
+        return owner
+
+
+class AccountViewSet(CreateServiceMixin, UpdateServiceMixin, ServiceViewSet):
+    """Key accounts. ``tier``, the scores and ``health_band`` are computed by tiering and read-only here."""
+
+    queryset = Account.objects.all()
+    serializer_class = AccountSerializer
+    filterset_class = AccountFilterSet
+    search_fields = ["name", "external_id"]
+    ordering_fields = ["id", "name", "status", "tier", "health_band", "region", "industry", "created_at", "updated_at"]
+    create_service = services.account_create
+    update_service = services.account_update
+    instance_kwarg = "account"
+
+    def service_kwargs(self, validated_data: dict[str, Any]) -> dict[str, Any]:
+        data = dict(validated_data)
+        if self.action == "create":
+            data.setdefault("owner", self.request.user)
+        return data
+
+
+# --- Contacts -------------------------------------------------------------------------------------
+
+
+class ContactSerializer(ApiModelSerializer):
+    buying_roles = CodeListField(choices=BuyingRoleCode.choices, required=False)
+
+    class Meta:
+        model = Contact
+        fields = [
+            "id", "account", "name", "email", "phone", "title", "department", "buying_roles", "influence", "support",
+            "coverage", "political_status", "decision_orientation", "reports_to", "is_active", "left_on", "replaced_by",
+            *COMMON_READ_ONLY,
+        ]  # fmt: skip
+        read_only_fields = COMMON_READ_ONLY
+
+
+class ContactViewSet(CreateServiceMixin, UpdateServiceMixin, DestroyServiceMixin, ServiceViewSet):
+    """People at the customer, with their buying roles (a list of codes)."""
+
+    queryset = Contact.objects.all()
+    serializer_class = ContactSerializer
+    filterset_class = ContactFilterSet
+    search_fields = ["name", "email", "title"]
+    ordering_fields = ["id", "name", "influence", "support", "created_at", "updated_at"]
+    list_prefetch_related = ("buying_roles",)
+    create_service = services.contact_create
+    update_service = services.contact_update
+    delete_service = services.contact_delete
+    instance_kwarg = "contact"
+
+
+# --- Contracts ------------------------------------------------------------------------------------
+
+
+class ContractSerializer(ApiModelSerializer):
+    class Meta:
+        model = Contract
+        fields = [
+            "id", "account", "number", "title", "start_date", "end_date", "annual_value", "currency", "status",
+            "renewal_of", "signed_on", "notice_on", "auto_renew", "is_customised_solution", "escalator_pct",
+            *COMMON_READ_ONLY,
+        ]  # fmt: skip
+        read_only_fields = COMMON_READ_ONLY
+
+
+class ContractRenewSerializer(ApiModelSerializer):
+    """The renewal's terms; anything left out is carried over from the contract being renewed."""
+
+    class Meta:
+        model = Contract
+        fields = [
+            "number", "title", "start_date", "end_date", "annual_value", "currency", "signed_on", "auto_renew",
+            "is_customised_solution", "escalator_pct",
+        ]  # fmt: skip
+        extra_kwargs = {name: {"required": False} for name in fields if name != "number"}
+
+
+class ContractViewSet(CreateServiceMixin, UpdateServiceMixin, ServiceViewSet):
+    """Contracts; ``renew`` creates the renewal and marks the contract renewed."""
+
+    queryset = Contract.objects.all()
+    serializer_class = ContractSerializer
+    filterset_class = ContractFilterSet
+    search_fields = ["number", "title"]
+    ordering_fields = ["id", "number", "start_date", "end_date", "annual_value", "created_at", "updated_at"]
+    create_service = services.contract_create
+    update_service = services.contract_update
+    instance_kwarg = "contract"
+    action_permissions = {"renew": ["accounts.add_contract", "accounts.change_contract"]}
+
+    @extend_schema(request=ContractRenewSerializer, responses={201: ContractSerializer})
+    @action(detail=True, methods=["post"])
+    def renew(self, request: Request, pk: str | None = None) -> Response:
+        """Renew the contract: creates the renewal (``renewal_of`` = this contract) and marks this one renewed.
+
+        A contract is renewed once (409 the second time). ``If-Match`` with this contract's ETag is honoured.
+        """
+        serializer = ContractRenewSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            original, expected_version = self.checked_object(request)
+            renewal = services.contract_renew(
+                contract=original, actor=request.user, expected_version=expected_version, **serializer.validated_data
+            )
+        location = request.build_absolute_uri(f"{request.path.rsplit('/', 3)[0]}/{renewal.pk}/")
+        return self.object_response(renewal, status.HTTP_201_CREATED, Location=location)
+
+
+# --- Invoices -------------------------------------------------------------------------------------
+
+
+class InvoiceSerializer(ApiModelSerializer):
+    class Meta:
+        model = Invoice
+        fields = [
+            "id", "account", "contract", "number", "issued_on", "due_on", "amount", "currency", "margin_amount", "paid_on",
+            "written_off_amount", "written_off_on", "is_disputed", *COMMON_READ_ONLY,
+        ]  # fmt: skip
+        read_only_fields = COMMON_READ_ONLY
+
+
+class InvoiceViewSet(CreateServiceMixin, UpdateServiceMixin, ServiceViewSet):
+    """Invoices and how they were paid or written off."""
+
+    queryset = Invoice.objects.all()
+    serializer_class = InvoiceSerializer
+    filterset_class = InvoiceFilterSet
+    search_fields = ["number"]
+    ordering_fields = ["id", "number", "issued_on", "due_on", "amount", "created_at", "updated_at"]
+    create_service = services.invoice_create
+    update_service = services.invoice_update
+    instance_kwarg = "invoice"
+
+
+# --- Meetings -------------------------------------------------------------------------------------
+
+
+class MeetingSerializer(FixedOnUpdateMixin, ApiModelSerializer):
+    class Meta:
+        model = Meeting
+        fields = [
+            "id", "account", "kind", "occurred_at", "title", "summary", "decisions", "contacts", "attendees", "created_by",
+            "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = ["id", "created_by", "created_at", "updated_at"]
+        extra_kwargs = {"contacts": {"required": False}, "attendees": {"required": False}}
+
+
+class MeetingViewSet(CreateServiceMixin, UpdateServiceMixin, DestroyServiceMixin, ServiceViewSet):
+    """Meetings, calls and visits; ``contacts`` are the customer attendees (contacts of the same account)."""
+
+    queryset = Meeting.objects.all()
+    serializer_class = MeetingSerializer
+    filterset_class = MeetingFilterSet
+    search_fields = ["title", "summary"]
+    ordering_fields = ["id", "occurred_at", "created_at", "updated_at"]
+    list_prefetch_related = ("contacts", "attendees")
+    create_service = services.meeting_create
+    update_service = services.meeting_update
+    delete_service = services.meeting_delete
+    instance_kwarg = "meeting"
+
+    def service_kwargs(self, validated_data: dict[str, Any]) -> dict[str, Any]:
+        data = dict(validated_data)
+        if self.action == "create":
+            data["created_by"] = self.request.user
+        return data
+
+
+# --- Exchange rates -------------------------------------------------------------------------------
+
+
+class ExchangeRateSerializer(ApiModelSerializer):
+    class Meta:
+        model = ExchangeRate
+        fields = ["id", "currency", "year", "rate_to_base"]
+        read_only_fields = ["id"]
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        if self.instance is not None and not isinstance(self.instance, list):
+            # A rate is identified by its currency and year; only the rate changes.
+            fields["currency"].read_only = True
+            fields["year"].read_only = True
+        return fields
+
+
+class ExchangeRateViewSet(CreateServiceMixin, UpdateServiceMixin, ServiceViewSet):
+    """Reference data: everyone reads, administrators write. POST adds a year's rate; PUT/PATCH change it."""
+
+    queryset = ExchangeRate.objects.all()
+    serializer_class = ExchangeRateSerializer
+    filterset_fields = ["currency", "year"]
+    ordering_fields = ["id", "currency", "year"]
+    service_takes_actor = False
+
+    def base_queryset(self) -> Any:
+        return ExchangeRate.objects.all()
+
+    def perform_create(self, serializer: Any) -> ExchangeRate:
+        data = serializer.validated_data
+        if ExchangeRate.objects.filter(currency=data["currency"], year=data["year"]).exists():
+            raise Conflict(_("A rate for this currency and year exists already; change it with PUT or PATCH."), field="year")
+        return services.exchange_rate_set(**data)
+
+    def perform_update(self, serializer: Any, *, expected_version: int | None) -> ExchangeRate:
+        rate = serializer.instance
+        new_rate = serializer.validated_data.get("rate_to_base", rate.rate_to_base)
+        return services.exchange_rate_set(currency=rate.currency, year=rate.year, rate_to_base=new_rate)
+
+
+ROUTES = [
+    ("accounts", AccountViewSet, "account"),
+    ("contacts", ContactViewSet, "contact"),
+    ("contracts", ContractViewSet, "contract"),
+    ("invoices", InvoiceViewSet, "invoice"),
+    ("meetings", MeetingViewSet, "meeting"),
+    ("exchange-rates", ExchangeRateViewSet, "exchange-rate"),
+]

@@ -1,0 +1,72 @@
+"""Server time of the REST API's account list and detail (issue 7's speed targets), in-process.
+
+The throughput target (300 requests/s at 8 clients under gunicorn) needs a load generator against a
+running server and is not measured here.
+"""
+
+from __future__ import annotations
+
+import base64
+import urllib.parse
+from typing import Any
+
+from bench.measure import count_queries, summary, timed
+from bench.registry import case
+
+
+def _client(username: str) -> Any:
+    from django.contrib.auth import get_user_model
+    from rest_framework.test import APIClient
+
+    from integrations.tokens import token_create
+
+    _, key = token_create(user=get_user_model().objects.get(username=username), name="bench", expires_days=1)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client
+
+
+def _get(username: str, url: str, *, repeat: int = 60) -> dict[str, Any]:
+    client = _client(username)
+
+    def get() -> None:
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+
+    durations = timed(get, repeat=repeat, warmup=3)
+    return {**summary(durations), "queries": count_queries(get)}
+
+
+def _cursor(position: int) -> str:
+    # DRF's cursor: base64 of a query string holding the position in the ordering.
+    return base64.b64encode(urllib.parse.urlencode({"p": position}).encode()).decode()
+
+
+@case("api_accounts_list_manager", target="p95 < 30 ms", unit="ms")
+def accounts_list_manager(*, scale: Any) -> dict[str, Any]:
+    return _get("manager1", "/api/v1/accounts/?page_size=50")
+
+
+@case("api_accounts_list_executive", target="p95 < 30 ms", unit="ms")
+def accounts_list_executive(*, scale: Any) -> dict[str, Any]:
+    return _get("exec", "/api/v1/accounts/?page_size=50")
+
+
+@case("api_accounts_list_deep_page", target="within 10% of the first page", unit="ms")
+def accounts_list_deep(*, scale: Any) -> dict[str, Any]:
+    from accounts.models import Account
+
+    ids = Account.objects.order_by("id").values_list("id", flat=True)
+    depth = min(2000 * 50, ids.count() - 50)  # 2,000 pages of 50, or as deep as the data goes
+    position = ids[depth]
+    first = _get("exec", "/api/v1/accounts/?page_size=50")
+    deep = _get("exec", f"/api/v1/accounts/?page_size=50&cursor={urllib.parse.quote(_cursor(position))}")
+    return {**deep, "rows_skipped": depth, "first_page_p95_s": first["p95_s"], "ratio_to_first": deep["p95_s"] / first["p95_s"]}
+
+
+@case("api_account_detail", target="p95 < 20 ms", unit="ms")
+def account_detail(*, scale: Any) -> dict[str, Any]:
+    from accounts.models import Account
+
+    account_id = Account.objects.filter(owner__username="manager1").order_by("id").values_list("id", flat=True).first()
+    return _get("manager1", f"/api/v1/accounts/{account_id}/")

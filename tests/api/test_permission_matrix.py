@@ -1,0 +1,408 @@
+"""Every API endpoint × action × persona × object, generated from the URL configuration.
+
+The endpoints are read from the resolver (every route under ``/api/v1/`` and the HTTP methods its
+viewset answers), so a new endpoint fails ``test_every_endpoint_is_in_the_matrix`` until a row
+for it is added to ``MATRIX`` below, with the statuses each persona must get.
+
+Personas: ``owner`` (the account manager who owns the "own" account), ``other`` (another account
+manager, owner of the "other's" account), ``executive``, ``admin``, ``readonly`` (the owner with a
+read-only token) and ``anonymous``. Objects: ``own`` (hangs off the owner's account), ``others``
+(hangs off the other manager's account) and ``missing`` (an id that does not exist). For POST on a
+list, the object is the account the payload points at. Lists also check visibility: the owner sees
+the own object and not the other's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from integrations.webhooks import subscription_create
+from kam import jobs
+from kam.models import JobRun
+from service_plans.services import delivery, sla
+from tests.api.conftest import token_client
+from tests.factories import (
+    AccountFactory,
+    ContactFactory,
+    ContractFactory,
+    ExchangeRateFactory,
+    InvoiceFactory,
+    MeetingFactory,
+    TeamMemberFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+PERSONAS = ["owner", "other", "executive", "admin", "readonly", "anonymous"]
+OBJECTS = ["own", "others", "missing"]
+MISSING_ID = 987_654_321
+
+
+def api_endpoints() -> list[tuple[str, str]]:
+    """(url name, HTTP method) for every route under api/v1/, from the URL resolver."""
+    found = []
+
+    def walk(patterns: list[Any], prefix: str) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            elif isinstance(pattern, URLPattern):
+                route = (prefix + str(pattern.pattern)).replace("^", "")
+                actions = getattr(pattern.callback, "actions", None)
+                if not route.startswith("api/v1/") or actions is None:
+                    continue
+                allowed = set(pattern.callback.cls.http_method_names)
+                for method, action in actions.items():
+                    if method in allowed and method not in {"head", "options"} and hasattr(pattern.callback.cls, action):
+                        found.append((pattern.name, method.upper()))
+
+    walk(get_resolver().url_patterns, "")
+    return sorted(set(found))
+
+
+# --- Expected statuses ------------------------------------------------------------------------
+
+
+def table(**rows: Any) -> dict[str, dict[str, int]]:
+    """persona -> object -> status; a bare int applies to every object."""
+    return {p: (v if isinstance(v, dict) else dict.fromkeys(OBJECTS, v)) for p, v in rows.items()}
+
+
+def read_scoped(ok: int = 200) -> dict:
+    return table(
+        owner={"own": ok, "others": 404, "missing": 404},
+        other={"own": 404, "others": ok, "missing": 404},
+        executive={"own": ok, "others": ok, "missing": 404},
+        admin={"own": ok, "others": ok, "missing": 404},
+        readonly={"own": ok, "others": 404, "missing": 404},
+        anonymous=401,
+    )
+
+
+def write_scoped(ok: int, *, managers: bool = True) -> dict:
+    """Managers write the data of accounts they see; executives read only; administrators write all."""
+    mine = {"own": ok, "others": 404, "missing": 404} if managers else 403
+    theirs = {"own": 404, "others": ok, "missing": 404} if managers else 403
+    return table(
+        owner=mine, other=theirs, executive=403, admin={"own": ok, "others": ok, "missing": 404}, readonly=403, anonymous=401
+    )
+
+
+def create_scoped() -> dict:
+    """POST with ``account`` in the payload: an account the caller cannot see is "does not exist" (400)."""
+    return table(
+        owner={"own": 201, "others": 400, "missing": 400},
+        other={"own": 400, "others": 201, "missing": 400},
+        executive=403,
+        admin={"own": 201, "others": 201, "missing": 400},
+        readonly=403,
+        anonymous=401,
+    )
+
+
+def read_all(ok: int = 200) -> dict:
+    return table(
+        owner={"own": ok, "others": ok, "missing": 404},
+        other={"own": ok, "others": ok, "missing": 404},
+        executive={"own": ok, "others": ok, "missing": 404},
+        admin={"own": ok, "others": ok, "missing": 404},
+        readonly={"own": ok, "others": ok, "missing": 404},
+        anonymous=401,
+    )
+
+
+def admin_only(ok: int, *, missing: int = 404) -> dict:
+    return table(
+        owner=403, other=403, executive=403, admin={"own": ok, "others": ok, "missing": missing}, readonly=403, anonymous=401
+    )
+
+
+LIST = table(owner=200, other=200, executive=200, admin=200, readonly=200, anonymous=401)
+SCOPED = {"GET": read_scoped(), "PUT": write_scoped(200), "PATCH": write_scoped(200)}
+
+MATRIX: dict[tuple[str, str], dict] = {
+    # accounts
+    ("account-list", "GET"): LIST,
+    ("account-list", "POST"): table(owner=201, other=201, executive=403, admin=201, readonly=403, anonymous=401),
+    **{("account-detail", m): t for m, t in SCOPED.items()},
+    # contacts
+    ("contact-list", "GET"): LIST,
+    ("contact-list", "POST"): create_scoped(),
+    **{("contact-detail", m): t for m, t in SCOPED.items()},
+    ("contact-detail", "DELETE"): write_scoped(204),
+    # contracts
+    ("contract-list", "GET"): LIST,
+    ("contract-list", "POST"): create_scoped(),
+    **{("contract-detail", m): t for m, t in SCOPED.items()},
+    ("contract-renew", "POST"): write_scoped(201),
+    # invoices
+    ("invoice-list", "GET"): LIST,
+    ("invoice-list", "POST"): create_scoped(),
+    **{("invoice-detail", m): t for m, t in SCOPED.items()},
+    # meetings
+    ("meeting-list", "GET"): LIST,
+    ("meeting-list", "POST"): create_scoped(),
+    **{("meeting-detail", m): t for m, t in SCOPED.items()},
+    ("meeting-detail", "DELETE"): write_scoped(204),
+    # exchange rates: reference data, read by all, written by administrators
+    ("exchange-rate-list", "GET"): LIST,
+    ("exchange-rate-list", "POST"): admin_only(201, missing=201),
+    ("exchange-rate-detail", "GET"): read_all(),
+    ("exchange-rate-detail", "PUT"): admin_only(200),
+    ("exchange-rate-detail", "PATCH"): admin_only(200),
+    # service delivery
+    ("team-member-list", "GET"): LIST,
+    ("team-member-list", "POST"): create_scoped(),
+    **{("team-member-detail", m): t for m, t in SCOPED.items()},
+    ("team-member-detail", "DELETE"): write_scoped(204, managers=False),  # managers hold no delete grant
+    ("survey-response-list", "GET"): LIST,
+    ("survey-response-list", "POST"): create_scoped(),
+    ("survey-response-detail", "GET"): read_scoped(),
+    ("service-request-list", "GET"): LIST,
+    ("service-request-list", "POST"): create_scoped(),
+    **{("service-request-detail", m): t for m, t in SCOPED.items()},
+    ("project-list", "GET"): LIST,
+    ("project-list", "POST"): create_scoped(),
+    **{("project-detail", m): t for m, t in SCOPED.items()},
+    ("escalation-list", "GET"): LIST,
+    ("escalation-list", "POST"): create_scoped(),
+    **{("escalation-detail", m): t for m, t in SCOPED.items()},
+    # jobs: portfolio jobs are started by administrators and executives; managers see their own
+    ("job-list", "GET"): LIST,
+    ("job-list", "POST"): table(owner=403, other=403, executive=202, admin=202, readonly=403, anonymous=401),
+    ("job-detail", "GET"): table(
+        owner={"own": 200, "others": 404, "missing": 404},
+        other={"own": 404, "others": 404, "missing": 404},
+        executive={"own": 200, "others": 200, "missing": 404},
+        admin={"own": 200, "others": 200, "missing": 404},
+        readonly={"own": 200, "others": 404, "missing": 404},
+        anonymous=401,
+    ),
+    # webhooks: integration configuration, administrators only
+    ("webhook-list", "GET"): admin_only(200, missing=200),
+    ("webhook-list", "POST"): admin_only(201, missing=201),
+    ("webhook-detail", "GET"): admin_only(200),
+    ("webhook-detail", "PUT"): admin_only(200),
+    ("webhook-detail", "PATCH"): admin_only(200),
+    ("webhook-detail", "DELETE"): admin_only(204),
+    ("webhook-deliveries", "GET"): admin_only(200),
+}
+
+
+# --- Objects and payloads per resource ------------------------------------------------------------
+
+NOW = "2025-06-01T09:00:00+08:00"
+_seq = itertools.count(1)
+
+
+def _n() -> int:
+    return next(_seq)
+
+
+@dataclass
+class Resource:
+    make: Callable[[Any, Any], Any]  # (account, world) -> object hanging off it
+    create: Callable[[Any, Any], dict] = lambda account, world: {}
+    patch: Callable[[Any], dict] = lambda obj: {}
+    put: Callable[[Any], dict] = lambda obj: {}
+    extra: dict = field(default_factory=dict)
+
+
+def _contract_payload(account_id: int) -> dict:
+    return {
+        "account": account_id, "number": f"M-{_n()}", "start_date": "2025-01-01", "end_date": "2025-12-31",
+        "annual_value": "1000.00", "currency": "CNY",
+    }  # fmt: skip
+
+
+def _invoice_payload(account_id: int) -> dict:
+    return {
+        "account": account_id,
+        "number": f"MI-{_n()}",
+        "issued_on": "2025-03-01",
+        "due_on": "2025-03-31",
+        "amount": "10.00",
+        "currency": "CNY",
+    }
+
+
+RESOURCES: dict[str, Resource] = {
+    "account": Resource(
+        make=lambda account, w: account,
+        create=lambda account, w: {"name": f"New {_n()}", "currency": "CNY"},
+        patch=lambda obj: {"name": "Renamed"},
+        put=lambda obj: {"name": "Put", "currency": "CNY"},
+    ),
+    "contact": Resource(
+        make=lambda account, w: ContactFactory(account=account),
+        create=lambda account, w: {"account": account.pk, "name": "New contact", "buying_roles": ["coach_champion"]},
+        patch=lambda obj: {"title": "CFO"},
+        put=lambda obj: {"account": obj.account_id, "name": "Put contact"},
+    ),
+    "contract": Resource(
+        make=lambda account, w: ContractFactory(account=account),
+        create=lambda account, w: _contract_payload(account.pk),
+        patch=lambda obj: {"title": "Renamed"},
+        put=lambda obj: {**_contract_payload(obj.account_id), "number": obj.number},
+    ),
+    "invoice": Resource(
+        make=lambda account, w: InvoiceFactory(account=account),
+        create=lambda account, w: _invoice_payload(account.pk),
+        patch=lambda obj: {"is_disputed": True},
+        put=lambda obj: {**_invoice_payload(obj.account_id), "number": obj.number},
+    ),
+    "meeting": Resource(
+        make=lambda account, w: MeetingFactory(account=account),
+        create=lambda account, w: {"account": account.pk, "kind": "call", "occurred_at": NOW},
+        patch=lambda obj: {"summary": "Discussed the renewal."},
+        put=lambda obj: {"account": obj.account_id, "kind": "visit", "occurred_at": NOW},
+    ),
+    "exchange-rate": Resource(
+        make=lambda account, w: ExchangeRateFactory(currency="USD" if account == w["own_account"] else "EUR", year=2025),
+        create=lambda account, w: {"currency": "JPY", "year": 2000 + _n() % 150, "rate_to_base": "0.05"},
+        patch=lambda obj: {"rate_to_base": "7.2"},
+        put=lambda obj: {"currency": obj.currency, "year": obj.year, "rate_to_base": "7.3"},
+    ),
+    "team-member": Resource(
+        make=lambda account, w: TeamMemberFactory(account=account),
+        create=lambda account, w: {"account": account.pk, "user": UserFactory().pk, "role": "finance"},
+        patch=lambda obj: {"role": "delivery"},
+        put=lambda obj: {"role": "delivery", "since": "2025-01-01"},
+    ),
+    "survey-response": Resource(
+        make=lambda account, w: delivery.survey_response_create(
+            account=account, kind="nps", score=9, responded_at=timezone.now()
+        ),
+        create=lambda account, w: {"account": account.pk, "kind": "csat", "score": 4, "responded_at": NOW},
+    ),
+    "service-request": Resource(
+        make=lambda account, w: sla.service_request_create(account=account, priority="p2", opened_at=timezone.now()),
+        create=lambda account, w: {"account": account.pk, "priority": "p1", "opened_at": NOW},
+        patch=lambda obj: {"status": "waiting"},
+        put=lambda obj: {"account": obj.account_id, "priority": "p3", "opened_at": NOW},
+    ),
+    "project": Resource(
+        make=lambda account, w: delivery.project_create(account=account, name="Pilot", started_on=dt.date(2025, 1, 1)),
+        create=lambda account, w: {"account": account.pk, "name": "New project", "started_on": "2025-02-01"},
+        patch=lambda obj: {"status": "active"},
+        put=lambda obj: {"account": obj.account_id, "name": "Put project", "started_on": "2025-02-01"},
+    ),
+    "escalation": Resource(
+        make=lambda account, w: delivery.escalation_create(account=account, title="Outage", opened_at=timezone.now()),
+        create=lambda account, w: {"account": account.pk, "title": "Late delivery", "opened_at": NOW},
+        patch=lambda obj: {"severity": "sev1"},
+        put=lambda obj: {"account": obj.account_id, "title": "Put", "opened_at": NOW},
+    ),
+    "job": Resource(
+        make=lambda account, w: JobRun.objects.create(
+            kind="recompute_kpis", requested_by=w["owner"] if account == w["own_account"] else w["admin"]
+        ),
+        create=lambda account, w: {"kind": "recompute_kpis"},
+    ),
+    "webhook": Resource(
+        make=lambda account, w: subscription_create(
+            owner=w["admin"], url="http://127.0.0.1:9/hook", event_types=["contract.renewed"]
+        ),
+        create=lambda account, w: {"url": "http://127.0.0.1:9/new", "event_types": ["alert.opened"]},
+        patch=lambda obj: {"name": "ERP"},
+        put=lambda obj: {"url": "http://127.0.0.1:9/put", "event_types": ["kpis.recomputed"]},
+    ),
+}
+SUCCESS_PAYLOAD_ACTIONS = {"renew": lambda obj: {"number": f"R-{_n()}"}}
+
+
+@pytest.fixture
+def world(account_manager, other_manager, executive, admin_user, settings, monkeypatch):
+    settings.KAM_WEBHOOK_ALLOW_LOOPBACK = True
+    monkeypatch.setitem(jobs.JOB_RUNNERS, "recompute_kpis", "tests.kam.test_jobs.counting_runner")
+    w = {
+        "owner": account_manager,
+        "admin": admin_user,
+        "own_account": AccountFactory(owner=account_manager),
+        "others_account": AccountFactory(owner=other_manager),
+    }
+    w["clients"] = {
+        "owner": token_client(account_manager),
+        "other": token_client(other_manager),
+        "executive": token_client(executive),
+        "admin": token_client(admin_user),
+        "readonly": token_client(account_manager, scope="read"),
+        "anonymous": APIClient(),
+    }
+    return w
+
+
+def _basename(url_name: str) -> tuple[str, str]:
+    base, _, kind = url_name.rpartition("-")
+    return base, kind
+
+
+def _request(client: APIClient, method: str, url: str, payload: dict | None):
+    return client.generic(method, url, data=None if payload is None else json.dumps(payload), content_type="application/json")
+
+
+def test_every_endpoint_is_in_the_matrix():
+    endpoints = set(api_endpoints())
+    assert endpoints, "no API routes found"
+    missing = sorted(endpoints - set(MATRIX))
+    stale = sorted(set(MATRIX) - endpoints)
+    assert not missing, f"endpoints without a row in the permission matrix: {missing}"
+    assert not stale, f"matrix rows for endpoints that do not exist: {stale}"
+
+
+@pytest.mark.parametrize(("url_name", "method"), api_endpoints())
+def test_permission_matrix(world, url_name, method):
+    expected = MATRIX.get((url_name, method))
+    assert expected is not None, f"{method} {url_name} is not in the permission matrix"
+    resource_name, kind = _basename(url_name)
+    resource = RESOURCES[resource_name]
+    failures = []
+    for persona in PERSONAS:
+        for obj_name in OBJECTS:
+            account = world["own_account"] if obj_name == "own" else world["others_account"]
+            if kind == "list":
+                url = reverse(f"api:{url_name}")
+                payload = None
+                if method == "POST":
+                    payload = resource.create(account, world)
+                    if obj_name == "missing" and "account" in payload:
+                        payload["account"] = MISSING_ID  # resources without an account send the same payload
+                elif obj_name != "own":
+                    continue  # a list GET does not depend on the object
+                target = resource.make(account, world) if method == "GET" else None
+            else:
+                target = resource.make(account, world)
+                pk = MISSING_ID if obj_name == "missing" else target.pk
+                url = reverse(f"api:{url_name}", kwargs={"pk": pk})
+                if method in {"PUT", "PATCH"}:
+                    payload = (resource.put if method == "PUT" else resource.patch)(target)
+                elif method == "POST":
+                    payload = SUCCESS_PAYLOAD_ACTIONS[kind](target)
+                else:
+                    payload = None
+            response = _request(world["clients"][persona], method, url, payload)
+            want = expected[persona][obj_name]
+            if response.status_code != want:
+                failures.append(f"{persona}/{obj_name}: {response.status_code} (want {want}) {response.content[:200]!r}")
+            elif kind == "list" and method == "GET" and want == 200 and persona in {"owner", "readonly"}:
+                ids = {row["id"] for row in response.json()["results"]}
+                if resource_name not in {"exchange-rate", "job", "webhook"}:
+                    other_obj = resource.make(world["others_account"], world)
+                    response = _request(world["clients"][persona], method, url, None)
+                    ids = {row["id"] for row in response.json()["results"]}
+                    if target.pk not in ids or other_obj.pk in ids:
+                        failures.append(
+                            f"{persona}: list shows {sorted(ids)}; own {target.pk} must be in, other's {other_obj.pk} out"
+                        )
+    assert not failures, f"{method} {url_name}:\n" + "\n".join(failures)

@@ -1,0 +1,97 @@
+"""Every list costs a constant number of queries: pinned at N and at 5N rows.
+
+The count for a token-authenticated page is: token and user (1), the user's groups for the role and
+visibility rules (1), the page (1), plus one per prefetched relation. Managers' visibility is a
+subquery inside the page's query, not an extra query.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from django.utils import timezone
+
+from integrations.webhooks import subscription_create
+from kam.models import JobRun
+from service_plans.services import delivery, sla
+from tests.api.conftest import token_client
+from tests.factories import (
+    AccountFactory,
+    ContactFactory,
+    ContractFactory,
+    ExchangeRateFactory,
+    InvoiceFactory,
+    MeetingFactory,
+    TeamMemberFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+YEARS = itertools.count(1990)
+
+
+def _rows(kind: str, owner, admin, n: int) -> None:
+    for i in range(n):
+        account = AccountFactory(owner=owner)  # a new parent per row, so relations vary too
+        if kind == "contacts":
+            ContactFactory(account=account, buying_roles=["approver", "blocker"])
+        elif kind == "contracts":
+            ContractFactory(account=account)
+        elif kind == "invoices":
+            InvoiceFactory(account=account, contract=ContractFactory(account=account))
+        elif kind == "meetings":
+            contact = ContactFactory(account=account)
+            MeetingFactory(account=account, contacts=[contact], attendees=[owner])
+        elif kind == "team-members":
+            TeamMemberFactory(account=account)
+        elif kind == "survey-responses":
+            delivery.survey_response_create(account=account, kind="nps", score=8, responded_at=timezone.now())
+        elif kind == "service-requests":
+            sla.service_request_create(account=account, priority="p3", opened_at=timezone.now())
+        elif kind == "projects":
+            delivery.project_create(account=account, name=f"P{i}", started_on=timezone.localdate())
+        elif kind == "escalations":
+            delivery.escalation_create(account=account, title="E", opened_at=timezone.now(), owner=owner)
+        elif kind == "exchange-rates":
+            ExchangeRateFactory(currency="USD", year=next(YEARS))
+        elif kind == "jobs":
+            JobRun.objects.create(kind="recompute_kpis", requested_by=admin)
+        elif kind == "webhooks":
+            subscription_create(owner=admin, url="http://127.0.0.1:9/h", event_types=["alert.opened"])
+
+
+# Queries per page, whatever the number of rows (managers: a token; admins for jobs and webhooks).
+PINNED = {
+    "accounts": 3,
+    "contacts": 4,  # + buying roles
+    "contracts": 3,
+    "invoices": 3,
+    "meetings": 5,  # + contacts, + attendees
+    "team-members": 3,
+    "survey-responses": 3,
+    "service-requests": 3,
+    "projects": 3,
+    "escalations": 3,
+    "exchange-rates": 3,
+    "jobs": 3,
+    "webhooks": 3,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(PINNED))
+def test_list_queries_are_constant(kind, account_manager, admin_user, settings, django_assert_num_queries):
+    settings.KAM_WEBHOOK_ALLOW_LOOPBACK = True
+    user = admin_user if kind in {"jobs", "webhooks"} else account_manager
+    n = 3
+    _rows(kind, account_manager, admin_user, n)
+    client = token_client(user)
+    client.get(f"/api/v1/{kind}/")  # the first call records the token's use (a write, once a minute)
+    with django_assert_num_queries(PINNED[kind]):
+        response = client.get(f"/api/v1/{kind}/", {"page_size": 500})
+    assert len(response.json()["results"]) == n
+    _rows(kind, account_manager, admin_user, 4 * n)
+    with django_assert_num_queries(PINNED[kind]):
+        response = client.get(f"/api/v1/{kind}/", {"page_size": 500})
+    assert len(response.json()["results"]) == 5 * n
