@@ -22,7 +22,12 @@ RESULTS = ROOT / "bench" / "results.json"
 
 def run_case(scale_name: str, case_name: str, env: dict[str, str]) -> dict[str, Any]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.worker", scale_name, case_name], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", "bench.worker", scale_name, case_name],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     output = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
