@@ -1,8 +1,11 @@
 """Server time of the workspace's pages, as a logged-in demo user, with their query counts.
 
 Each case GETs one URL through Django's test client (the whole stack: middleware, session, view,
-template) and reports the median and p95 of 40 requests after 3 warm-up requests, plus the number
-of SQL queries one request makes. Run on the 100,000-account dataset (``--scale full``).
+template) and reports the median and p95 of 40 requests (20 for the variants) after 3 warm-up
+requests, plus the number of SQL queries one request makes. Run on the 100,000-account dataset
+(``--scale full``). The demo data has no tiers, alerts or KPIs until their jobs run: for realistic
+figures run ``recompute_scores``, ``evaluate_alerts`` and ``recompute_kpis`` on the dataset first
+(the dashboard cases show an empty board otherwise).
 """
 
 from __future__ import annotations
