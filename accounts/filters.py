@@ -16,14 +16,17 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import AccountStatus, BuyingRoleCode, ContractStatus, HealthBand, Industry, MeetingKind, Tier
 from accounts.models import Account, Contact, Contract, Invoice, Meeting
+from accounts.selectors import CLOSED_CONTRACT_STATUSES, not_renewed
 
 
 class AccountFilterSet(filters.FilterSet):
+    # distinct=False: these are columns of the account row itself (no join can repeat a row), and a
+    # DISTINCT over the whole row would make PostgreSQL sort every match before the first page.
     q = filters.CharFilter(method="filter_q", label=_("Search"))
-    tier = filters.MultipleChoiceFilter(choices=Tier.choices, label=_("Tier"))
-    health_band = filters.MultipleChoiceFilter(choices=HealthBand.choices, label=_("Health band"))
-    status = filters.MultipleChoiceFilter(choices=AccountStatus.choices, label=_("Status"))
-    industry = filters.MultipleChoiceFilter(choices=Industry.choices, label=_("Industry"))
+    tier = filters.MultipleChoiceFilter(choices=Tier.choices, label=_("Tier"), distinct=False)
+    health_band = filters.MultipleChoiceFilter(choices=HealthBand.choices, label=_("Health band"), distinct=False)
+    status = filters.MultipleChoiceFilter(choices=AccountStatus.choices, label=_("Status"), distinct=False)
+    industry = filters.MultipleChoiceFilter(choices=Industry.choices, label=_("Industry"), distinct=False)
     region = filters.CharFilter(field_name="region", label=_("Region"))
     owner = filters.ModelChoiceFilter(queryset=get_user_model().objects.all(), label=_("Owner"))
     parent = filters.NumberFilter(field_name="parent_id", label=_("Parent account"))
@@ -31,10 +34,23 @@ class AccountFilterSet(filters.FilterSet):
     renewal_due_within = filters.NumberFilter(
         method="filter_renewal_due_within", label=_("Renewal due within (days)"), min_value=0, max_value=3660
     )
+    open_alerts = filters.BooleanFilter(method="filter_open_alerts", label=_("Has open alerts"))
 
     class Meta:
         model = Account
-        fields = ["q", "tier", "health_band", "status", "industry", "region", "owner", "parent", "group", "renewal_due_within"]
+        fields = [
+            "q",
+            "tier",
+            "health_band",
+            "status",
+            "industry",
+            "region",
+            "owner",
+            "parent",
+            "group",
+            "renewal_due_within",
+            "open_alerts",
+        ]
 
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()
@@ -47,9 +63,22 @@ class AccountFilterSet(filters.FilterSet):
             return queryset
         today = timezone.localdate()
         due = Contract.objects.filter(
-            account=OuterRef("pk"), end_date__gte=today, end_date__lte=today + dt.timedelta(days=int(value)), renewal__isnull=True
-        ).exclude(status__in=[ContractStatus.DRAFT, ContractStatus.TERMINATED, ContractStatus.RENEWED])
+            not_renewed(), account=OuterRef("pk"), end_date__gte=today, end_date__lte=today + dt.timedelta(days=int(value))
+        ).exclude(status__in=CLOSED_CONTRACT_STATUSES)
         return queryset.filter(Exists(due))
+
+    def filter_open_alerts(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        """Accounts with (``true``) or without (``false``) an open alert: a semi-join, never a count.
+
+        The alert table's partial unique index on (account, rule, reason) for open alerts answers
+        each probe, so the list keeps walking its sort index and stops after one page.
+        """
+        if value is None:
+            return queryset
+        from service_plans.models import OPEN_STATUSES, Alert  # service_plans builds on accounts
+
+        has_open = Exists(Alert.objects.filter(account=OuterRef("pk"), status__in=OPEN_STATUSES))
+        return queryset.filter(has_open if value else ~has_open)
 
 
 class ContactFilterSet(filters.FilterSet):

@@ -12,6 +12,8 @@ from typing import Any
 
 from django.apps import apps
 from django.db import models
+from django.db.models import F
+from django.db.models.lookups import In
 
 from kam.roles import sees_all_accounts
 
@@ -26,11 +28,27 @@ def visible_account_ids(user: Any) -> models.QuerySet | None:
     if not getattr(user, "is_authenticated", False):
         return Account.objects.none().values("pk")
     # Two index lookups (owner, team) and one closure join; no recursion at query time. A UNION
-    # rather than "IN owned OR IN served": with OR PostgreSQL scans the whole closure table, with
-    # the UNION it probes its (ancestor, descendant) index (35 ms → 20 ms at 100,000 accounts).
+    # rather than "IN owned OR IN served": with OR PostgreSQL scans the whole closure table. The
+    # roots are handed over as an array (``InArray``): for a large book (1,800 roots at 100,000
+    # accounts) "IN (subquery)" still made PostgreSQL hash the whole closure table, on every query
+    # of every page; the array is computed once per query and probes the (ancestor, descendant)
+    # index (28 ms → 6 ms for that book, measured on the bench dataset).
     owned = Account.objects.filter(owner=user).values("pk")
     served = AccountTeamMember.objects.filter(user=user).values("account_id")
-    return AccountAncestry.objects.filter(ancestor_id__in=owned.union(served)).values("descendant_id")
+    return AccountAncestry.objects.filter(InArray(F("ancestor_id"), owned.union(served))).values("descendant_id")
+
+
+class InArray(In):
+    """``lhs IN (subquery)``, written ``lhs = ANY(ARRAY(subquery))`` on PostgreSQL.
+
+    Same rows. The planner evaluates the array once (an InitPlan) and probes an index with it,
+    where it would otherwise often hash-join a whole table against the subquery.
+    """
+
+    def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY(ARRAY{rhs})", (*lhs_params, *rhs_params)
 
 
 class AccountQuerySet(models.QuerySet):

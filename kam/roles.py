@@ -49,6 +49,8 @@ ROLE_PERMISSIONS[EXECUTIVE].append(("reports", "kpitarget", ("view", "add", "cha
 # Tier and health overrides need an approver (DOMAIN.md §1.8, §9): administrators and executives.
 ROLE_PERMISSIONS[ADMINISTRATOR].append(("tiering", "*", ("approve",)))
 ROLE_PERMISSIONS[EXECUTIVE].append(("tiering", "*", ("approve",)))
+# Executives may ask for a KPI recompute ("Recompute now" on the dashboard: a new KPI run).
+ROLE_PERMISSIONS[EXECUTIVE].append(("reports", "kpirun", ("add",)))
 # Import records: administrators look after them in the admin (deleting one deletes its files).
 ROLE_PERMISSIONS[ADMINISTRATOR].append(("imports", "importrecord", ("view", "delete")))
 

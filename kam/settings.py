@@ -103,6 +103,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "kam.context_processors.kam",
+                "web.context_processors.notifications",
             ],
         },
     },

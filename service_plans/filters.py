@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters as filters
 from django.utils.translation import gettext_lazy as _
 
+from accounts.choices import Tier
 from service_plans.models import (
     OPEN_STATUSES,
     AccountPlan,
@@ -58,6 +59,7 @@ class EscalationFilterSet(filters.FilterSet):
 
 class AlertFilterSet(filters.FilterSet):
     is_open = filters.BooleanFilter(method="filter_open", label=_("Open"))
+    tier = filters.MultipleChoiceFilter(field_name="account__tier", choices=Tier.choices, label=_("Tier"))
 
     class Meta:
         model = Alert

@@ -121,7 +121,12 @@ def tier_explanation(*, user: Any, account_id: int) -> dict[str, Any]:
     """Why the account has its tier: the group's latest value score with its factor breakdown,
     the three factors holding the score down, the factors without data, the gate rule, the ABC
     class, the T1 candidate state and the active override (5 queries)."""
-    account = _visible_account(user, account_id)
+    return tier_explanation_of(_visible_account(user, account_id))
+
+
+def tier_explanation_of(account: Account) -> dict[str, Any]:
+    """``tier_explanation`` for an account the caller has already found through ``visible_to``
+    (a page that loaded the account does not look it up again; 4 queries)."""
     group_id = _group_id(account)
     snapshot = (
         ScoreSnapshot.objects.filter(account_id=group_id, run__status=RunStatus.DONE)
@@ -181,7 +186,11 @@ def tier_explanation(*, user: Any, account_id: int) -> dict[str, Any]:
 
 def health_explanation(*, user: Any, account_id: int) -> dict[str, Any]:
     """The group's latest health: computed and shown score/band, trend, breakdown, top deficits (5 queries)."""
-    account = _visible_account(user, account_id)
+    return health_explanation_of(_visible_account(user, account_id))
+
+
+def health_explanation_of(account: Account) -> dict[str, Any]:
+    """``health_explanation`` for an account already found through ``visible_to`` (4 queries)."""
     group_id = _group_id(account)
     snapshot = (
         HealthSnapshot.objects.filter(account_id=group_id, run__status=RunStatus.DONE)
@@ -222,7 +231,11 @@ def health_explanation(*, user: Any, account_id: int) -> dict[str, Any]:
 
 def tier_history(*, user: Any, account_id: int) -> QuerySet[TierAssignment]:
     """The tier assignments of the account's group, newest first, with their evidence and override."""
-    account = _visible_account(user, account_id)
+    return tier_history_of(_visible_account(user, account_id))
+
+
+def tier_history_of(account: Account) -> QuerySet[TierAssignment]:
+    """``tier_history`` for an account already found through ``visible_to``."""
     return (
         TierAssignment.objects.filter(account_id=_group_id(account))
         .select_related("evidence", "override", "run")
@@ -232,7 +245,11 @@ def tier_history(*, user: Any, account_id: int) -> QuerySet[TierAssignment]:
 
 def health_history(*, user: Any, account_id: int, since: dt.date | None = None) -> QuerySet[HealthSnapshot]:
     """The group's health snapshots (for a trend chart), oldest first."""
-    account = _visible_account(user, account_id)
+    return health_history_of(_visible_account(user, account_id), since=since)
+
+
+def health_history_of(account: Account, *, since: dt.date | None = None) -> QuerySet[HealthSnapshot]:
+    """``health_history`` for an account already found through ``visible_to``."""
     rows = HealthSnapshot.objects.filter(account_id=_group_id(account), run__status=RunStatus.DONE)
     if since is not None:
         rows = rows.filter(as_of__gte=since)

@@ -12,11 +12,22 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from accounts.choices import HealthBand, Tier
 from accounts.models import Account, BuyingRole, Contact, Contract, ExchangeRate, Invoice, Meeting
-from service_plans.models import AccountTeamMember
+from service_plans.models import (
+    CLOSED_STATUSES,
+    AccountPlan,
+    AccountTeamMember,
+    AlertOutcome,
+    AlertStatus,
+    PlanAction,
+    PlanObjective,
+)
+from tiering.services import health_override_validate, tier_override_validate
 
 DATE = forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
 DATETIME = forms.DateTimeInput(format="%Y-%m-%dT%H:%M", attrs={"type": "datetime-local"})
@@ -221,3 +232,151 @@ class TeamMemberForm(forms.ModelForm):
 
 
 NO_FIELD_ERROR = _("Please correct the errors below.")
+
+
+# --- Alerts (lifecycle forms; the rules — snooze at most 30 days, a note and an outcome to close —
+# live in service_plans.services.alerts and come back as field errors) ------------------------------
+
+
+class AlertVersionForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class AlertSnoozeForm(AlertVersionForm):
+    until = forms.DateField(label=_("Snooze until"), widget=DATE)
+    reason = forms.CharField(label=_("Why"), max_length=200, required=False)
+
+
+class AlertCloseForm(AlertVersionForm):
+    status = forms.ChoiceField(label=_("Close as"))
+    outcome = forms.ChoiceField(label=_("Outcome"), required=False)
+    note = forms.CharField(label=_("Closure note"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    saved_value_amount = forms.DecimalField(
+        label=_("Value saved"), max_digits=18, decimal_places=2, required=False, help_text=_("Optional.")
+    )
+    currency = forms.ChoiceField(label=_("Currency"), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        labels = dict(AlertStatus.choices)
+        self.fields["status"].choices = [(code, labels[code]) for code in CLOSED_STATUSES]
+        self.fields["outcome"].choices = [("", "—"), *AlertOutcome.choices]
+        self.fields["currency"].choices = currency_choices()
+
+
+class AlertTaskCompleteForm(forms.Form):
+    evidence = forms.CharField(label=_("Evidence"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+# --- Account plans: the plan, its objectives and actions (service_plans.services.plans) -----------
+
+
+class PlanCreateForm(forms.ModelForm):
+    class Meta:
+        model = AccountPlan
+        fields = ["fiscal_year", "owner", "revenue_target_amount", "currency", "share_of_wallet_target"]
+
+    def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.instance.account = account
+        self.fields["owner"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")
+        self.fields["owner"].label_from_instance = lambda u: u.get_full_name() or u.username
+        self.fields["currency"] = forms.ChoiceField(
+            label=capfirst(AccountPlan._meta.get_field("currency").verbose_name),
+            choices=[("", "—"), *currency_choices()],
+            required=False,
+        )
+
+
+class ObjectiveForm(VersionedForm):
+    class Meta:
+        model = PlanObjective
+        fields = ["title", "description", "kpi_code", "baseline", "target", "owner", "start_on", "due_on", "status"]
+        widgets = {"start_on": DATE, "due_on": DATE, "description": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args: Any, plan: AccountPlan, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.instance.plan = plan
+        self.fields["owner"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")
+        self.fields["owner"].label_from_instance = lambda u: u.get_full_name() or u.username
+
+
+class ActionForm(VersionedForm):
+    class Meta:
+        model = PlanAction
+        fields = ["title", "objective", "owner_user", "owner_contact", "due_on", "status"]
+        widgets = {"due_on": DATE}
+
+    def __init__(self, *args: Any, plan: AccountPlan, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.instance.plan = plan
+        self.fields["objective"].queryset = PlanObjective.objects.filter(plan=plan).order_by("due_on", "id")
+        self.fields["owner_user"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")
+        self.fields["owner_user"].label_from_instance = lambda u: u.get_full_name() or u.username
+        self.fields["owner_contact"].queryset = Contact.objects.filter(account_id=plan.account_id, is_active=True).order_by(
+            "name"
+        )
+
+
+# --- Tier and health overrides (tiering.services; approvers only) ---------------------------------
+
+
+class OverrideForm(forms.Form):
+    """Shared by both overrides: ``clean`` asks the tiering service's validator, so every rule (reason,
+    approver, expiry within the maximum, score or band) is reported on its field in one go."""
+
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
+    starts_on = forms.DateField(label=_("Starts on"), widget=DATE, required=False, help_text=_("Empty: today."))
+    expires_on = forms.DateField(label=_("Expires on"), widget=DATE, required=False)
+    aliases = {"override_score": "score", "override_band": "band"}
+
+    def __init__(self, *args: Any, approver: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.approver = approver
+
+    def validate(self, data: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        try:
+            self.validate(data)
+        except ValidationError as error:
+            for name, errors in error.error_dict.items():
+                name = self.aliases.get(name, name)
+                if name in self.fields and name not in self.errors:
+                    self.add_error(name, errors)
+                elif name not in self.fields:
+                    self.add_error(None, errors)
+        return data
+
+
+class TierOverrideForm(OverrideForm):
+    tier = forms.ChoiceField(label=_("Tier"), choices=Tier.choices)
+    field_order = ["tier", "reason", "starts_on", "expires_on"]
+
+    def validate(self, data: dict[str, Any]) -> None:
+        tier_override_validate(
+            tier=data.get("tier", ""), approved_by=self.approver, expires_on=data.get("expires_on"),
+            starts_on=data.get("starts_on"),
+        )  # fmt: skip
+
+
+class HealthOverrideForm(OverrideForm):
+    score = forms.DecimalField(
+        label=_("Health score"), max_digits=5, decimal_places=2, min_value=0, max_value=100, required=False
+    )
+    band = forms.ChoiceField(label=_("or a band"), required=False)
+    field_order = ["score", "band", "reason", "starts_on", "expires_on"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["band"].choices = [("", "—")] + [(c, lbl) for c, lbl in HealthBand.choices if c != HealthBand.GREY]
+
+    def validate(self, data: dict[str, Any]) -> None:
+        if "score" not in data:  # an invalid number: its own error says so
+            return
+        health_override_validate(
+            score=data.get("score"), band=data.get("band", ""), approved_by=self.approver,
+            expires_on=data.get("expires_on"), starts_on=data.get("starts_on"),
+        )  # fmt: skip

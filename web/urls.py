@@ -1,6 +1,6 @@
 from django.urls import path
 
-from web.views import accounts, edit, workspace
+from web.views import accounts, alerts, dashboard, edit, notifications, overrides, plans, workspace
 
 app_name = "web"
 
@@ -22,4 +22,29 @@ urlpatterns = [
     path("meetings/<int:pk>/edit/", edit.meeting_edit, name="meeting_edit"),
     path("team/<int:pk>/edit/", edit.team_member_edit, name="team_member_edit"),
     path("renewals/", workspace.renewal_pipeline, name="renewal_pipeline"),
+    # Tier and health overrides (approvers), the account plan
+    path("accounts/<int:pk>/tier-override/", overrides.tier_override_set, name="tier_override_set"),
+    path("accounts/<int:pk>/tier-override/end/", overrides.tier_override_end, name="tier_override_end"),
+    path("accounts/<int:pk>/health-override/", overrides.health_override_set, name="health_override_set"),
+    path("accounts/<int:pk>/health-override/end/", overrides.health_override_end, name="health_override_end"),
+    path("accounts/<int:pk>/plans/new/", plans.plan_create, name="plan_create"),
+    path("plans/<int:pk>/objectives/new/", plans.objective_create, name="objective_create"),
+    path("plans/<int:pk>/actions/new/", plans.action_create, name="action_create"),
+    path("objectives/<int:pk>/edit/", plans.objective_edit, name="objective_edit"),
+    path("plan-actions/<int:pk>/edit/", plans.action_edit, name="action_edit"),
+    # Alerts
+    path("alerts/", alerts.alert_list, name="alert_list"),
+    path("alerts/<int:pk>/", alerts.alert_detail, name="alert_detail"),
+    path("alerts/<int:pk>/acknowledge/", alerts.alert_acknowledge, name="alert_acknowledge"),
+    path("alerts/<int:pk>/snooze/", alerts.alert_snooze, name="alert_snooze"),
+    path("alerts/<int:pk>/close/", alerts.alert_close, name="alert_close"),
+    path("alert-tasks/<int:pk>/complete/", alerts.alert_task_complete, name="alert_task_complete"),
+    # The executive dashboard
+    path("dashboard/", dashboard.executive_dashboard, name="dashboard"),
+    path("dashboard/renewals/", dashboard.dashboard_renewals, name="dashboard_renewals"),
+    path("dashboard/recompute/", dashboard.kpi_recompute, name="kpi_recompute"),
+    path("dashboard/jobs/<int:pk>/", dashboard.kpi_job, name="kpi_job"),
+    # Notifications
+    path("notifications/", notifications.notification_list, name="notification_list"),
+    path("notifications/read/", notifications.notification_read, name="notification_read"),
 ]

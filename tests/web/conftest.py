@@ -80,3 +80,27 @@ def build_account(owner, *, n: int, name: str = "Acme Group", today: dt.date | N
 def usd_rate(db):
     year = timezone.localdate().year
     return ExchangeRateFactory(currency="USD", year=year, rate_to_base=Decimal("7.00000000"))
+
+
+def add_plan_needs_alerts(account, owner, *, n: int, today: dt.date | None = None):
+    """An active plan with ``n`` objectives and actions, ``n`` needs and ``n`` open alerts with a task each."""
+    from service_plans.models import AlertTask, Need
+    from service_plans.services import alerts as alert_services
+    from service_plans.services import plans as plan_services
+
+    today = today or timezone.localdate()
+    plan = plan_services.plan_create(account=account, fiscal_year=plan_services.fiscal_year_of(today), owner=owner)
+    plan = plan_services.plan_activate(plan=plan, actor=owner)
+    for i in range(n):
+        objective = plan_services.objective_create(plan=plan, title=f"Objective {i}", due_on=today + dt.timedelta(days=30 + i))
+        plan_services.action_create(
+            plan=plan, title=f"Action {i}", objective=objective, owner_user=owner, due_on=today + dt.timedelta(days=i)
+        )
+        Need.objects.create(account=account, description=f"Need {i}", priority=["high", "medium", "low"][i % 3])
+        alert = alert_services.alert_create_manual(
+            account=account, rule="R1", reason=f"reason-{i}", priority=["critical", "high", "medium"][i % 3], actor=owner
+        )
+        AlertTask.objects.create(
+            alert=alert, title=f"Task {i}", owner=owner, owner_role="account_manager", due_on=today + dt.timedelta(days=i)
+        )
+    return plan

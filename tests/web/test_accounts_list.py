@@ -126,8 +126,9 @@ def test_query_count_is_constant(manager_client, account_manager, n, django_asse
         account = AccountFactory(owner=account_manager, name=f"Mine {i}")
         ContractFactory(account=account, start_date=today - dt.timedelta(days=300), end_date=today + dt.timedelta(days=30 + i))
         TeamMemberFactory(account=account)
-    # session, user, groups; the page; the bounded count; permissions (user, groups); owners for the filter
-    with django_assert_num_queries(8):
+    # session, user, groups; the page; the bounded count; permissions (user, groups); owners for the
+    # filter; the unread badge
+    with django_assert_num_queries(9):
         response = manager_client.get(f"{URL}?page_size=25&renewal_due_within=400")
     assert len(response.context["page"].rows) == min(n, 25)
 
@@ -192,3 +193,40 @@ def test_export_query_count_does_not_grow_with_rows(manager_client, account_mana
 def test_export_links_carry_the_current_filters(manager_client, portfolio):
     response = manager_client.get(f"{URL}?tier=T1&sort=-name", headers={"HX-Request": "true"})
     assert f'href="{EXPORT}?tier=T1&amp;sort=-name&amp;format=csv"' in response.text
+
+
+def test_open_alerts_filter_keeps_accounts_with_an_open_alert(manager_client, portfolio):
+    from service_plans.services import alerts as alert_services
+
+    alert_services.alert_create_manual(account=portfolio["acme"], rule="R1", reason="drop", priority="high", actor=None)
+    closed = alert_services.alert_create_manual(account=portfolio["beta"], rule="R3", reason="x", priority="high", actor=None)
+    alert_services.alert_close(alert=closed, actor=None, note="paid", outcome="retained")
+    snoozed = alert_services.alert_create_manual(
+        account=portfolio["served"], rule="R1", reason="y", priority="medium", actor=None
+    )
+    alert_services.alert_snooze(alert=snoozed, until=timezone.localdate() + dt.timedelta(days=3), reason="later", actor=None)
+    assert _names(manager_client.get(URL, {"open_alerts": "true"})) == ["Acme", "Served"]  # snoozed is still open
+    assert _names(manager_client.get(URL, {"open_alerts": "false"})) == ["Beta", "Gamma"]
+    assert _names(manager_client.get(URL, {"open_alerts": ""})) == ["Acme", "Beta", "Gamma", "Served"]
+    # Like every boolean filter of the API, a value that is neither true nor false means "either".
+    assert len(_names(manager_client.get(URL, {"open_alerts": "maybe"}))) == 4
+    # The filter is set-based: one EXISTS, no count or join per account.
+    from accounts.filters import AccountFilterSet
+
+    sql = str(AccountFilterSet({"open_alerts": "true"}, queryset=Account.objects.all()).qs.query).upper()
+    assert "EXISTS" in sql and "COUNT(" not in sql and "JOIN" not in sql
+
+
+def test_renewal_filter_skips_contracts_already_renewed(manager_client, portfolio):
+    today = timezone.localdate()
+    old = ContractFactory(
+        account=portfolio["acme"], start_date=today - dt.timedelta(days=300), end_date=today + dt.timedelta(days=5)
+    )
+    assert "Acme" in _names(manager_client.get(URL, {"renewal_due_within": 30}))
+    ContractFactory(
+        account=portfolio["acme"],
+        renewal_of=old,
+        start_date=today + dt.timedelta(days=6),
+        end_date=today + dt.timedelta(days=400),
+    )
+    assert _names(manager_client.get(URL, {"renewal_due_within": 30})) == ["Gamma"]

@@ -213,6 +213,82 @@ def chinese_glyphs_render(page) -> bool:
     )
 
 
+def test_alerts_inbox_snooze_and_close_with_errors_then_success(page, live_server):
+    from service_plans.models import Alert
+    from service_plans.services import alerts as alert_services
+
+    manager, acme = portfolio()
+    today = timezone.localdate()
+    late = alert_services.alert_create_manual(
+        account=acme, rule="R3", reason="overdue", priority="critical", actor=None, due_on=today - dt.timedelta(days=1)
+    )
+    quiet = alert_services.alert_create_manual(account=acme, rule="R7", reason="no_exec_meeting", priority="medium", actor=None)
+    log_in(page, live_server, "browser_am")
+    page.click("nav >> text=Alerts")
+    page.wait_for_selector("#alert-table")
+    assert page.locator("#alert-table tbody.kam-alert").evaluate_all("els => els.map(e => e.dataset.alert)") == [
+        str(late.pk), str(quiet.pk),
+    ]  # fmt: skip
+    # Snooze: 45 days is refused by the service, on the field, and nothing is saved.
+    row = f"#alert-{quiet.pk}"
+    page.click(f"{row} [data-action=snooze]")
+    page.wait_for_selector(f"{row} [data-form=snooze]")
+    page.fill(f"{row} [name=until]", (today + dt.timedelta(days=45)).isoformat())
+    page.fill(f"{row} [name=reason]", "Waiting for the board")
+    page.click(f"{row} [data-submit=snooze]")
+    page.wait_for_selector(f"{row} [data-error-for=until]")
+    assert "at most 30 days" in page.inner_text(f"{row} [data-error-for=until]")
+    assert Alert.objects.get(pk=quiet.pk).status == "open"
+    page.fill(f"{row} [name=until]", (today + dt.timedelta(days=10)).isoformat())
+    page.click(f"{row} [data-submit=snooze]")
+    expect(page.locator(f"{row}[data-status=snoozed]")).to_have_count(1)
+    assert Alert.objects.get(pk=quiet.pk).snoozed_until == today + dt.timedelta(days=10)
+    # Close: without a note and an outcome the form says so; with them the alert closes.
+    row = f"#alert-{late.pk}"
+    page.click(f"{row} [data-action=close]")
+    page.wait_for_selector(f"{row} [data-form=close]")
+    page.click(f"{row} [data-submit=close]")
+    page.wait_for_selector(f"{row} [data-error-for=note]")
+    assert page.locator(f"{row} [data-error-for=outcome]").count() == 1
+    page.fill(f"{row} [name=note]", "Paid in full after the call")
+    page.select_option(f"{row} [name=outcome]", "retained")
+    page.click(f"{row} [data-submit=close]")
+    expect(page.locator(f"{row}[data-status=closed_resolved]")).to_have_count(1)
+    closed = Alert.objects.get(pk=late.pk)
+    assert (closed.outcome, closed.closure_note, closed.closed_by) == ("retained", "Paid in full after the call", manager)
+    assert page.problems == []
+
+
+def test_executive_sees_the_dashboard_tiles_and_charts(page, live_server):
+    from reports.services import kpis_recompute
+    from tests.reports import builders as b
+
+    UserFactory(username="browser_exec", role="Executive")
+    for name, region, tier, value in (("North Co", "North", "T1", 900_000), ("South Co", "South", "T2", 300_000)):
+        acc = b.account(owner_name="browser_am", region=region, tier=tier, name=name)
+        today = timezone.localdate()
+        b.contract(acc, (today - dt.timedelta(days=300)).isoformat(), (today + dt.timedelta(days=60)).isoformat(), value)
+        for months in (1, 2, 3, 4):
+            b.invoice(acc, (today - dt.timedelta(days=30 * months)).isoformat(), value // 12)
+    kpis_recompute()
+    log_in(page, live_server, "browser_exec")
+    page.click("nav >> text=Dashboard")
+    page.wait_for_selector("#dashboard-board .kam-tile")
+    assert page.locator(".kam-tile[data-kpi=grr] [data-value]").inner_text() != ""
+    assert page.locator(".kam-tile").count() == 31  # the whole catalogue
+    for chart in ("tiers-chart", "concentration-chart", "satisfaction-chart", "sla-chart"):
+        page.wait_for_selector(f"#{chart}[data-drawn=true]")
+    assert page.locator("canvas[data-chart=spark][data-drawn=true]").count() == 31
+    # The live renewals card arrives after the page.
+    page.wait_for_selector("#renewals-due-table")
+    # Switching to quarters swaps the board (htmx) and keeps the charts drawn.
+    page.click("label[for=kind-quarter]")
+    expect(page.locator("#id_period option").first).to_contain_text("Q")
+    page.wait_for_selector("#tiers-chart[data-drawn=true]")
+    assert "kind=quarter" in page.url
+    assert page.problems == []
+
+
 # --- Screenshots for README.md: `make screenshots` ------------------------------------------------
 
 SHOTS = ROOT / "docs" / "screenshots"
@@ -224,6 +300,7 @@ def test_screenshots(page, live_server):
     from accounts.demo import seed_demo
 
     seed_demo(accounts=120)
+    _score_and_alert()
     manager = Account.objects.get(external_id="DEMO-0000003").owner  # a demo group with subsidiaries
     group = (
         Account.objects.visible_to(manager)
@@ -243,6 +320,27 @@ def test_screenshots(page, live_server):
     shot("accounts", "/accounts/?status=active", full_page=False)
     shot("account", f"/accounts/{group.pk}/")
     shot("renewals", "/renewals/?within=180", full_page=False)
+    _demo_plan(group, manager)
+    page.goto(f"{live_server.url}/accounts/{group.pk}/")
+    page.wait_for_load_state("networkidle")
+    for selector, name in (("#scores", "account-why-tier"), ("#plan", "account-plan")):
+        # A clip of the full page: an element screenshot would scroll it under the sticky section bar.
+        page.evaluate("window.scrollTo(0, 0)")
+        box = page.evaluate(
+            "(s) => { const r = document.querySelector(s).getBoundingClientRect();"
+            " return {x: r.left, y: r.top + window.scrollY, width: r.width, height: r.height}; }",
+            selector,
+        )
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True, clip=box)
+    shot("alerts", "/alerts/", full_page=False)
+    first = page.locator("#alert-table tbody.kam-alert").first
+    first.locator("[data-action=snooze]").click()
+    page.wait_for_selector("[data-form=snooze]")
+    page.fill("[data-form=snooze] [name=until]", (timezone.localdate() + dt.timedelta(days=60)).isoformat())
+    page.click("[data-submit=snooze]")
+    page.wait_for_selector("[data-error-for=until]")
+    page.screenshot(path=str(SHOTS / "alerts-snooze-error.png"), full_page=False)
+    shot("notifications", "/notifications/", full_page=False)
     contract = group.contracts.order_by("-end_date").first()
     page.goto(f"{live_server.url}/contracts/{contract.pk}/edit/")
     page.fill("#id_end_date", "2000-01-01")
@@ -258,3 +356,60 @@ def test_screenshots(page, live_server):
     shot("home-zh", "/")
     shot("account-zh", f"/accounts/{group.pk}/")
     assert page.problems == []
+    # The executive dashboard, from the KPI snapshot of the same demo portfolio.
+    from reports.services import kpi_target_create, kpis_recompute
+
+    for code, target in (("grr", "0.95"), ("nrr", "1.00"), ("nps", "30"), ("sla_attainment", "0.90"), ("dso", "45")):
+        kpi_target_create(code=code, target_value=Decimal(target))
+    kpis_recompute()
+    context = page.context.browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-US")
+    board = context.new_page()
+    log_in(board, live_server, "exec", "kam-demo-exec")
+    board.goto(f"{live_server.url}/dashboard/")
+    board.wait_for_selector("#sla-chart[data-drawn=true]")
+    board.wait_for_selector("#renewals-due-table")
+    board.screenshot(path=str(SHOTS / "dashboard.png"), full_page=True)
+    context.close()
+
+
+def _score_and_alert() -> None:
+    """Tiers, health and alerts for the demo portfolio, as the nightly jobs would compute them."""
+    from kam.jobs import job_execute
+    from kam.models import JobKind, JobRun
+    from tiering.defaults import install_default_model
+    from tiering.models import ScoringFactor, ScoringModel
+    from tiering.recompute import scores_recompute
+
+    if not ScoringModel.objects.filter(is_active=True).exists():  # a transactional test flushed the migrated model
+        install_default_model(ScoringModel, ScoringFactor)
+    scores_recompute()
+    job = job_execute(JobRun.objects.create(kind=JobKind.EVALUATE_ALERTS, params={"source": "screenshots"}).pk)
+    assert job.status == "done", job.error
+
+
+def _demo_plan(account, owner) -> None:
+    from service_plans.services import plans as plan_services
+
+    today = timezone.localdate()
+    plan = plan_services.plan_create(account=account, fiscal_year=plan_services.fiscal_year_of(today), owner=owner)
+    plan = plan_services.plan_activate(plan=plan, actor=owner)
+    grow = plan_services.objective_create(
+        plan=plan, title="Grow share of wallet to 35%", status="on_track", due_on=today + dt.timedelta(days=200)
+    )
+    nps = plan_services.objective_create(
+        plan=plan, title="Lift relationship NPS to 8.5", kpi_code="nps", baseline=Decimal("7.4"), target=Decimal("8.5"),
+        status="at_risk", due_on=today + dt.timedelta(days=120),
+    )  # fmt: skip
+    steps = [
+        (grow, "Map the buying centre of the new plant", -5, "done"),
+        (grow, "Joint roadmap workshop with the CTO", 12, "open"),
+        (nps, "Executive sponsor call", -2, "open"),
+        (nps, "Fix the invoice disputes from Q2", 20, "open"),
+    ]
+    for objective, title, days, status in steps:
+        action = plan_services.action_create(
+            plan=plan, objective=objective, title=title, owner_user=owner, due_on=today + dt.timedelta(days=days)
+        )
+        if status == "done":
+            plan_services.action_update(action=action, status="done")
+    plan_services.review_schedule(plan=plan, kind="qbr", scheduled_on=today + dt.timedelta(days=25))

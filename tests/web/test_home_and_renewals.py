@@ -63,8 +63,9 @@ def test_home_shows_my_renewals_sla_breaches_meetings_and_changes(manager_client
 def test_home_query_count_is_constant(manager_client, account_manager, other_manager, n, django_assert_num_queries):
     _mine_and_theirs(account_manager, other_manager, n, timezone.localdate())
     # session, user, groups; 5 summary queries; rates; SLA breaches list + bounded count; upcoming meetings;
-    # recent changes (4 models × 2)
-    with django_assert_num_queries(20):
+    # recent changes (4 models × 2); my tasks, my plan actions, my open alerts + their bounded count; the
+    # unread badge
+    with django_assert_num_queries(25):
         assert manager_client.get(reverse("home")).status_code == 200
 
 
@@ -118,8 +119,8 @@ def test_renewals_refuse_a_bad_window_or_filter(manager_client, account_manager)
 @pytest.mark.parametrize("n", [2, 10])
 def test_renewals_query_count_is_constant(manager_client, account_manager, other_manager, n, django_assert_num_queries):
     _mine_and_theirs(account_manager, other_manager, n, timezone.localdate())
-    # session, user, groups; rates; windows; the page; bounded count
-    with django_assert_num_queries(7):
+    # session, user, groups; rates; windows; the page; bounded count; the unread badge
+    with django_assert_num_queries(8):
         response = manager_client.get(RENEWALS + "?within=180&page_size=25")
     assert len(response.context["page"].rows) == n
 
@@ -127,3 +128,44 @@ def test_renewals_query_count_is_constant(manager_client, account_manager, other
 def test_login_required(client):
     assert client.get(RENEWALS).status_code == 302
     assert client.get(reverse("home")).status_code == 302
+
+
+def test_home_lists_my_open_alerts_tasks_and_plan_actions_due(manager_client, account_manager, other_manager):
+    from service_plans.models import AlertTask
+    from service_plans.services import alerts as alert_services
+    from service_plans.services import plans as plan_services
+
+    today = timezone.localdate()
+    mine = AccountFactory(owner=account_manager, name="Mine")
+    theirs = AccountFactory(owner=other_manager, name="Theirs")
+    mine_alert = alert_services.alert_create_manual(account=mine, rule="R1", reason="drop", priority="high", actor=None)
+    alert_services.alert_create_manual(
+        account=mine, rule="R3", reason="colleague's", priority="critical", actor=None, owner=other_manager
+    )
+    # An alert of mine on an account I no longer see is not shown.
+    hidden = alert_services.alert_create_manual(account=theirs, rule="R1", reason="x", priority="critical", actor=None)
+    alert_services.alert_reassign(alert=hidden, owner=account_manager, actor=None)
+    closed = alert_services.alert_create_manual(account=mine, rule="R5", reason="done", priority="high", actor=None)
+    alert_services.alert_close(alert=closed, actor=None, note="ok", outcome="retained")
+    due = {"owner_role": "account_manager"}
+    AlertTask.objects.create(
+        alert=mine_alert, title="Call the CFO", owner=account_manager, due_on=today - dt.timedelta(days=1), **due
+    )
+    AlertTask.objects.create(
+        alert=mine_alert, title="Far away", owner=account_manager, due_on=today + dt.timedelta(days=40), **due
+    )
+    AlertTask.objects.create(alert=hidden, title="Hidden task", owner=account_manager, due_on=today, **due)
+    plan = plan_services.plan_create(account=mine, fiscal_year=2026)
+    plan_services.action_create(
+        plan=plan, title="Send the QBR deck", owner_user=account_manager, due_on=today + dt.timedelta(days=3)
+    )
+    plan_services.action_create(plan=plan, title="Colleague's action", owner_user=other_manager, due_on=today)
+    done = plan_services.action_create(plan=plan, title="Done already", owner_user=account_manager, due_on=today)
+    plan_services.action_update(action=done, status="done")
+    response = manager_client.get(reverse("home"))
+    page = response.context["page"]
+    assert [a.reason for a in page.alerts] == ["drop"] and page.alerts_count == (1, False)
+    assert [t.title for t in page.tasks] == ["Call the CFO"]
+    assert [a.title for a in page.actions] == ["Send the QBR deck"]
+    assert 'data-figure="my-alerts">1<' in response.text
+    assert "Hidden task" not in response.text and "Colleague" not in response.text

@@ -102,3 +102,62 @@ def test_page_query_does_not_use_offset(accounts, django_assert_num_queries):
 def test_count_upto_stops_at_the_limit(accounts):
     assert count_upto(Account.objects.all(), 5) == (5, True)
     assert count_upto(Account.objects.all(), 100) == (9, False)
+
+
+def test_a_second_sort_column_between_the_key_and_the_id(account_manager):
+    """Alerts sort by priority, then due date, then id: every row once, in order, both ways."""
+    import datetime as dt
+
+    from service_plans.models import Alert
+    from service_plans.services import alerts as alert_services
+    from tests.factories import AccountFactory
+    from web.pagination import SortKey
+
+    account = AccountFactory(owner=account_manager)
+    base = dt.date(2026, 1, 1)
+    for i in range(11):
+        alert_services.alert_create_manual(
+            account=account, rule="R1", reason=f"r{i}", priority=["high", "critical", "medium"][i % 3],
+            actor=None, due_on=base + dt.timedelta(days=i % 4),
+        )  # fmt: skip
+    keys = [SortKey("priority", "priority", "Priority", then="due_on", then_kind="date")]
+    paginator = KeysetPaginator(Alert.objects.all(), keys=keys, default_sort="priority", page_size=3)
+    for sort in ("priority", "-priority"):
+        desc = sort.startswith("-")
+        expected = list(
+            Alert.objects.order_by(*(f"-{f}" if desc else f for f in ("priority", "due_on", "id"))).values_list("pk", flat=True)
+        )
+        pages, cursor = [], None
+        while True:
+            page = paginator.page(sort=sort, cursor=cursor)
+            pages.append(page)
+            if not page.has_next:
+                break
+            cursor = page.next_cursor
+        assert [row.pk for p in pages for row in p.rows] == expected
+        back, page = [], pages[-1]
+        while page.has_prev:
+            page = paginator.page(sort=sort, cursor=page.prev_cursor)
+            back.append([row.pk for row in page.rows])
+        assert back == [[row.pk for row in p.rows] for p in reversed(pages[:-1])]
+    # A cursor of a one-column key does not fit a two-column key, nor the other way round.
+    plain = KeysetPaginator(Alert.objects.all(), keys=[SortKey("due", "due_on", "Due", kind="date")], default_sort="due")
+    with pytest.raises(BadCursor):
+        paginator.page(sort="priority", cursor=plain.page(sort="due", cursor=None).next_cursor or "x")
+    with pytest.raises(BadCursor):
+        plain.page(sort="due", cursor=paginator.page(sort="priority", cursor=None).next_cursor)
+
+
+def test_a_datetime_key_needs_an_aware_cursor(account_manager):
+    from service_plans.models import Notification
+    from web.pagination import SortKey, _encode
+
+    for i in range(5):
+        Notification.objects.create(user=account_manager, kind="x", text=f"n{i}")
+    keys = [SortKey("created", "created_at", "Received", kind="datetime")]
+    paginator = KeysetPaginator(Notification.objects.all(), keys=keys, default_sort="-created", page_size=2)
+    first = paginator.page(sort="-created", cursor=None)
+    second = paginator.page(sort="-created", cursor=first.next_cursor)
+    assert {r.pk for r in first.rows}.isdisjoint({r.pk for r in second.rows}) and len(second.rows) == 2
+    with pytest.raises(BadCursor):
+        paginator.page(sort="-created", cursor=_encode("n", False, "2026-01-01T00:00:00", 1))

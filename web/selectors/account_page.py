@@ -24,6 +24,14 @@ from accounts.choices import ContractStatus
 from accounts.models import Account, AccountAncestry, Contact, Contract, Invoice, Meeting
 from service_plans.models import AccountTeamMember, Project, ServiceRequest, SurveyResponse
 from web.money import RateTable, fiscal_year_of, fiscal_year_of_month
+from web.selectors.account_insights import (
+    PlanSection,
+    ScoresSection,
+    account_alerts,
+    account_needs,
+    account_plan,
+    account_scores,
+)
 from web.selectors.history import Change, recent_changes
 
 MAX_TREE_NODES = 200
@@ -471,7 +479,15 @@ class AccountPage:
     meetings: list[Meeting]
     last_meeting_at: dt.datetime | None
     history: list[Change]
+    scores: ScoresSection
+    plan: PlanSection
+    needs: list[Any]
+    alerts: list[Any]
     missing_rates: list[str] = field(default_factory=list)
+
+    @property
+    def open_alerts(self) -> list[Any]:
+        return [a for a in self.alerts if a.is_open]
 
 
 def account_page(*, user: Any, pk: int, now: dt.datetime | None = None) -> AccountPage:
@@ -503,6 +519,16 @@ def account_page(*, user: Any, pk: int, now: dt.datetime | None = None) -> Accou
         meetings=meetings,
         last_meeting_at=max((m.occurred_at for m in meetings if m.occurred_at <= now), default=None),
         history=recent_changes(account_filter=lambda lookup: Q(**{lookup: account.pk})),
+        scores=account_scores(
+            account=account,
+            # The group's rows are listed on the root's page, if the user may see the root.
+            group_visible=account.group_root_id in (None, account.pk)
+            or any(a.pk == account.group_root_id for a in hierarchy.ancestors),
+            today=today,
+        ),
+        plan=account_plan(account=account, today=today),
+        needs=account_needs(account=account),
+        alerts=account_alerts(account=account),
     )
     page.missing_rates = rates.missing_labels
     return page

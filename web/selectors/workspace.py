@@ -15,11 +15,10 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.choices import ContractStatus
 from accounts.models import Account, Contract, Meeting
-from accounts.selectors import account_home_summary, renewals_due
+from accounts.selectors import CLOSED_CONTRACT_STATUSES, account_home_summary, not_renewed, renewals_due
 from accounts.visibility import visible_account_ids
-from service_plans.models import ServiceRequest
+from service_plans.models import ActionStatus, Alert, AlertTask, PlanAction, ServiceRequest, TaskStatus
 from web.money import RateTable, fiscal_year_of
 from web.pagination import SortKey, count_upto
 from web.selectors.history import Change, recent_changes
@@ -29,9 +28,7 @@ LIST_COUNT_LIMIT = 1000
 
 
 def _open_contracts() -> QuerySet[Contract]:
-    return Contract.objects.filter(renewal__isnull=True).exclude(
-        status__in=[ContractStatus.DRAFT, ContractStatus.TERMINATED, ContractStatus.RENEWED]
-    )
+    return Contract.objects.filter(not_renewed()).exclude(status__in=CLOSED_CONTRACT_STATUSES)
 
 
 def visible_history_filter(user: Any) -> Any:
@@ -81,6 +78,37 @@ def sla_breaching_requests(*, user: Any, now: dt.datetime) -> QuerySet[ServiceRe
     )
 
 
+DUE_SOON_DAYS = 14
+HOME_ROWS = 8
+HOME_COUNT_LIMIT = 100
+
+
+def my_tasks_due(*, user: Any, today: dt.date) -> QuerySet[AlertTask]:
+    """The user's open playbook tasks due within two weeks or overdue, on accounts they may see."""
+    return (
+        AlertTask.objects.visible_to(user)
+        .filter(owner=user, status=TaskStatus.OPEN, due_on__lte=today + dt.timedelta(days=DUE_SOON_DAYS))
+        .select_related("alert__account")
+        .order_by("due_on", "id")
+    )
+
+
+def my_actions_due(*, user: Any, today: dt.date) -> QuerySet[PlanAction]:
+    """The user's open plan actions due within two weeks or overdue (index ``plan_action_owner_due``)."""
+    return (
+        PlanAction.objects.visible_to(user)
+        .filter(owner_user=user, status=ActionStatus.OPEN, due_on__lte=today + dt.timedelta(days=DUE_SOON_DAYS))
+        .select_related("plan__account")
+        .order_by("due_on", "id")
+    )
+
+
+def my_open_alerts(*, user: Any) -> QuerySet[Alert]:
+    """The user's open alerts, most urgent first: the stored priority codes sort critical, high,
+    medium, so the index ``alert_owner_open`` returns them in order (no sort of the whole set)."""
+    return Alert.objects.visible_to(user).open().filter(owner=user).select_related("account").order_by("priority", "due_on", "id")
+
+
 @dataclass
 class HomePage:
     summary: dict[str, Any]
@@ -92,6 +120,13 @@ class HomePage:
     changes: list[Change]
     base_currency: str
     missing_rates: list[str]
+    tasks: list[AlertTask]
+    tasks_more: bool
+    actions: list[PlanAction]
+    actions_more: bool
+    alerts: list[Alert]
+    alerts_count: tuple[int, bool]
+    today: dt.date
 
 
 def home_page(*, user: Any, now: dt.datetime | None = None) -> HomePage:
@@ -102,6 +137,11 @@ def home_page(*, user: Any, now: dt.datetime | None = None) -> HomePage:
     breaching_qs = sla_breaching_requests(user=user, now=now)
     breaching = list(breaching_qs[:10])
     count, more = count_upto(breaching_qs, 100)
+    today = timezone.localdate(now)
+    # One row more than shown tells whether there are more, without a count query.
+    tasks = list(my_tasks_due(user=user, today=today)[: HOME_ROWS + 1])
+    actions = list(my_actions_due(user=user, today=today)[: HOME_ROWS + 1])
+    alerts = my_open_alerts(user=user)
     return HomePage(
         summary=summary,
         renewal_values={c.pk: rates.convert(c.annual_value, c.currency, fy_now) for c in summary["renewals"]},
@@ -117,6 +157,13 @@ def home_page(*, user: Any, now: dt.datetime | None = None) -> HomePage:
         changes=recent_changes(account_filter=visible_history_filter(user), limit=10),
         base_currency=rates.base,
         missing_rates=rates.missing_labels,
+        tasks=tasks[:HOME_ROWS],
+        tasks_more=len(tasks) > HOME_ROWS,
+        actions=actions[:HOME_ROWS],
+        actions_more=len(actions) > HOME_ROWS,
+        alerts=list(alerts[:HOME_ROWS]),
+        alerts_count=count_upto(alerts, HOME_COUNT_LIMIT),
+        today=today,
     )
 
 

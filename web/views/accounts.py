@@ -130,6 +130,12 @@ def chart_labels() -> dict[str, Any]:
         "amount": _("Open amount"),
         "today": _("Today"),
         "annualValue": _("Annual value"),
+        "contribution": _("Points contributed"),
+        "lost": _("Points lost"),
+        "healthShown": _("Health score"),
+        "healthComputed": _("Computed score"),
+        "yellowFrom": _("Yellow from"),
+        "greenFrom": _("Green from"),
         "buckets": {
             "current": _("Not yet due"),
             "1_30": _("1–30 days"),
@@ -144,4 +150,13 @@ def chart_labels() -> dict[str, Any]:
 @require_GET
 def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     page = account_page(user=request.user, pk=pk)
-    return render(request, "web/account/page.html", {"page": page, "account": page.account, "chart_labels": chart_labels()})
+    context = {
+        "page": page,
+        "account": page.account,
+        "chart_labels": chart_labels(),
+        # The alert rows' actions come back here.
+        "next": request.get_full_path() + "#alerts",
+        "today": timezone.localdate(),
+        "can_work_alerts": request.user.has_perm("service_plans.change_alert"),
+    }
+    return render(request, "web/account/page.html", context)

@@ -4,6 +4,9 @@
   var lang = document.documentElement.lang || "en";
   var locale = lang === "zh-hans" ? "zh-CN" : lang;
   document.documentElement.classList.add("kam-js");
+  // htmx carries "style" over from an element it replaces to the one with the same id; Chart.js
+  // sizes canvases through their style, and copying it back is an inline style the CSP refuses.
+  if (window.htmx) { window.htmx.config.attributesToSettle = ["class", "width", "height"]; }
 
   // Forms answer 422 (invalid) or 409 (stale version) with the re-rendered form: let htmx swap it in.
   document.body.addEventListener("htmx:beforeSwap", function (event) {
@@ -128,6 +131,113 @@
     }
   };
 
+  // A bar per factor: the points it contributes and the points it loses (DOMAIN.md §1.7); the three
+  // factors holding the score down are drawn darker.
+  builders.factors = function (data, words) {
+    return {
+      type: "bar",
+      data: {
+        labels: data.labels,
+        datasets: [
+          { label: words.contribution, data: data.contribution, backgroundColor: palette.primary, stack: "points" },
+          { label: words.lost, data: data.lost, stack: "points",
+            backgroundColor: data.top.map(function (top) { return top ? palette.red : "#fca5a5"; }) }
+        ]
+      },
+      options: {
+        indexAxis: "y",
+        plugins: {
+          legend: { position: "bottom" },
+          tooltip: { callbacks: { label: function (c) { return c.dataset.label + ": " + oneDecimal.format(c.parsed.x); } } }
+        },
+        scales: {
+          x: { stacked: true, beginAtZero: true },
+          y: { stacked: true, ticks: { autoSkip: false, callback: function (v) {
+            var label = this.getLabelForValue(v);
+            return label.length > 38 ? label.slice(0, 36) + "…" : label;
+          } } }
+        }
+      }
+    };
+  };
+
+  // The health score over the last year, with the yellow and green edges as dashed lines.
+  builders.healthTrend = function (data, words) {
+    var edge = function (value, colour, label) {
+      return { label: label, data: data.dates.map(function () { return value; }), borderColor: colour,
+        borderDash: [4, 4], borderWidth: 1, pointRadius: 0, fill: false };
+    };
+    var dots = data.dates.length < 40 ? 3 : 0;  // a short history is a few points, not a line
+    var sets = [{ label: words.healthShown, data: data.shown, borderColor: palette.primary, backgroundColor: palette.primary,
+      pointRadius: dots, tension: 0.2, spanGaps: true }];
+    if (data.shown.join() !== data.computed.join()) {
+      sets.push({ label: words.healthComputed, data: data.computed, borderColor: palette.grey, pointRadius: dots, spanGaps: true });
+    }
+    if (data.yellow !== null) { sets.push(edge(data.yellow, palette.amber, words.yellowFrom)); }
+    if (data.green !== null) { sets.push(edge(data.green, palette.green, words.greenFrom)); }
+    return {
+      type: "line",
+      data: { labels: data.dates.map(function (d) { return dayFormat.format(epoch(d)); }), datasets: sets },
+      options: {
+        plugins: { legend: { display: false } },
+        scales: { y: { min: 0, max: 100 }, x: { ticks: { maxTicksLimit: 6 } } }
+      }
+    };
+  };
+
+  // The executive dashboard: a sparkline per KPI tile and four charts of the published snapshot.
+  function periodAxis(data) { return { ticks: { maxTicksLimit: 6, autoSkip: true } }; }
+  builders.spark = function (data) {
+    return {
+      type: "line",
+      data: { labels: data.map(function (_, i) { return i; }), datasets: [{ data: data, borderColor: palette.primary, borderWidth: 1.5,
+        pointRadius: 0, tension: 0.25, spanGaps: true, fill: false }] },
+      options: { plugins: { legend: { display: false }, tooltip: { enabled: false } }, events: [],
+        scales: { x: { display: false }, y: { display: false } } }
+    };
+  };
+  builders.dashTiers = function (data, words) {
+    return {
+      type: "doughnut",
+      data: { labels: data.tiers.labels, datasets: [{ data: data.tiers.shares,
+        backgroundColor: ["#5b21b6", "#1d4ed8", "#0f766e", "#6b7280"] }] },
+      options: { plugins: { legend: { position: "bottom" }, tooltip: { callbacks: { label: function (c) {
+        return c.label + ": " + oneDecimal.format(c.parsed) + "%"; } } } } }
+    };
+  };
+  builders.dashConcentration = function (data, words) {
+    return {
+      type: "line",
+      data: { labels: data.labels, datasets: [
+        { label: words.top5, data: data.concentration.top5, borderColor: palette.primary, backgroundColor: palette.primary, yAxisID: "y", spanGaps: true, tension: 0.2 },
+        { label: words.hhi, data: data.concentration.hhi, borderColor: palette.accent, backgroundColor: palette.accent, yAxisID: "y1", spanGaps: true, tension: 0.2 }
+      ] },
+      options: { plugins: { legend: { position: "bottom" } }, scales: { x: periodAxis(data),
+        y: { beginAtZero: true, ticks: { callback: function (v) { return v + "%"; } } },
+        y1: { beginAtZero: true, position: "right", grid: { drawOnChartArea: false } } } }
+    };
+  };
+  builders.dashSatisfaction = function (data, words) {
+    return {
+      type: "line",
+      data: { labels: data.labels, datasets: [
+        { label: words.nps, data: data.satisfaction.nps, borderColor: palette.primary, backgroundColor: palette.primary, yAxisID: "y", spanGaps: true, tension: 0.2 },
+        { label: words.csat, data: data.satisfaction.csat, borderColor: palette.green, backgroundColor: palette.green, yAxisID: "y1", spanGaps: true, tension: 0.2 }
+      ] },
+      options: { plugins: { legend: { position: "bottom" } }, scales: { x: periodAxis(data),
+        y: { suggestedMin: -100, suggestedMax: 100 },
+        y1: { min: 0, max: 100, position: "right", grid: { drawOnChartArea: false }, ticks: { callback: function (v) { return v + "%"; } } } } }
+    };
+  };
+  builders.dashSla = function (data, words) {
+    return {
+      type: "bar",
+      data: { labels: data.labels, datasets: [{ label: words.sla, data: data.service.sla, backgroundColor: palette.primary, borderRadius: 3 }] },
+      options: { plugins: { legend: { display: false } }, scales: { x: periodAxis(data),
+        y: { min: 0, max: 100, ticks: { callback: function (v) { return v + "%"; } } } } }
+    };
+  };
+
   function drawCharts(root) {
     if (typeof Chart === "undefined") { return; }
     Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
@@ -137,6 +247,7 @@
     root.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
       var build = builders[canvas.dataset.chart];
       var data = readJson(canvas.dataset.source);
+      if (data && canvas.dataset.key) { data = data[canvas.dataset.key]; }
       if (!build || !data || Chart.getChart(canvas)) { return; }
       new Chart(canvas, build(data, words));
       canvas.dataset.drawn = "true";
