@@ -81,7 +81,7 @@ class ContractAdmin(VisibleToUserAdminMixin, ServiceSaveAdminMixin, SimpleHistor
     list_filter = ["status", "auto_renew", "is_customised_solution", "currency"]
     search_fields = ["number", "title", "account__name"]
     list_select_related = ["account"]
-    raw_id_fields = ["account", "renewal_of"]
+    raw_id_fields = ["account", "renewal_of", "superseded_by"]
     date_hierarchy = "end_date"
     show_full_result_count = False
 

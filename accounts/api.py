@@ -115,8 +115,8 @@ class ContractSerializer(ApiModelSerializer):
         model = Contract
         fields = [
             "id", "account", "number", "title", "start_date", "end_date", "annual_value", "currency", "status",
-            "renewal_of", "signed_on", "notice_on", "auto_renew", "is_customised_solution", "escalator_pct",
-            *COMMON_READ_ONLY,
+            "renewal_of", "superseded_by", "signed_on", "notice_on", "auto_renew", "is_customised_solution",
+            "escalator_pct", *COMMON_READ_ONLY,
         ]  # fmt: skip
         read_only_fields = COMMON_READ_ONLY
 

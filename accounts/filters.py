@@ -98,7 +98,16 @@ class ContractFilterSet(filters.FilterSet):
 
     class Meta:
         model = Contract
-        fields = ["account", "number", "status", "currency", "auto_renew", "is_customised_solution", "renewal_of"]
+        fields = [
+            "account",
+            "number",
+            "status",
+            "currency",
+            "auto_renew",
+            "is_customised_solution",
+            "renewal_of",
+            "superseded_by",
+        ]
 
 
 class InvoiceFilterSet(filters.FilterSet):

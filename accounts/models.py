@@ -271,7 +271,12 @@ class Contact(models.Model):
 
 
 class Contract(models.Model):
-    """A contract with an annual value. ``renewal_of`` chains renewals for the renewal KPIs (§4.4)."""
+    """A contract with an annual value. ``renewal_of`` chains renewals for the renewal KPIs (§4.4).
+
+    A consolidation (several expiring contracts replaced by one new contract, §4.4) is recorded on
+    the replaced contracts: each points at the new one with ``superseded_by``. A contract is
+    renewed either way, never both.
+    """
 
     account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="contracts")
     number = models.CharField(_("number"), max_length=64, unique=True)
@@ -283,6 +288,15 @@ class Contract(models.Model):
     status = models.CharField(_("status"), max_length=16, choices=ContractStatus.choices, default=ContractStatus.ACTIVE)
     renewal_of = models.OneToOneField(
         "self", verbose_name=_("renewal of"), null=True, blank=True, on_delete=models.PROTECT, related_name="renewal"
+    )
+    superseded_by = models.ForeignKey(
+        "self",
+        verbose_name=_("superseded by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="supersedes",
+        help_text=_("For a consolidation: the one new contract that replaces this one and others."),
     )
     signed_on = models.DateField(_("signed on"), null=True, blank=True)
     notice_on = models.DateField(_("notice given on"), null=True, blank=True)
@@ -316,6 +330,7 @@ class Contract(models.Model):
             models.CheckConstraint(condition=Q(escalator_pct__gte=0), name="contract_escalator_non_negative"),
             models.CheckConstraint(condition=Q(status__in=ContractStatus.values), name="contract_status_valid"),
             models.CheckConstraint(condition=~Q(renewal_of=F("pk")), name="contract_not_own_renewal"),
+            models.CheckConstraint(condition=~Q(superseded_by=F("pk")), name="contract_not_superseded_by_itself"),
         ]
 
     def __str__(self) -> str:
@@ -335,8 +350,23 @@ class Contract(models.Model):
                 errors["renewal_of"] = [_("A contract cannot renew itself.")]
             elif self.account_id and self.renewal_of.account.group_root_id != self.account.group_root_id:
                 errors["renewal_of"] = [_("A renewal must belong to the same group as the contract it renews.")]
+            elif self.renewal_of.superseded_by_id is not None:
+                errors["renewal_of"] = [_("That contract was already replaced in a consolidation.")]
+        if self.superseded_by_id is not None:
+            self._clean_superseded_by(errors)
         if errors:
             raise ValidationError(errors)
+
+    def _clean_superseded_by(self, errors: dict[str, list[Any]]) -> None:
+        new = self.superseded_by
+        if self.pk is not None and new.pk == self.pk:
+            errors["superseded_by"] = [_("A contract cannot supersede itself.")]
+        elif new.superseded_by_id is not None and new.superseded_by_id == self.pk:
+            errors["superseded_by"] = [_("Two contracts cannot supersede each other.")]
+        elif self.account_id and new.account.group_root_id != self.account.group_root_id:
+            errors["superseded_by"] = [_("A consolidating contract must belong to the same group as the contracts it replaces.")]
+        elif self.pk is not None and Contract.objects.filter(renewal_of=self.pk).exists():
+            errors["superseded_by"] = [_("This contract already has a renewal; it cannot also be replaced in a consolidation.")]
 
 
 class Invoice(models.Model):

@@ -42,7 +42,7 @@ CONTACT_FIELDS = frozenset(
 CONTRACT_FIELDS = frozenset(
     {
         "account", "account_id", "number", "title", "start_date", "end_date", "annual_value", "currency", "status",
-        "renewal_of", "renewal_of_id", "signed_on", "notice_on", "auto_renew", "is_customised_solution", "escalator_pct",
+        "renewal_of", "renewal_of_id", "superseded_by", "superseded_by_id", "signed_on", "notice_on", "auto_renew", "is_customised_solution", "escalator_pct",
     }
 )  # fmt: skip
 INVOICE_FIELDS = frozenset(
@@ -296,6 +296,8 @@ def contract_renew(
         raise StaleVersion(original.version)
     if original.status == ContractStatus.RENEWED or Contract.objects.filter(renewal_of=original).exists():
         raise Conflict(_("Contract %(number)s has already been renewed.") % {"number": original.number})
+    if original.superseded_by_id is not None:
+        raise Conflict(_("Contract %(number)s was replaced in a consolidation.") % {"number": original.number})
     if original.status not in RENEWABLE_STATUSES:
         raise ValidationError(
             {

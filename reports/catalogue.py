@@ -33,7 +33,7 @@ FAMILY_LABELS = {
 }
 
 # Units: how a value reads (API.md: ratios are fractions; NPS −100…100; HHI 0…10,000; days).
-RATIO, DAYS, NPS_POINTS, INDEX, PERCENTAGE_POINTS = "ratio", "days", "nps", "index", "pp"
+RATIO, DAYS, NPS_POINTS, INDEX, PERCENTAGE_POINTS, MONEY = "ratio", "days", "nps", "index", "pp", "money"
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,10 @@ KPIS: tuple[KpiDefinition, ...] = (
     _kpi("grr", RETENTION, _("Gross revenue retention")),
     _kpi("nrr", RETENTION, _("Net revenue retention")),
     _kpi("logo_churn", RETENTION, _("Logo churn"), direction=LOWER),
+    _kpi("arr_at_risk", RETENTION, _("ARR at risk"), MONEY, LOWER),
     _kpi("renewal_rate_logo", RENEWALS, _("Renewal rate (contracts, in period)")),
     _kpi("renewal_rate_logo_eventual", RENEWALS, _("Renewal rate (contracts, with 30-day grace)")),
+    _kpi("renewal_rate_logo_auto", RENEWALS, _("Auto-renewal share (contracts due)")),
     _kpi("renewal_rate_value_gross", RENEWALS, _("Gross value renewal rate")),
     _kpi("renewal_rate_value_net", RENEWALS, _("Net value renewal rate")),
     _kpi("renewal_rate_value_gross_eventual", RENEWALS, _("Gross value renewal rate (with 30-day grace)")),
@@ -107,4 +109,5 @@ REASON_LABELS = {
     Reason.NO_BASELINE: _("No baseline to compare with"),
     Reason.NO_TIERED_ACCOUNTS: _("No tiered accounts"),
     Reason.NEGATIVE_VALUE: _("Undefined for a negative value"),
+    Reason.NO_ARR: _("No recurring revenue at the end of the period"),
 }

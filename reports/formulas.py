@@ -56,6 +56,7 @@ class Reason:
     NO_BASELINE = "no_baseline"
     NO_TIERED_ACCOUNTS = "no_tiered_accounts"
     NEGATIVE_VALUE = "negative_value"
+    NO_ARR = "no_recurring_revenue"
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,17 @@ def retention(accounts: Iterable[tuple[Any, Any]]) -> dict[str, KpiResult]:
     )
 
 
+def arr_at_risk_from_sums(*, at_risk: Any, total: Any, groups: int) -> KpiResult:
+    """ARR at risk: the recurring revenue (at the period's end) of the groups with an open high or
+    critical alert then. An amount in the base currency, not a ratio: ``value`` = ``numerator`` =
+    the ARR at risk, ``denominator`` = all ARR (so its share is numerator / denominator), ``n`` =
+    the groups at risk. Empty, with a reason, when there is no ARR at all."""
+    amount, whole = dec(at_risk) or ZERO, dec(total)
+    if whole is None or whole <= 0:
+        return KpiResult(None, amount, whole if whole is not None else ZERO, groups, False, Reason.NO_ARR)
+    return KpiResult(amount, amount, whole, groups)
+
+
 # --- §4.4 contract renewal rates -----------------------------------------------------------------
 
 
@@ -132,6 +144,7 @@ class DueContract:
     prior_value: Decimal
     renewed_on: dt.date | None = None
     new_value: Decimal | None = None
+    auto_renewed: bool = False  # renewed by itself on its end date (no notice, no renewal recorded)
 
 
 def renewal_rates_from_sums(
@@ -141,6 +154,7 @@ def renewal_rates_from_sums(
     renewed: int,
     renewed_eventual: int,
     gross: Any,
+    auto_renewed: int = 0,
     net: Any,
     gross_eventual: Any,
     net_eventual: Any,
@@ -149,6 +163,8 @@ def renewal_rates_from_sums(
     return {
         "renewal_rate_logo": ratio(renewed, due, reason=Reason.NO_CONTRACTS_DUE, n=due),
         "renewal_rate_logo_eventual": ratio(renewed_eventual, due, reason=Reason.NO_CONTRACTS_DUE, n=due),
+        # §4.4: auto-renewals are counted in the rates above and reported separately here.
+        "renewal_rate_logo_auto": ratio(auto_renewed, due, reason=Reason.NO_CONTRACTS_DUE, n=due),
         "renewal_rate_value_gross": ratio(gross, due_value, reason=no_value, n=due),
         "renewal_rate_value_net": ratio(net, due_value, reason=no_value, n=due),
         "renewal_rate_value_gross_eventual": ratio(gross_eventual, due_value, reason=no_value, n=due),
@@ -177,6 +193,7 @@ def renewal_rates(due: Sequence[DueContract], *, last_day: dt.date, grace_days: 
         due_value=sum((c.prior_value for c in due), ZERO),
         renewed=len(in_period),
         renewed_eventual=len(eventual),
+        auto_renewed=sum(1 for c in due if c.auto_renewed),
         gross=gross(in_period),
         net=net(in_period),
         gross_eventual=gross(eventual),

@@ -29,8 +29,11 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "service_plans.SurveyResponse": (c.SATISFACTION,),
     "service_plans.ServiceRequest": (c.SERVICE,),
     "service_plans.Project": (c.PROGRAMME,),
+    "service_plans.Alert": (c.RETENTION,),  # ARR at risk; hand edits (snooze, close) save one by one
 }
 TIER_EVENTS = {"account.tier_changed"}
+# Alerts are written in bulk by the evaluation run (no save signals): their events say what changed.
+# Opening, raising or closing an alert moves ARR at risk (retention family).
 
 
 class _AfterCommit:
@@ -69,6 +72,8 @@ def _source_changed(sender: Any, **kwargs: Any) -> None:
 def _tier_event(sender: Any, name: str, payloads: list[dict[str, Any]], **kwargs: Any) -> None:
     if name in TIER_EVENTS:
         mark_changed(c.FAMILIES)
+    elif name.startswith("alert."):
+        mark_changed((c.RETENTION,))
 
 
 def connect() -> None:

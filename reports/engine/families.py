@@ -7,6 +7,7 @@ Each ``measure_*`` returns the sums per (scope, period label) for every scope at
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -40,12 +41,17 @@ def measure_retention(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
     # §0.1a: a contract is active on d when start ≤ d ≤ end and it is not a draft; value at the
     # period start is ARR on its first day, value at the end ARR on the day after (p_until), both
     # at the period's fiscal-year rates. ARR uses annual_value as signed, so contractual escalator
-    # uplift never shows as expansion (§4.2 "exclude_escalators").
+    # uplift never shows as expansion (§4.2 "exclude_escalators"). An auto-renewing contract with no
+    # notice and no renewal recorded keeps running past its end date (§4.4 "Auto-renew"), as the
+    # renewal rates count it. ARR at risk: the end ARR of the groups with an open high or critical
+    # alert at the period's end.
     params: dict[str, Any] = {}
     t = ctx.t
     group_join, group = ctx.group_of("c.account_id")
+    params["open_ended"] = ctx.date(dt.date(9999, 12, 31))
     sql = f"""
     WITH {ctx.common(periods, params)},
+    {ctx.renewal_links_cte()},
     -- Each live contract's value in the base currency at the rates of each fiscal year computed:
     -- converted once per contract and year instead of once per contract and period.
     {
@@ -53,10 +59,15 @@ def measure_retention(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
             "live",
             f'''
         SELECT c.account_id, c.start_date, c.end_date, y.fy, c.annual_value * {ctx.rate("c.currency", "rc")} AS value
-        FROM {t["contract"]} c
+        FROM (
+            SELECT c.id, c.account_id, c.start_date, c.annual_value, c.currency,
+                CASE WHEN {ctx.auto_rolls("c")} THEN %(open_ended)s ELSE c.end_date END AS end_date
+            FROM {t["contract"]} c
+            WHERE c.status <> 'draft' AND c.start_date <= %(max_until)s
+        ) c
         CROSS JOIN (SELECT DISTINCT fy FROM periods) y
         LEFT JOIN rates rc ON rc.currency = c.currency AND rc.fy = y.fy
-        WHERE c.status <> 'draft' AND c.start_date <= %(max_until)s AND c.end_date >= %(min_start)s''',
+        WHERE c.end_date >= %(min_start)s''',
         )
     },
     arr AS (
@@ -68,23 +79,39 @@ def measure_retention(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
         {group_join}
         GROUP BY {group}, p.label, p.p_start
     ),
-    cohort AS (
-        -- C0: groups with value at the period start; new logos and reactivations are not in it.
-        SELECT group_id, period, p_start, start_arr, end_arr,
-            CASE WHEN end_arr < start_arr THEN end_arr ELSE start_arr END AS kept,
-            CASE WHEN end_arr <= 0 THEN 1 ELSE 0 END AS churned
-        FROM arr WHERE start_arr > 0
+    at_risk AS (
+        SELECT DISTINCT p.label AS period, COALESCE(ra.group_root_id, ra.id) AS group_id
+        FROM {t["alert"]} al
+        JOIN periods p ON al.opened_at < p.ts_until AND (al.closed_at IS NULL OR al.closed_at >= p.ts_until)
+        JOIN {t["account"]} ra ON ra.id = al.account_id
+        WHERE al.priority IN ('high', 'critical') AND al.opened_at < %(max_ts_until)s
     ),
-    scoped AS ({ctx.attach("cohort")})
+    measured AS (
+        -- C0, the cohort: groups with value at the period start; new logos and reactivations are
+        -- not in it (but their ARR counts in the total and in ARR at risk).
+        SELECT a.group_id, a.period, a.p_start, a.end_arr,
+            CASE WHEN a.start_arr > 0 THEN 1 ELSE 0 END AS in_cohort,
+            CASE WHEN a.start_arr > 0 THEN a.start_arr ELSE 0 END AS cohort_start,
+            CASE WHEN a.start_arr > 0 THEN a.end_arr ELSE 0 END AS cohort_end,
+            CASE WHEN a.start_arr <= 0 THEN 0 WHEN a.end_arr < a.start_arr THEN a.end_arr ELSE a.start_arr END AS kept,
+            CASE WHEN a.start_arr > 0 AND a.end_arr <= 0 THEN 1 ELSE 0 END AS churned,
+            CASE WHEN r.group_id IS NOT NULL THEN a.end_arr ELSE 0 END AS risk_arr
+        FROM arr a
+        LEFT JOIN at_risk r ON r.group_id = a.group_id AND r.period = a.period
+    ),
+    scoped AS ({ctx.attach("measured")})
     {
         ctx.rollup(
             "scoped",
             [
-                "SUM(start_arr) AS start_total",
+                "SUM(cohort_start) AS start_total",
                 "SUM(kept) AS kept",
-                "SUM(end_arr) AS end_total",
-                "COUNT(*) AS cohort",
+                "SUM(cohort_end) AS end_total",
+                "SUM(in_cohort) AS cohort",
                 "SUM(churned) AS churned",
+                "SUM(end_arr) AS arr_total",
+                "SUM(risk_arr) AS arr_at_risk",
+                "SUM(CASE WHEN risk_arr > 0 THEN 1 ELSE 0 END) AS groups_at_risk",
             ],
         )
     }
@@ -100,7 +127,11 @@ def results_retention(get: Lookup, period: Period) -> dict[str, f.KpiResult]:
         end=m.get("end_total"),
         cohort=_int(m.get("cohort")),
         churned=_int(m.get("churned")),
-    )
+    ) | {
+        "arr_at_risk": f.arr_at_risk_from_sums(
+            at_risk=m.get("arr_at_risk"), total=m.get("arr_total"), groups=_int(m.get("groups_at_risk"))
+        )
+    }
 
 
 # --- renewals (§4.4) ------------------------------------------------------------------------------
@@ -108,30 +139,59 @@ def results_retention(get: Lookup, period: Period) -> dict[str, f.KpiResult]:
 
 def measure_renewals(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
     # §0.1a: Due(P) = contracts not in draft ending in P (multi-year contracts are due only in the
-    # period of their end date); a contract is renewed by the contract whose renewal_of points at it,
-    # dated by its signed_on (or start date). An early renewal counts in the period of the original
-    # end date; "in period" means dated by P's last day, "eventual" 30 days later.
+    # period of their end date); a contract is renewed by the contract whose renewal_of points at it
+    # or, in a consolidation, by the contract it was superseded by (whose value is then split over
+    # the contracts it replaces pro rata to their prior value), dated by its signed_on (or start
+    # date). An auto-renewing contract with no notice and no renewal recorded renews itself on its
+    # end date at its own value, once that date has passed (§4.4 "Auto-renew"), and is counted
+    # separately too. An early renewal counts in the period of the original end date; "in period"
+    # means dated by P's last day, "eventual" 30 days later.
     params: dict[str, Any] = {}
     t = ctx.t
     group_join, group = ctx.group_of("c.account_id")
+    prior = f"c.annual_value * {ctx.rate('c.currency', 'rc')}"
+    new = f"n.annual_value * {ctx.rate('n.currency', 'rn')}"
     sql = f"""
     WITH {ctx.common(periods, params)},
-    due AS (
-        SELECT p.label AS period, p.p_start, {group} AS group_id, p.p_due_last, p.p_grace,
-            c.annual_value * {ctx.rate("c.currency", "rc")} AS prior_value,
-            COALESCE(n.annual_value * {ctx.rate("n.currency", "rn")}, 0) AS new_value,
-            COALESCE(n.signed_on, n.start_date) AS renewed_on
+    {ctx.renewal_links_cte()},
+    split AS (
+        -- Σ prior value of the contracts each new contract renews, at each fiscal year's rates.
+        SELECT l.new_id, y.fy, SUM(o.annual_value * {ctx.rate("o.currency", "ro")}) AS prior_total
+        FROM links l
+        JOIN {t["contract"]} o ON o.id = l.old_id
+        CROSS JOIN (SELECT DISTINCT fy FROM periods) y
+        LEFT JOIN rates ro ON ro.currency = o.currency AND ro.fy = y.fy
+        WHERE l.n_links > 1
+        GROUP BY l.new_id, y.fy
+    ),
+    linked AS (
+        SELECT p.label AS period, p.p_start, {group} AS group_id, p.p_due_last, p.p_grace, c.end_date,
+            {prior} AS prior_value, {new} AS renewal_value, n.id AS renewal_id, l.n_links, s.prior_total,
+            COALESCE(n.signed_on, n.start_date) AS signed,
+            CASE WHEN {ctx.auto_rolls("c")} AND c.end_date < p.p_until THEN 1 ELSE 0 END AS rolls
         FROM {t["contract"]} c
         JOIN period_months pm ON pm.month = {ctx.month_of("c.end_date")}
         JOIN periods p ON p.label = pm.label AND c.end_date >= p.p_start AND c.end_date < p.p_end
         {group_join}
-        LEFT JOIN {t["contract"]} n ON n.renewal_of_id = c.id AND n.status <> 'draft'
+        LEFT JOIN links l ON l.old_id = c.id
+        LEFT JOIN {t["contract"]} n ON n.id = l.new_id
+        LEFT JOIN split s ON s.new_id = l.new_id AND s.fy = p.fy
         LEFT JOIN rates rc ON rc.currency = c.currency AND rc.fy = p.fy
         LEFT JOIN rates rn ON rn.currency = n.currency AND rn.fy = p.fy
         WHERE c.status <> 'draft' AND c.end_date >= %(min_start)s AND c.end_date < %(max_end)s
     ),
+    due AS (
+        SELECT period, p_start, group_id, p_due_last, p_grace, prior_value,
+            CASE WHEN renewal_id IS NULL THEN rolls * prior_value
+                 WHEN n_links = 1 THEN renewal_value
+                 WHEN prior_total > 0 THEN renewal_value * prior_value / prior_total
+                 ELSE renewal_value / n_links END AS new_value,
+            CASE WHEN renewal_id IS NOT NULL THEN signed WHEN rolls = 1 THEN end_date END AS renewed_on,
+            CASE WHEN renewal_id IS NULL THEN rolls ELSE 0 END AS auto_renewed
+        FROM linked
+    ),
     marked AS (
-        SELECT period, p_start, group_id, prior_value, new_value,
+        SELECT period, p_start, group_id, prior_value, new_value, auto_renewed,
             CASE WHEN new_value < prior_value THEN new_value ELSE prior_value END AS kept_value,
             CASE WHEN renewed_on <= p_due_last THEN 1 ELSE 0 END AS in_period,
             CASE WHEN renewed_on <= p_grace THEN 1 ELSE 0 END AS eventual
@@ -139,13 +199,13 @@ def measure_renewals(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
     ),
     per_group AS (
         SELECT group_id, period, p_start, COUNT(*) AS due_n, SUM(prior_value) AS due_value,
-            SUM(in_period) AS renewed, SUM(eventual) AS renewed_eventual,
+            SUM(in_period) AS renewed, SUM(eventual) AS renewed_eventual, SUM(auto_renewed) AS auto_renewed,
             SUM(in_period * kept_value) AS gross, SUM(in_period * new_value) AS net,
             SUM(eventual * kept_value) AS gross_eventual, SUM(eventual * new_value) AS net_eventual
         FROM marked GROUP BY group_id, period, p_start
     ),
     scoped AS ({ctx.attach("per_group")})
-    {ctx.rollup("scoped", ["SUM(due_n) AS due", *(f"SUM({c}) AS {c}" for c in ("due_value", "renewed", "renewed_eventual", "gross", "net", "gross_eventual", "net_eventual"))])}
+    {ctx.rollup("scoped", ["SUM(due_n) AS due", *(f"SUM({c}) AS {c}" for c in ("due_value", "renewed", "renewed_eventual", "auto_renewed", "gross", "net", "gross_eventual", "net_eventual"))])}
     """
     return _collect(ctx.fetch(sql, params))
 
@@ -157,6 +217,7 @@ def results_renewals(get: Lookup, period: Period) -> dict[str, f.KpiResult]:
         due_value=m.get("due_value"),
         renewed=_int(m.get("renewed")),
         renewed_eventual=_int(m.get("renewed_eventual")),
+        auto_renewed=_int(m.get("auto_renewed")),
         gross=m.get("gross"),
         net=m.get("net"),
         gross_eventual=m.get("gross_eventual"),

@@ -27,7 +27,7 @@ from django.db import DatabaseError, connection
 from accounts.models import Account, Contract, ExchangeRate, Invoice
 from reports.engine.tiers import tier_history_cte, tier_join
 from reports.periods import Period, add_months, local_midnight, shift_years
-from service_plans.models import Project, ServiceRequest, SurveyResponse
+from service_plans.models import Alert, Project, ServiceRequest, SurveyResponse
 
 logger = logging.getLogger(__name__)
 _NAMED = re.compile(r"%\((\w+)\)s")
@@ -55,6 +55,7 @@ class SqlContext:
             "survey": table(SurveyResponse),
             "request": table(ServiceRequest),
             "project": table(Project),
+            "alert": table(Alert),
             "user": table(user),
             "username": connection.ops.quote_name(user._meta.get_field(user.USERNAME_FIELD).column),
         }
@@ -197,6 +198,34 @@ class SqlContext:
                 f"rates AS (SELECT currency, year AS fy, rate_to_base AS rate FROM {self.t['rate']})",
             ]
         )
+
+    def renewal_links_cte(self) -> str:
+        """``links``: (old_id, new_id) for every contract renewed by a non-draft contract.
+
+        A contract is renewed by the contract whose ``renewal_of`` points at it or, in a
+        consolidation, by the contract it was ``superseded_by`` (§4.4); the explicit renewal wins if
+        a contract somehow has both. ``n_links`` counts the contracts a new contract renews, so that
+        a consolidation's value can be split over them pro rata.
+        """
+        t = self.t["contract"]
+        return f"""links AS (
+            SELECT l.old_id, l.new_id, COUNT(*) OVER (PARTITION BY l.new_id) AS n_links
+            FROM (
+                SELECT n.renewal_of_id AS old_id, n.id AS new_id
+                FROM {t} n WHERE n.renewal_of_id IS NOT NULL AND n.status <> 'draft'
+                UNION
+                SELECT o.id AS old_id, o.superseded_by_id AS new_id
+                FROM {t} o JOIN {t} n ON n.id = o.superseded_by_id AND n.status <> 'draft'
+                WHERE NOT EXISTS (SELECT 1 FROM {t} r WHERE r.renewal_of_id = o.id AND r.status <> 'draft')
+            ) l
+        )"""
+
+    def auto_rolls(self, contract: str) -> str:
+        """True for a contract that renews itself (§4.4 "Auto-renew"): auto-renewing, live (active or
+        renewed), no notice given by its end date and no renewal contract recorded (needs ``links``)."""
+        return f"""({contract}.auto_renew AND {contract}.status IN ('active', 'renewed')
+            AND ({contract}.notice_on IS NULL OR {contract}.notice_on > {contract}.end_date)
+            AND NOT EXISTS (SELECT 1 FROM links al WHERE al.old_id = {contract}.id))"""
 
     def rate(self, currency: str, alias: str) -> str:
         """The factor converting ``currency`` to the base currency (1 for the base currency itself)."""

@@ -64,8 +64,12 @@ def contract(
     currency: str = "CNY",
     status: str = "active",
     customised: bool = False,
+    auto_renew: bool = False,
+    notice_on: str | None = None,
 ) -> Any:
     return ContractFactory(
+        auto_renew=auto_renew,
+        notice_on=dt.date.fromisoformat(notice_on) if notice_on else None,
         account=acc,
         start_date=dt.date.fromisoformat(start),
         end_date=dt.date.fromisoformat(end),

@@ -173,3 +173,115 @@ def test_tier_scopes_follow_the_tier_history_of_each_period():
     assert value("grr", "2025-Q2", "tier:T3").n == 1
     # Q1's mix on its last day, of the groups that were T2 on its first day: still T2 (moved on 1 April).
     assert value("tier_share_t2", "2025-Q1", "tier:T2").value == 1
+
+
+def test_an_auto_renewing_contract_without_notice_renews_itself_on_its_end_date_and_is_reported_separately():
+    rolling = account()
+    contract(rolling, "2024-01-01", "2024-12-31", M, auto_renew=True)
+    noticed = account()
+    contract(noticed, "2024-01-01", "2024-12-31", M, auto_renew=True, notice_on="2024-10-01")
+    explicit = account()
+    due = contract(explicit, "2024-01-01", "2024-12-31", M, auto_renew=True)
+    contract(explicit, "2025-01-01", "2025-12-31", 2 * M, renewal_of=due, signed_on="2024-12-15")
+    not_yet = account()  # ends after as_of: nothing has happened yet
+    contract(not_yet, "2025-01-01", "2025-12-31", M, auto_renew=True)
+    run(["2024", "2025-Q1", "2025"], "2025-06-30")
+
+    y2024 = values("2024")
+    assert (y2024["renewal_rate_logo"].numerator, y2024["renewal_rate_logo"].denominator) == (2, 3)
+    assert (y2024["renewal_rate_logo_auto"].numerator, y2024["renewal_rate_logo_auto"].denominator) == (1, 3)
+    assert y2024["renewal_rate_value_net"].numerator == 3 * M  # itself at its own value + the 2M renewal
+    assert y2024["renewal_rate_value_gross"].numerator == 2 * M
+    # Retention agrees: the rolling contract keeps its ARR, the one with notice churns.
+    assert (y2024["grr"].numerator, y2024["grr"].denominator) == (2 * M, 3 * M)
+    assert y2024["nrr"].numerator == 3 * M
+    assert y2024["logo_churn"].numerator == 1
+    q1 = values("2025-Q1")
+    assert q1["grr"].value == 1 and q1["logo_churn"].numerator == 0
+    assert q1["grr"].denominator == 4 * M  # rolling M + the 2M renewal + not_yet's M
+    y2025 = values("2025")
+    assert (y2025["renewal_rate_logo"].numerator, y2025["renewal_rate_logo"].denominator) == (0, 2)
+    assert y2025["renewal_rate_logo_auto"].numerator == 0
+
+
+def test_a_consolidation_renews_every_replaced_contract_and_splits_the_new_value_pro_rata():
+    from accounts.services import contract_update
+
+    acc = account()
+    big = contract(acc, "2024-01-01", "2024-12-31", 3 * M)
+    small = contract(acc, "2024-01-01", "2024-12-31", M)
+    merged = contract(acc, "2025-01-01", "2025-12-31", 6 * M, signed_on="2024-12-20")
+    for old in (big, small):
+        contract_update(contract=old, superseded_by=merged)
+    run(["2024"], "2025-03-01")
+    y = values("2024")
+    assert (y["renewal_rate_logo"].numerator, y["renewal_rate_logo"].denominator) == (2, 2)
+    assert y["renewal_rate_value_net"].numerator == 6 * M  # 4.5M for big + 1.5M for small
+    assert y["renewal_rate_value_gross"].numerator == 4 * M  # min(3M, 4.5M) + min(1M, 1.5M)
+    assert y["renewal_rate_logo_auto"].numerator == 0
+
+
+def test_a_contract_is_renewed_once_either_by_a_renewal_or_a_consolidation():
+    from django.core.exceptions import ValidationError
+
+    from accounts.services import contract_renew, contract_update
+    from kam.errors import Conflict
+
+    acc = account()
+    renewed = contract(acc, "2024-01-01", "2024-12-31", M)
+    contract(acc, "2025-01-01", "2025-12-31", M, renewal_of=renewed)
+    merged = contract(acc, "2025-01-01", "2025-12-31", 2 * M)
+    with pytest.raises(ValidationError) as error:
+        contract_update(contract=renewed, superseded_by=merged)
+    assert "superseded_by" in error.value.message_dict
+    with pytest.raises(ValidationError) as error:
+        contract_update(contract=merged, superseded_by=merged)
+    assert "superseded_by" in error.value.message_dict
+    elsewhere = contract(account(), "2024-01-01", "2024-12-31", M)
+    with pytest.raises(ValidationError) as error:
+        contract_update(contract=elsewhere, superseded_by=merged)
+    assert "superseded_by" in error.value.message_dict  # another group
+    replaced = contract(acc, "2024-01-01", "2024-12-31", M)
+    contract_update(contract=replaced, superseded_by=merged)
+    with pytest.raises(Conflict, match="consolidation"):
+        contract_renew(contract=replaced, number="R-1")
+
+
+def test_arr_at_risk_is_the_end_arr_of_groups_with_an_open_high_or_critical_alert():
+    from service_plans.models import Alert
+    from service_plans.services.alerts import alert_create_manual
+    from tests.reports.builders import moment
+
+    def alert(acc, priority, *, opened="2025-02-01", closed=None):
+        created = alert_create_manual(account=acc, rule="R2", reason=f"test_{acc.pk}", priority=priority, actor=None)
+        closing = {}
+        if closed:
+            closing = {"closed_at": moment(closed), "status": "closed_resolved", "closure_note": "paid", "outcome": "retained"}
+        Alert.objects.filter(pk=created.pk).update(opened_at=moment(opened), **closing)
+
+    risky = account(owner_name="am_a")
+    contract(risky, "2024-01-01", "2026-12-31", 2 * M)
+    branch = account(parent=risky)
+    contract(branch, "2024-01-01", "2026-12-31", M)
+    alert(branch, "critical")  # an alert on a subsidiary puts its whole group at risk
+    medium = account(owner_name="am_b")
+    contract(medium, "2024-01-01", "2026-12-31", M)
+    alert(medium, "medium")
+    closed = account(owner_name="am_b")
+    contract(closed, "2024-01-01", "2026-12-31", M)
+    alert(closed, "high", opened="2025-01-10", closed="2025-02-15")
+    later = account(owner_name="am_b")
+    contract(later, "2024-01-01", "2026-12-31", M)
+    alert(later, "high", opened="2025-04-10")
+    run(["2025-Q1", "2025-Q2"], "2025-06-30")
+    q1 = value("arr_at_risk", "2025-Q1")
+    assert (q1.value, q1.denominator, q1.n) == (3 * M, 6 * M, 1)
+    assert value("arr_at_risk", "2025-Q1", scope="owner:am_b").value == 0
+    assert value("arr_at_risk", "2025-Q2").value == 4 * M
+    assert value("arr_at_risk", "2025-Q2", scope="owner:am_b").value == M
+
+
+def test_arr_at_risk_is_empty_without_recurring_revenue():
+    run(["2025-Q1"], "2025-06-30")
+    result = value("arr_at_risk", "2025-Q1")
+    assert result.value is None and result.reason == "no_recurring_revenue"

@@ -262,3 +262,25 @@ def test_renewals_card_query_count_is_constant(client, executive, account_manage
     with django_assert_num_queries(5):
         response = client.get(reverse("web:dashboard_renewals"))
     assert response.context["windows"][-1].count == min(n, 12)
+
+
+@time_machine.travel(NOW, tick=False)
+def test_arr_at_risk_row_shows_the_published_kpi_of_the_period_and_scope(client, executive, account_manager, published):
+    from service_plans.models import Alert
+    from service_plans.services.alerts import alert_create_manual
+
+    east, _west = published
+    alert = alert_create_manual(account=east, rule="R2", reason="board_unhappy", priority="critical", actor=None)
+    Alert.objects.filter(pk=alert.pk).update(opened_at=b.moment("2025-03-01 09:00"))
+    b.run(["2025-Q1"], "2025-06-30")
+    client.force_login(executive)
+    page = client.get(URL, {"kind": "quarter", "period": "2025-Q1"})
+    assert "period=2025-Q1&amp;scope=company" in page.text  # the card asks for the board's period and scope
+    response = client.get(reverse("web:dashboard_renewals"), {"period": "2025-Q1", "scope": "company"})
+    row = re.search(r'<tr id="arr-at-risk">(.*?)</tr>', response.text, re.S).group(1)
+    assert "1,000,000" in row and 'data-groups="1"' in row
+    # A manager asking for the company scope sees nothing they may not see.
+    client.force_login(account_manager)
+    response = client.get(reverse("web:dashboard_renewals"), {"period": "2025-Q1", "scope": "company"})
+    row = re.search(r'<tr id="arr-at-risk">(.*?)</tr>', response.text, re.S).group(1)
+    assert "1,000,000" not in row and "not published for this period yet" in row

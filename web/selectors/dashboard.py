@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -28,6 +29,7 @@ from reports.catalogue import (
     INDEX,
     KPI_BY_CODE,
     KPIS,
+    MONEY,
     NPS_POINTS,
     PERCENTAGE_POINTS,
     RATIO,
@@ -84,6 +86,8 @@ def format_kpi(value: Decimal | None, unit: str) -> str:
         return str(_("%(points)s pp") % {"points": ("+" if number > 0 else "") + format_number(number, 1)})
     if unit == NPS_POINTS:
         return ("+" if number > 0 else "") + format_number(number, 1)
+    if unit == MONEY:
+        return f"{format_number(number, 0)} {settings.KAM_BASE_CURRENCY}"
     return format_number(number, 0)
 
 

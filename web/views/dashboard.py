@@ -18,6 +18,8 @@ from django.views.decorators.http import require_GET, require_POST
 from kam.jobs import BackgroundUnavailable, job_request
 from kam.models import JobKind, JobRun, JobStatus
 from kam.roles import sees_all_accounts
+from reports.catalogue import REASON_LABELS
+from reports.selectors import kpi_values
 from web.money import RateTable
 from web.selectors.dashboard import PERIOD_KINDS, DashboardError, dashboard
 from web.selectors.workspace import renewal_windows
@@ -75,10 +77,16 @@ def dashboard_renewals(request: HttpRequest) -> HttpResponse:
     """
     today = timezone.localdate()
     rates = RateTable.load()
+    # ARR at risk is a KPI: the published value of the period and scope the dashboard shows.
+    period, scope = request.GET.get("period", ""), request.GET.get("scope") or "company"
+    at_risk = next(iter(kpi_values(user=request.user, code="arr_at_risk", period=period, scope=scope)), None) if period else None
     context = {
         "windows": renewal_windows(user=request.user, today=today, rates=rates),
         "base_currency": rates.base,
         "computed_at": timezone.now(),
+        "at_risk": at_risk,
+        "at_risk_period": period,
+        "at_risk_reason": REASON_LABELS.get(at_risk.reason, at_risk.reason) if at_risk else "",
     }
     return render(request, "web/dashboard/_renewals.html", context)
 
