@@ -149,3 +149,11 @@ def test_the_command_says_already_running_with_the_jobs_id():
     with pytest.raises(CommandError, match=f"already running \\(job {running.pk}\\)"):
         call_command("recompute_kpis", "--no-progress")
     assert JobRun.objects.count() == 1
+
+
+def test_the_command_if_stale_is_content_when_a_recompute_is_under_way():
+    running = jobs.job_start(kind="recompute_kpis")
+    out = io.StringIO()
+    call_command("recompute_kpis", "--if-stale", "--no-progress", stdout=out)  # no CommandError: `make run` goes on
+    assert f"already running (job {running.pk})" in out.getvalue()
+    assert JobRun.objects.count() == 1
