@@ -253,6 +253,7 @@ def job_execute(job_id: int, *, bar: bool = False) -> JobRun:
 
 
 def _watch_client_connection() -> None:
-    if connection.vendor == "postgresql":
+    # PostgreSQL 14 added the setting; older servers keep the old behaviour (the lock wait covers it).
+    if connection.vendor == "postgresql" and connection.pg_version >= 140000:
         with connection.cursor() as cursor:
             cursor.execute(f"SET client_connection_check_interval = '{CLIENT_CHECK_INTERVAL}'")
