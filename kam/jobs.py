@@ -5,10 +5,19 @@ one generic Celery task, ``kam.tasks.job_run``, that looks the job's runner up i
 The flow gives the guarantees the issues ask for:
 
 - A request creates a queued row and publishes the task after commit; if the broker is down the
-  row is marked failed and ``BackgroundUnavailable`` tells the caller to retry.
+  row is marked failed and ``BackgroundUnavailable`` tells the caller to retry. A request for a
+  whole-portfolio kind while one is active is refused with ``JobAlreadyRunning`` (naming that job);
+  requests are serialised by a transaction-level advisory lock, so two at once cannot both pass.
 - The worker claims the row with a conditional UPDATE (a finished job is never run again, so a
   redelivered message is harmless) and takes an advisory lock per kind (one run at a time; a second
   concurrent run ends with "already running").
+- A worker killed mid-run (SIGKILL, OOM) leaves its row "running"; Celery redelivers the message
+  (``acks_late`` + ``reject_on_worker_lost``) and the next attempt continues the same row. The dead
+  attempt's PostgreSQL session may still hold the kind's lock for a moment (a backend only notices
+  its client is gone when it next talks to it), so a continued attempt waits for the lock instead
+  of failing, and job sessions ask PostgreSQL to check their client every few seconds. A row left
+  "running" with no lock holder beyond the broker's visibility timeout is stale: the next request
+  marks it failed instead of being blocked by it forever.
 - Progress is written in autocommit, so runners keep their heavy phase outside ``atomic()`` and
   publish results in one short transaction at the end: readers see the old or the new snapshot.
 """
@@ -16,20 +25,22 @@ The flow gives the guarantees the issues ask for:
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from django.db import DatabaseError, InterfaceError, OperationalError, transaction
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_noop
 
-from kam.locks import advisory_lock
-from kam.models import JobRun, JobStatus
+from kam.locks import advisory_lock, advisory_lock_is_held, transaction_lock
+from kam.models import JobKind, JobRun, JobStatus
 
 logger = logging.getLogger(__name__)
 
@@ -39,10 +50,29 @@ JOB_RUNNERS: dict[str, str] = {}
 # Stored in English and translated when shown (the row outlives the request's language).
 ALREADY_RUNNING = gettext_noop("already running")
 BROKER_UNAVAILABLE = gettext_noop("Background processing is unavailable: the message broker cannot be reached. Try again later.")
+WORKER_LOST = gettext_noop("The worker running this job stopped and the job was not continued. Start it again.")
+
+# Whole-portfolio kinds: one at a time, and a request while one is active is refused. Imports and
+# exports queue behind each other instead (``imports.tasks``).
+EXCLUSIVE_KINDS = frozenset({JobKind.RECOMPUTE_SCORES, JobKind.RECOMPUTE_KPIS, JobKind.EVALUATE_ALERTS})
+
+# How long a continued attempt waits for the lock that its dead predecessor's session may still hold.
+LOCK_WAIT_ON_RETRY_SECONDS = 120
+# Job sessions ask PostgreSQL to notice a vanished client within this interval, even mid-statement
+# or while waiting for a lock, so a killed worker's session (and its lock) does not linger.
+CLIENT_CHECK_INTERVAL = "5s"
 
 
 class BackgroundUnavailable(Exception):
     """The message broker cannot be reached; nothing was queued."""
+
+
+class JobAlreadyRunning(Exception):
+    """A job of this whole-portfolio kind is already queued or running: ``job`` is that one."""
+
+    def __init__(self, job: JobRun) -> None:
+        super().__init__(f"{job.kind} already running (job {job.pk})")
+        self.job = job
 
 
 class Progress:
@@ -87,18 +117,61 @@ class Progress:
             self._bar.close()
 
 
-def job_active(kind: str) -> JobRun | None:
-    return JobRun.objects.filter(kind=kind, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).order_by("created_at").first()
+def _stale_after() -> dt.timedelta:
+    # An unacknowledged message comes back within the broker's visibility timeout; a row older than
+    # that whose lock nobody holds will not be continued by anyone.
+    options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}) or {}
+    return dt.timedelta(seconds=options.get("visibility_timeout", 3600))
+
+
+def job_is_stale(job: JobRun) -> bool:
+    """A queued or running row that nothing will continue: no session holds its kind's lock and
+    it was queued or last claimed longer ago than the broker takes to redeliver a message."""
+    if job.is_finished:
+        return False
+    since = job.started_at or job.created_at
+    if since is not None and timezone.now() - since < _stale_after():
+        return False
+    return not advisory_lock_is_held(f"job:{job.kind}")
+
+
+def job_active(kind: str, *, exclude: int | None = None) -> JobRun | None:
+    """The oldest queued or running job of ``kind`` that is not stale (other than ``exclude``)."""
+    candidates = JobRun.objects.filter(kind=kind, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exclude(pk=exclude)
+    for job in candidates.order_by("created_at"):
+        if not job_is_stale(job):
+            return job
+    return None
+
+
+@transaction.atomic
+def job_start(*, kind: str, params: dict[str, Any] | None = None, user: Any = None) -> JobRun:
+    """Create the queued row of a job; the caller runs or publishes it.
+
+    For a whole-portfolio kind, raises ``JobAlreadyRunning`` while another is queued or running;
+    stale rows (see ``job_is_stale``) are marked failed on the way instead of blocking forever.
+    """
+    if kind not in JOB_RUNNERS:
+        raise ValueError(f"unknown job kind {kind!r}")
+    if kind in EXCLUSIVE_KINDS:
+        # Two requests at once: the second waits here until the first commits, then sees its row.
+        transaction_lock(f"job-request:{kind}")
+        active = JobRun.objects.filter(kind=kind, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).order_by("created_at")
+        for job in active:
+            if not job_is_stale(job):
+                raise JobAlreadyRunning(job)
+            job_fail(job.pk, WORKER_LOST)
+            logger.warning("job %s was stale (its worker died and it was not redelivered); marked failed", job.pk)
+    return JobRun.objects.create(kind=kind, params=params or {}, requested_by=user if getattr(user, "pk", None) else None)
 
 
 def job_request(*, kind: str, params: dict[str, Any] | None = None, user: Any = None) -> JobRun:
     """Create a queued job and publish it after commit.
 
-    Raises ``BackgroundUnavailable`` (with the job marked failed) when the broker is down.
+    Raises ``JobAlreadyRunning`` for a whole-portfolio kind that is already queued or running, and
+    ``BackgroundUnavailable`` (with the job marked failed) when the broker is down.
     """
-    if kind not in JOB_RUNNERS:
-        raise ValueError(f"unknown job kind {kind!r}")
-    job = JobRun.objects.create(kind=kind, params=params or {}, requested_by=user if getattr(user, "pk", None) else None)
+    job = job_start(kind=kind, params=params, user=user)
     transaction.on_commit(partial(_publish, job.pk))
     return job
 
@@ -145,9 +218,19 @@ def job_execute(job_id: int, *, bar: bool = False) -> JobRun:
         logger.info("job %s already finished; nothing to do", job_id)
         return job
     runner: Callable[..., dict[str, Any]] = import_string(JOB_RUNNERS[job.kind])
-    with advisory_lock(f"job:{job.kind}") as acquired:
+    _watch_client_connection()
+    # A continued attempt (a redelivery after the worker died, or a retry) may find the lock still
+    # held by its predecessor's session, which PostgreSQL ends within CLIENT_CHECK_INTERVAL: wait.
+    continued = job.attempts > 0
+    with advisory_lock(f"job:{job.kind}", wait=LOCK_WAIT_ON_RETRY_SECONDS if continued else 0) as acquired:
         if not acquired:
-            job_fail(job_id, ALREADY_RUNNING)
+            other = job_active(job.kind, exclude=job_id)
+            JobRun.objects.filter(pk=job_id).update(
+                status=JobStatus.FAILED,
+                error=ALREADY_RUNNING,
+                result={"running_job": other.pk} if other is not None else {},
+                finished_at=timezone.now(),
+            )
             return JobRun.objects.get(pk=job_id)
         progress = Progress(total=100, job_id=job_id, description=job.get_kind_display(), bar=bar)
         try:
@@ -167,3 +250,10 @@ def job_execute(job_id: int, *, bar: bool = False) -> JobRun:
             progress.close()
         job_finish(job_id, result or {})
     return JobRun.objects.get(pk=job_id)
+
+
+def _watch_client_connection() -> None:
+    # PostgreSQL 14 added the setting; older servers keep the old behaviour (the lock wait covers it).
+    if connection.vendor == "postgresql" and connection.pg_version >= 140000:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET client_connection_check_interval = '{CLIENT_CHECK_INTERVAL}'")

@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from kam.errors import StaleVersion
 from kam.events import publish
@@ -46,6 +47,10 @@ VALUE_FIELDS = [
     "run", "period_kind", "period_start", "period_end", "as_of", "value", "numerator", "denominator", "n",
     "is_partial", "low_confidence", "reason", "target_value", "target_status", "computed_at",
 ]  # fmt: skip
+
+
+# Stored in English like job errors; translated where shown.
+INTERRUPTED = gettext_noop("Interrupted: the worker stopped before publishing; a later attempt of the job took over.")
 
 
 class KpiRunError(Exception):
@@ -89,6 +94,11 @@ def kpis_recompute(
     as_of = as_of or local_today()
     period_list = periods_for_labels(list(periods), as_of=as_of) if periods else default_periods(as_of=as_of)
     family_names = _validate_families(families)
+    if job is not None:
+        # A run of this job left "running" by an attempt whose worker died: this attempt replaces it.
+        KpiRun.objects.filter(job=job, status=RunStatus.RUNNING).update(
+            status=RunStatus.FAILED, error=INTERRUPTED, finished_at=timezone.now()
+        )
     run = KpiRun.objects.create(
         job=job,
         trigger=trigger,

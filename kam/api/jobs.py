@@ -17,8 +17,9 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from kam.api.exceptions import ConflictError
 from kam.api.viewsets import ServiceViewSet
-from kam.jobs import JOB_RUNNERS, job_request
+from kam.jobs import JOB_RUNNERS, JobAlreadyRunning, job_request
 from kam.models import JobKind, JobRun
 from kam.roles import sees_all_accounts
 
@@ -68,6 +69,7 @@ class JobViewSet(ServiceViewSet):
         request=JobRequestSerializer,
         responses={
             202: JobSerializer,
+            409: OpenApiResponse(description="A job of this kind is already queued or running: `job` is its id."),
             503: OpenApiResponse(description="The message broker is down: nothing was queued; try again later."),
         },
     )
@@ -75,7 +77,13 @@ class JobViewSet(ServiceViewSet):
         """Queue a job. Answers 202 with the job; follow it at ``jobs/{id}/``."""
         serializer = JobRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        job = job_request(kind=serializer.validated_data["kind"], user=request.user)
+        try:
+            job = job_request(kind=serializer.validated_data["kind"], user=request.user)
+        except JobAlreadyRunning as exc:
+            # The 409 shape of every conflict, plus the job to follow instead.
+            raise ConflictError(
+                {"kind": [_("A job of this kind is already running (job %(id)s).") % {"id": exc.job.pk}], "job": exc.job.pk}
+            ) from exc
         job.refresh_from_db()
         location = request.build_absolute_uri(f"{request.path.rstrip('/')}/{job.pk}/")
         return self.object_response(job, status.HTTP_202_ACCEPTED, Location=location)

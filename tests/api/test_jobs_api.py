@@ -83,3 +83,15 @@ def test_broker_down_is_a_503_with_a_clear_message(admin_user, runner, monkeypat
     from integrations.models import IdempotencyKey
 
     assert not IdempotencyKey.objects.exists()  # the key is free for the retry
+
+
+def test_a_second_request_while_one_is_active_is_a_409_naming_it(admin_api, runner):
+    active = JobRun.objects.create(kind="recompute_kpis", status=JobStatus.RUNNING, progress=10)
+    response = admin_api.post("/api/v1/jobs/", {"kind": "recompute_kpis"}, format="json")
+    assert response.status_code == 409
+    body = response.json()
+    assert body["job"] == active.pk
+    assert body["kind"] == [f"A job of this kind is already running (job {active.pk})."]
+    assert JobRun.objects.count() == 1
+    # Another kind is not blocked by it.
+    assert admin_api.post("/api/v1/jobs/", {"kind": "evaluate_alerts"}, format="json").status_code == 202

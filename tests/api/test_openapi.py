@@ -54,7 +54,7 @@ def test_every_operation_documents_its_error_statuses(schema):
 
 def test_job_requests_document_the_broker_outage(schema):
     responses = schema["paths"]["/api/v1/jobs/"]["post"]["responses"]
-    assert {"202", "503"} <= set(responses)
+    assert {"202", "409", "503"} <= set(responses)
 
 
 def test_writes_document_their_headers(schema):

@@ -305,10 +305,11 @@ RESOURCES: dict[str, Resource] = {
         put=lambda obj: {"account": obj.account_id, "title": "Put", "opened_at": NOW},
     ),
     "job": Resource(
+        # Finished jobs: a queued one would make every POST a 409 ("already running").
         make=lambda account, w: JobRun.objects.create(
-            kind="recompute_kpis", requested_by=w["owner"] if account == w["own_account"] else w["admin"]
+            kind="recompute_kpis", status="done", requested_by=w["owner"] if account == w["own_account"] else w["admin"]
         ),
-        create=lambda account, w: {"kind": "recompute_kpis"},
+        create=lambda account, w: _job_payload(),
     ),
     "webhook": Resource(
         make=lambda account, w: subscription_create(
@@ -319,6 +320,15 @@ RESOURCES: dict[str, Resource] = {
         put=lambda obj: {"url": "http://127.0.0.1:9/put", "event_types": ["kpis.recomputed"]},
     ),
 }
+
+
+def _job_payload() -> dict:
+    # Jobs queued by the previous personas never run here (on_commit does not fire inside the
+    # test's transaction) and would make this POST a 409 ("already running"): finish them first.
+    JobRun.objects.update(status="done")
+    return {"kind": "recompute_kpis"}
+
+
 SUCCESS_PAYLOAD_ACTIONS = {"renew": lambda obj: {"number": f"R-{_n()}"}}
 
 

@@ -1,9 +1,11 @@
 """Job lifecycle: claim once, one run per kind at a time, clear failure when the broker is down."""
 
+import datetime as dt
 import threading
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from kam import jobs
 from kam.locks import advisory_lock
@@ -147,3 +149,121 @@ def test_the_task_marks_the_job_failed_when_retries_run_out(monkeypatch):
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
     assert "OperationalError" in job.error
+
+
+# --- a dead worker's job: continued, or failed when stale; requests while one is active -----------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_continued_attempt_waits_for_the_lock_its_dead_predecessor_still_holds(runner):
+    """A redelivered job (claimed before) finds the lock held by the killed attempt's session,
+    which PostgreSQL ends a moment later: the attempt waits and runs instead of failing."""
+    tried, held, done = threading.Event(), threading.Event(), threading.Event()
+
+    def predecessor():
+        with advisory_lock("job:recompute_kpis") as acquired:
+            assert acquired
+            held.set()
+            tried.wait(30)  # released only after the continued attempt has found it taken
+        connection.close()
+        done.set()
+
+    def count_tries(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if "pg_try_advisory_lock" in sql:
+            tried.set()
+        return result
+
+    holder = threading.Thread(target=predecessor)
+    holder.start()
+    held.wait(30)
+    job = JobRun.objects.create(kind="recompute_kpis", status=JobStatus.RUNNING, attempts=1, progress=40)
+    try:
+        with connection.execute_wrapper(count_tries):
+            jobs.job_execute(job.pk)
+    finally:
+        tried.set()
+        holder.join(30)
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.error) == (JobStatus.DONE, 2, "")
+    assert CALLS == [job.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_concurrent_run_names_the_running_job(runner):
+    held, release = threading.Event(), threading.Event()
+    running = JobRun.objects.create(kind="recompute_kpis", status=JobStatus.RUNNING)
+
+    def hold_lock():
+        with advisory_lock("job:recompute_kpis"):
+            held.set()
+            release.wait(30)
+        connection.close()
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    held.wait(30)
+    try:
+        job = jobs.job_execute(JobRun.objects.create(kind="recompute_kpis").pk)
+    finally:
+        release.set()
+        holder.join(30)
+    assert (job.status, job.error, job.result) == (JobStatus.FAILED, jobs.ALREADY_RUNNING, {"running_job": running.pk})
+
+
+def test_a_request_while_one_is_queued_or_running_is_refused_with_its_id(runner):
+    queued = jobs.job_start(kind="recompute_kpis")
+    with pytest.raises(jobs.JobAlreadyRunning) as refused:
+        jobs.job_request(kind="recompute_kpis")
+    assert refused.value.job == queued
+    JobRun.objects.filter(pk=queued.pk).update(status=JobStatus.RUNNING, started_at=timezone.now())
+    with pytest.raises(jobs.JobAlreadyRunning):
+        jobs.job_start(kind="recompute_kpis")
+    assert JobRun.objects.count() == 1
+
+
+def test_a_stale_running_job_does_not_block_the_next_request(runner):
+    """Its worker died and the message was not redelivered within the broker's visibility timeout:
+    no session holds its lock, so the next request fails it and goes ahead."""
+    long_ago = timezone.now() - jobs._stale_after() - dt.timedelta(minutes=1)
+    stale = JobRun.objects.create(kind="recompute_kpis", status=JobStatus.RUNNING, progress=30)
+    JobRun.objects.filter(pk=stale.pk).update(created_at=long_ago, started_at=long_ago)
+    job = jobs.job_start(kind="recompute_kpis")
+    stale.refresh_from_db()
+    assert (stale.status, stale.error) == (JobStatus.FAILED, jobs.WORKER_LOST)
+    assert job.status == JobStatus.QUEUED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_old_running_job_whose_lock_is_held_still_blocks(runner):
+    """A long run (older than the visibility timeout) that still holds its lock is alive."""
+    held, release = threading.Event(), threading.Event()
+    long_ago = timezone.now() - jobs._stale_after() - dt.timedelta(minutes=1)
+    running = JobRun.objects.create(kind="recompute_kpis", status=JobStatus.RUNNING)
+    JobRun.objects.filter(pk=running.pk).update(created_at=long_ago, started_at=long_ago)
+
+    def hold_lock():
+        with advisory_lock("job:recompute_kpis"):
+            held.set()
+            release.wait(30)
+        connection.close()
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    held.wait(30)
+    try:
+        with pytest.raises(jobs.JobAlreadyRunning) as refused:
+            jobs.job_start(kind="recompute_kpis")
+    finally:
+        release.set()
+        holder.join(30)
+    assert refused.value.job == running
+    running.refresh_from_db()
+    assert running.status == JobStatus.RUNNING
+
+
+def test_imports_are_not_refused_while_another_is_queued(monkeypatch):
+    monkeypatch.setitem(jobs.JOB_RUNNERS, "import_data", "tests.kam.test_jobs.counting_runner")
+    jobs.job_start(kind="import_data")
+    jobs.job_start(kind="import_data")
+    assert JobRun.objects.filter(kind="import_data").count() == 2

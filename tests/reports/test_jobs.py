@@ -124,3 +124,36 @@ def test_an_account_change_marks_every_family(django_capture_on_commit_callbacks
     with django_capture_on_commit_callbacks(execute=True):
         account_update(account=acc, region="West China")
     assert KpiRefreshState.objects.get().families == sorted(catalogue.FAMILIES)
+
+
+def test_a_continued_job_closes_the_run_its_killed_attempt_left_running():
+    """The worker died after the run row was written and before it published: the next attempt of
+    the same job marks that run interrupted, so no run stays "running" for ever."""
+    from reports.models import RunStatus
+    from reports.services import INTERRUPTED
+
+    invoice(account(), "2025-02-01", 1000)
+    job = JobRun.objects.create(kind="recompute_kpis", status=JobStatus.RUNNING, attempts=1, params={"periods": ["2025-Q1"]})
+    orphan = KpiRun.objects.create(job=job, as_of="2025-06-30", periods=["2025-Q1"], families=[], is_full=False)
+    other_job = KpiRun.objects.create(as_of="2025-06-30", periods=["2025-Q1"], families=[], is_full=False)
+    jobs.job_execute(job.pk)
+    orphan.refresh_from_db()
+    other_job.refresh_from_db()
+    assert (orphan.status, orphan.error) == (RunStatus.FAILED, INTERRUPTED)
+    assert other_job.status == RunStatus.RUNNING  # another job's run is not this attempt's business
+    assert KpiRun.objects.get(job=job, status=RunStatus.PUBLISHED)
+
+
+def test_the_command_says_already_running_with_the_jobs_id():
+    running = jobs.job_start(kind="recompute_kpis")
+    with pytest.raises(CommandError, match=f"already running \\(job {running.pk}\\)"):
+        call_command("recompute_kpis", "--no-progress")
+    assert JobRun.objects.count() == 1
+
+
+def test_the_command_if_stale_is_content_when_a_recompute_is_under_way():
+    running = jobs.job_start(kind="recompute_kpis")
+    out = io.StringIO()
+    call_command("recompute_kpis", "--if-stale", "--no-progress", stdout=out)  # no CommandError: `make run` goes on
+    assert f"already running (job {running.pk})" in out.getvalue()
+    assert JobRun.objects.count() == 1

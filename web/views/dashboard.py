@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from kam.jobs import BackgroundUnavailable, job_request
+from kam.jobs import BackgroundUnavailable, JobAlreadyRunning, job_request
 from kam.models import JobKind, JobRun, JobStatus
 from kam.roles import sees_all_accounts
 from reports.catalogue import REASON_LABELS
@@ -97,18 +97,17 @@ def kpi_recompute(request: HttpRequest) -> HttpResponse:
     """Queue a KPI recompute (one at a time: a second request while one runs says so)."""
     if not request.user.has_perm(RECOMPUTE_PERMISSION):
         raise PermissionDenied
-    running = JobRun.objects.filter(kind=JobKind.RECOMPUTE_KPIS, status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
-    job = running.order_by("-id").first()
     error = ""
-    if job is None:
-        try:
-            job = job_request(kind=JobKind.RECOMPUTE_KPIS, params={"trigger": "manual"}, user=request.user)
-        except BackgroundUnavailable:
-            error = _(
-                "The recompute could not be queued: background processing is unavailable. The figures shown are "
-                "still the last published ones. Try again in a few minutes."
-            )
-            job = None
+    try:
+        job = job_request(kind=JobKind.RECOMPUTE_KPIS, params={"trigger": "manual"}, user=request.user)
+    except JobAlreadyRunning as exc:
+        job = exc.job  # show the running one's progress instead of queuing a second
+    except BackgroundUnavailable:
+        error = _(
+            "The recompute could not be queued: background processing is unavailable. The figures shown are "
+            "still the last published ones. Try again in a few minutes."
+        )
+        job = None
     status = 503 if error else 202
     return render(request, "web/dashboard/_job.html", {"job": job, "job_error": error}, status=status)
 

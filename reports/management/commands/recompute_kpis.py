@@ -8,8 +8,8 @@ import time
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from kam.jobs import job_execute
-from kam.models import JobKind, JobRun, JobStatus
+from kam.jobs import ALREADY_RUNNING, JobAlreadyRunning, job_execute, job_start
+from kam.models import JobKind, JobStatus
 from reports.catalogue import FAMILIES
 from reports.periods import local_today, periods_for_labels
 from reports.services import kpis_snapshot_is_fresh
@@ -44,13 +44,24 @@ class Command(BaseCommand):
             self.stdout.write("The KPI snapshot is up to date.")
             return
         params = {"periods": period, "families": family, "as_of": as_of.isoformat()}
-        job = JobRun.objects.create(kind=JobKind.RECOMPUTE_KPIS, params={k: v for k, v in params.items() if v})
+        try:
+            job = job_start(kind=JobKind.RECOMPUTE_KPIS, params={k: v for k, v in params.items() if v})
+        except JobAlreadyRunning as exc:
+            message = f"KPI recompute not started: already running (job {exc.job.pk})."
+            if if_stale:  # `make run` starts with this: a recompute under way is not a reason to stop
+                self.stdout.write(message)
+                return
+            raise CommandError(message) from exc
         started = time.monotonic()
         try:
             job = job_execute(job.pk, bar=not no_progress)
         except Exception as exc:
             job.refresh_from_db()
             raise CommandError(f"KPI recompute failed: {job.error or exc}") from exc
+        if job.status == JobStatus.FAILED and job.error == ALREADY_RUNNING:
+            # A run that did not come through a request (the nightly one, the refresh) holds the lock.
+            running = job.result.get("running_job")
+            raise CommandError(f"KPI recompute not started: already running{f' (job {running})' if running else ''}.")
         if job.status != JobStatus.DONE:
             raise CommandError(f"KPI recompute failed: {job.error}")
         result = job.result
