@@ -299,7 +299,7 @@ def _factors() -> list[dict]:
     return [
         {"purpose": "value", "code": "MI", "measure": "market_influence", "scorer": "ordinal_map",
          "params": {"map": {"1": 0, "5": 100}}, "weight": "1"},
-        {"purpose": "health", "code": "PAY", "measure": "days_beyond_terms", "scorer": "linear_band",
+        {"purpose": "health", "code": "PAY", "measure": "days_beyond_terms_t180", "scorer": "linear_band",
          "params": {"poor": 45, "good": 0}, "weight": "1"},
     ]  # fmt: skip
 
