@@ -16,11 +16,12 @@ from typing import Any
 from django.db import models
 from rest_framework import serializers
 
+from kam.api.fields import BlankAsNullChoiceField
 from kam.api.serializers import ApiModelSerializer
 from kam.api.viewsets import CreateServiceMixin, DestroyServiceMixin, ServiceViewSet, UpdateServiceMixin
 from reports import services
 from reports.filters import KpiValueFilterSet
-from reports.models import KpiTarget, KpiValue
+from reports.models import KpiTarget, KpiValue, TargetStatus
 from reports.selectors import kpi_values
 
 
@@ -37,6 +38,7 @@ class KpiValueSerializer(serializers.ModelSerializer):
         max_digits=30, decimal_places=12, coerce_to_string=False, read_only=True, allow_null=True
     )
     sample_size = serializers.IntegerField(source="n", read_only=True, allow_null=True)
+    target_status = BlankAsNullChoiceField(choices=TargetStatus.choices, help_text="Null: no target applies.")
 
     class Meta:
         model = KpiValue

@@ -40,7 +40,7 @@ from kam.api.serializers import ApiModelSerializer, StrictInputSerializer
 from kam.api.viewsets import ApiViewMixin, CreateServiceMixin, ServiceViewSet, UpdateServiceMixin, parse_if_match
 from kam.errors import Conflict
 from tiering import services
-from tiering.choices import OverrideStatus, RunStatus
+from tiering.choices import ABCClass, OverrideStatus, RunStatus, TierChangeReason, Trend
 from tiering.filters import (
     HealthOverrideFilterSet,
     HealthSnapshotFilterSet,
@@ -179,6 +179,8 @@ class ScoreSnapshotSerializer(serializers.ModelSerializer):
     factors = serializers.JSONField(
         read_only=True, help_text="The factor breakdown the run computed (raw value, score, weight, points)."
     )
+    abc_class = BlankAsNullChoiceField(choices=ABCClass.choices, help_text="Null: inactive (no revenue in 12 months).")
+    change_reason = BlankAsNullChoiceField(choices=TierChangeReason.choices)
 
     class Meta:
         model = ScoreSnapshot
@@ -192,6 +194,7 @@ class ScoreSnapshotSerializer(serializers.ModelSerializer):
 
 class HealthSnapshotSerializer(serializers.ModelSerializer):
     factors = serializers.JSONField(read_only=True, help_text="The factor breakdown the run computed.")
+    trend = BlankAsNullChoiceField(choices=Trend.choices)
 
     class Meta:
         model = HealthSnapshot
