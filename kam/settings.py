@@ -300,6 +300,12 @@ SPECTACULAR_SETTINGS = {
         "SurveyKindEnum": "service_plans.models.SurveyKind",
         "JobStatusEnum": "kam.models.JobStatus",
         "DeliveryStatusEnum": "integrations.models.DeliveryStatus",
+        "TierEnum": "accounts.choices.Tier",
+        "HealthBandEnum": "accounts.choices.HealthBand",
+        "OverrideBandEnum": "tiering.models.BANDS",
+        "ScoreStatusEnum": "tiering.choices.ScoreStatus",
+        "OverrideStatusEnum": "tiering.choices.OverrideStatus",
+        "TierChangeReasonEnum": "tiering.choices.TierChangeReason",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "kam.api.schema.document_errors"],
 }

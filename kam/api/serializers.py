@@ -76,3 +76,15 @@ class FixedOnUpdateMixin:
             for name in self.fixed_on_update:
                 fields[name].read_only = True
         return fields
+
+
+class StrictInputSerializer(serializers.Serializer):
+    """The input of a verb (``accounts/{id}/tier-override/``…): like ``ApiModelSerializer``, a key
+    that is not a field is a 400 rather than silently ignored."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            unknown = sorted(str(key) for key in data if key not in self.fields)
+            if unknown:
+                raise serializers.ValidationError({key: [_("Unknown field.")] for key in unknown})
+        return super().to_internal_value(data)

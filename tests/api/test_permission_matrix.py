@@ -19,6 +19,7 @@ import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal as D
 from typing import Any
 
 import pytest
@@ -29,6 +30,8 @@ from rest_framework.test import APIClient
 from integrations.webhooks import subscription_create
 from kam import jobs
 from kam.models import JobRun
+from reports import services as reports_services
+from reports.models import KpiRun, KpiValue
 from service_plans.services import delivery, sla
 from tests.api.conftest import token_client
 from tests.factories import (
@@ -41,6 +44,8 @@ from tests.factories import (
     TeamMemberFactory,
     UserFactory,
 )
+from tiering import services as tiering_services
+from tiering.models import HealthSnapshot, ScoreSnapshot, ScoringModel, ScoringRun, TierAssignment
 
 pytestmark = pytest.mark.django_db
 
@@ -128,7 +133,31 @@ def admin_only(ok: int, *, missing: int = 404) -> dict:
     )
 
 
+def approvers(ok: int) -> dict:
+    """Overrides need the approval permission: administrators and executives, on any visible account."""
+    return table(
+        owner=403,
+        other=403,
+        executive={"own": ok, "others": ok, "missing": 404},
+        admin={"own": ok, "others": ok, "missing": 404},
+        readonly=403,
+        anonymous=401,
+    )
+
+
+def executives_and_admins(ok: int, *, missing: int = 404) -> dict:
+    return table(
+        owner=403,
+        other=403,
+        executive={"own": ok, "others": ok, "missing": missing},
+        admin={"own": ok, "others": ok, "missing": missing},
+        readonly=403,
+        anonymous=401,
+    )
+
+
 LIST = table(owner=200, other=200, executive=200, admin=200, readonly=200, anonymous=401)
+READ_ONLY_TIERING = ["tier-snapshot", "health-snapshot", "tier-assignment", "tier-override", "health-override"]
 SCOPED = {"GET": read_scoped(), "PUT": write_scoped(200), "PATCH": write_scoped(200)}
 
 MATRIX: dict[tuple[str, str], dict] = {
@@ -197,6 +226,31 @@ MATRIX: dict[tuple[str, str], dict] = {
     ("webhook-detail", "PATCH"): admin_only(200),
     ("webhook-detail", "DELETE"): admin_only(204),
     ("webhook-deliveries", "GET"): admin_only(200),
+    # tiering: scoring models are read by all and written by administrators; the rest is read-only
+    ("scoring-model-list", "GET"): LIST,
+    ("scoring-model-list", "POST"): admin_only(201, missing=201),
+    ("scoring-model-detail", "GET"): read_all(),
+    ("scoring-model-detail", "PUT"): admin_only(200),
+    ("scoring-model-detail", "PATCH"): admin_only(200),
+    ("scoring-model-activate", "POST"): admin_only(200),
+    ("scoring-model-copy", "POST"): admin_only(201),
+    **{(f"{name}-list", "GET"): LIST for name in READ_ONLY_TIERING},
+    **{(f"{name}-detail", "GET"): read_scoped() for name in READ_ONLY_TIERING},
+    # account verbs of tiering: overrides need an approver (administrators, executives)
+    ("account-tiering-tier-override", "POST"): approvers(201),
+    ("account-tiering-tier-override", "DELETE"): approvers(200),
+    ("account-tiering-health-override", "POST"): approvers(201),
+    ("account-tiering-health-override", "DELETE"): approvers(200),
+    ("account-tiering-why", "GET"): read_scoped(),
+    # reports: a manager sees the KPIs of their own book (owner:<username>); targets are the executives'
+    ("kpi-list", "GET"): LIST,
+    ("kpi-detail", "GET"): read_scoped(),
+    ("kpi-target-list", "GET"): LIST,
+    ("kpi-target-list", "POST"): executives_and_admins(201, missing=201),
+    ("kpi-target-detail", "GET"): read_all(),
+    ("kpi-target-detail", "PUT"): executives_and_admins(200),
+    ("kpi-target-detail", "PATCH"): executives_and_admins(200),
+    ("kpi-target-detail", "DELETE"): executives_and_admins(204),
 }
 
 
@@ -235,6 +289,76 @@ def _invoice_payload(account_id: int) -> dict:
         "amount": "10.00",
         "currency": "CNY",
     }
+
+
+def _days(n: int) -> str:
+    return (timezone.localdate() + dt.timedelta(days=n)).isoformat()
+
+
+def _factors() -> list[dict]:
+    return [
+        {"purpose": "value", "code": "MI", "measure": "market_influence", "scorer": "ordinal_map",
+         "params": {"map": {"1": 0, "5": 100}}, "weight": "1"},
+        {"purpose": "health", "code": "PAY", "measure": "days_beyond_terms_t180", "scorer": "linear_band",
+         "params": {"poor": 45, "good": 0}, "weight": "1"},
+    ]  # fmt: skip
+
+
+def _scoring_model(account, w):
+    return tiering_services.scoring_model_save(fields={"name": f"Draft {_n()}"}, factors=_factors())
+
+
+def _run():
+    model = ScoringModel.objects.active()
+    return ScoringRun.objects.create(model=model, config_hash=model.config_hash(), as_of=timezone.localdate(), status="done")
+
+
+def _score_snapshot(account, w):
+    today = timezone.localdate()
+    return ScoreSnapshot.objects.create(
+        run=_run(), account=account, as_of=today, period_start=today, score=D("62.5"), status="ok", coverage_pct=100, tier="T2"
+    )
+
+
+def _health_snapshot(account, w):
+    return HealthSnapshot.objects.create(
+        run=_run(), account=account, as_of=timezone.localdate(), score=D("80"), status="ok", coverage_pct=100,
+        raw_band="green", band="green", effective_score=D("80"), effective_band="green",
+    )  # fmt: skip
+
+
+def _tier_override(account, w):
+    return tiering_services.tier_override_set(
+        account=account,
+        tier="T1",
+        reason="Committee",
+        approved_by=w["admin"],
+        expires_on=timezone.localdate() + dt.timedelta(days=30),
+    )
+
+
+def _health_override(account, w):
+    return tiering_services.health_override_set(account=account, band="yellow", reason="Escalation", approved_by=w["admin"])
+
+
+def _overridden_account(account, w):
+    _tier_override(account, w)
+    _health_override(account, w)
+    return account
+
+
+def _kpi_value(account, w):
+    run = KpiRun.objects.create(as_of=timezone.localdate(), status="published")
+    owner = w["owner"] if account == w["own_account"] else account.owner
+    return KpiValue.objects.create(
+        run=run, code="nps", period=f"{1900 + _n()}", period_kind="year", period_start=dt.date(2025, 1, 1),
+        period_end=dt.date(2026, 1, 1), scope=f"owner:{owner.username}", as_of=timezone.localdate(), value=D("12.5"),
+        numerator=D("25"), denominator=D("2"), n=2, computed_at=timezone.now(),
+    )  # fmt: skip
+
+
+def _kpi_target_payload() -> dict:
+    return {"code": "grr", "scope": f"owner:u{_n()}"}
 
 
 RESOURCES: dict[str, Resource] = {
@@ -329,7 +453,41 @@ def _job_payload() -> dict:
     return {"kind": "recompute_kpis"}
 
 
-SUCCESS_PAYLOAD_ACTIONS = {"renew": lambda obj: {"number": f"R-{_n()}"}}
+
+RESOURCES.update(
+    {
+        "scoring-model": Resource(
+            make=_scoring_model,
+            create=lambda account, w: {"name": f"New {_n()}", "factors": _factors()},
+            patch=lambda obj: {"t1_entry": "80.00"},
+            put=lambda obj: {"name": "Put", "notes": "Agreed by the committee"},
+        ),
+        "tier-snapshot": Resource(make=_score_snapshot),
+        "health-snapshot": Resource(make=_health_snapshot),
+        "tier-assignment": Resource(
+            make=lambda account, w: TierAssignment.objects.create(
+                account=account, tier="T2", valid_from=dt.date(2024, 1, 1), valid_to=dt.date(2024, 4, 1), reason="initial"
+            )
+        ),
+        "tier-override": Resource(make=_tier_override),
+        "health-override": Resource(make=_health_override),
+        "account-tiering": Resource(make=_overridden_account),
+        "kpi": Resource(make=_kpi_value),
+        "kpi-target": Resource(
+            make=lambda account, w: reports_services.kpi_target_create(**_kpi_target_payload(), target_value=D("0.92")),
+            create=lambda account, w: {**_kpi_target_payload(), "target_value": 0.92},
+            patch=lambda obj: {"target_value": 0.95},
+            put=lambda obj: {"code": obj.code, "scope": obj.scope, "target_value": 0.9, "direction": "higher"},
+        ),
+    }
+)
+SUCCESS_PAYLOAD_ACTIONS = {
+    "renew": lambda obj: {"number": f"R-{_n()}"},
+    "activate": lambda obj: {},
+    "copy": lambda obj: {},
+    "tier-override": lambda obj: {"tier": "T1", "reason": "Committee", "expires_on": _days(90)},
+    "health-override": lambda obj: {"band": "red", "reason": "Escalation"},
+}
 
 
 @pytest.fixture
@@ -354,6 +512,10 @@ def world(account_manager, other_manager, executive, admin_user, settings, monke
 
 
 def _basename(url_name: str) -> tuple[str, str]:
+    """(resource, kind): the longest resource name that prefixes the URL name ("account-tiering-why")."""
+    for name in sorted(RESOURCES, key=len, reverse=True):
+        if url_name.startswith(f"{name}-"):
+            return name, url_name[len(name) + 1 :]
     base, _, kind = url_name.rpartition("-")
     return base, kind
 
@@ -407,7 +569,7 @@ def test_permission_matrix(world, url_name, method):
                 failures.append(f"{persona}/{obj_name}: {response.status_code} (want {want}) {response.content[:200]!r}")
             elif kind == "list" and method == "GET" and want == 200 and persona in {"owner", "readonly"}:
                 ids = {row["id"] for row in response.json()["results"]}
-                if resource_name not in {"exchange-rate", "job", "webhook"}:
+                if resource_name not in {"exchange-rate", "job", "webhook", "scoring-model", "kpi-target"}:
                     other_obj = resource.make(world["others_account"], world)
                     response = _request(world["clients"][persona], method, url, None)
                     ids = {row["id"] for row in response.json()["results"]}

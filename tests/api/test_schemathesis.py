@@ -7,13 +7,16 @@ Data generation only (no shrinking) keeps the run to a few minutes on two cores.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from decimal import Decimal
 
 import pytest
 import schemathesis
 from django.core import signals
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import close_old_connections, transaction
+from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
@@ -26,8 +29,12 @@ from schemathesis.specs.openapi.checks import (
 
 from kam import jobs, roles
 from kam.wsgi import application
+from reports.models import KpiRun, KpiValue
+from reports.services import kpi_target_create
 from tests.api.conftest import token_client
 from tests.factories import AccountFactory, ContactFactory, ContractFactory, InvoiceFactory, MeetingFactory, UserFactory
+from tiering.recompute import scores_recompute
+from tiering.services import tier_override_set
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -79,6 +86,19 @@ def api_world(settings, monkeypatch, _keep_test_connection):
         ContactFactory(account=account)
         InvoiceFactory(account=account, contract=ContractFactory(account=account))
         MeetingFactory(account=account)
+    # Scores, overrides, KPI values and targets, so that the tiering and reports details have rows to find.
+    scores_recompute(as_of=timezone.localdate())
+    tier_override_set(
+        account=account, tier="T1", reason="Committee", approved_by=admin,
+        expires_on=timezone.localdate() + dt.timedelta(days=30),
+    )  # fmt: skip
+    kpi_run = KpiRun.objects.create(as_of=timezone.localdate(), status="published")
+    KpiValue.objects.create(
+        run=kpi_run, code="nps", period="2025", period_kind="year", period_start=dt.date(2025, 1, 1),
+        period_end=dt.date(2026, 1, 1), scope="owner:st_manager", as_of=kpi_run.as_of, value=None, reason="no_data",
+        computed_at=timezone.now(),
+    )  # fmt: skip
+    kpi_target_create(code="grr", target_value=Decimal("0.9"))
     return {
         persona: {"Authorization": token_client(user)._credentials["HTTP_AUTHORIZATION"]}
         for persona, user in [("manager", manager), ("admin", admin)]
