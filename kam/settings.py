@@ -300,6 +300,8 @@ SPECTACULAR_SETTINGS = {
         "SurveyKindEnum": "service_plans.models.SurveyKind",
         "JobStatusEnum": "kam.models.JobStatus",
         "DeliveryStatusEnum": "integrations.models.DeliveryStatus",
+        "ImportKindEnum": "imports.models.ImportKind",
+        "ImportStatusEnum": "imports.models.ImportStatus",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "kam.api.schema.document_errors"],
 }
