@@ -305,19 +305,7 @@ EXPORTS: dict[str, ListExport] = {
             _plain(
                 "service_plans.ServiceRequest",
                 "service_plans.filters.ServiceRequestFilterSet",
-                [
-                    "account__name",
-                    "title",
-                    "priority",
-                    "status",
-                    "opened_at",
-                    "first_response_at",
-                    "resolved_at",
-                    "first_response_due_at",
-                    "resolution_due_at",
-                    "first_response_breached",
-                    "resolution_breached",
-                ],  # fmt: skip
+                SERVICE_REQUEST_COLUMNS,
                 ("account",),
             ),
         ),
