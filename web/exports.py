@@ -217,13 +217,13 @@ PERIOD_KINDS = ("year", "quarter", "month")
 
 def _kpis(request: Any) -> tuple[Iterable[Any], list[Column]]:
     """Published KPI values (the snapshot the dashboard shows), by code, period, scope and period kind."""
-    from reports.catalogue import KPIS
+    from reports.catalogue import KPI_BY_CODE
     from reports.models import KpiValue
     from reports.selectors import kpi_values
 
     get = request.GET.get
     errors = []
-    if get("code") and get("code") not in KPIS:
+    if get("code") and get("code") not in KPI_BY_CODE:
         errors.append(str(_("code: unknown KPI “%(code)s”.")) % {"code": get("code")})
     if get("kind") and get("kind") not in PERIOD_KINDS:
         errors.append(str(_("kind: choose year, quarter or month.")))
