@@ -342,3 +342,14 @@ EXPORTS: dict[str, ListExport] = {
 
 def export_filename(name: str) -> str:
     return f"{name}-{timezone.localtime().strftime('%Y%m%d-%H%M')}"
+
+
+# The lists an account page offers for download, filtered to the account (``?account=<id>``).
+ACCOUNT_LISTS = (
+    "contacts", "contracts", "invoices", "meetings", "survey-responses", "service-requests", "projects", "escalations", "alerts",
+)  # fmt: skip
+
+
+def account_exports(user: Any) -> list[tuple[str, Any]]:
+    """(name, title) of the account lists the user may export."""
+    return [(name, EXPORTS[name].title) for name in ACCOUNT_LISTS if user.has_perm(EXPORTS[name].permission)]

@@ -212,3 +212,34 @@ def test_a_filtered_download_imports_back_unchanged_too(client, admin_user, book
     content = b"".join(get(client, "contracts", number="Theirs-C0").streaming_content)
     record = run_import("contracts", content, user=admin_user)
     assert (record.status, record.unchanged_count, record.rows_total) == (ImportStatus.DONE, 1, 1), record.errors
+
+
+@pytest.mark.parametrize(
+    ("page", "expected"),
+    [
+        ("web:account_list", {"accounts"}),
+        ("web:renewal_pipeline", {"renewals"}),
+        ("web:alert_list", {"alerts"}),
+        ("web:notification_list", {"notifications"}),
+        ("web:dashboard", {"kpis", "kpi-targets"}),
+        ("account", {"contacts", "contracts", "invoices", "meetings", "survey-responses", "service-requests", "alerts"}),
+    ],
+)
+def test_each_list_page_links_to_its_exports_and_the_links_work(client, account_manager, books, page, expected):
+    import html
+    import re
+
+    client.force_login(account_manager)
+    path = reverse("web:account_detail", kwargs={"pk": books[0].pk}) if page == "account" else reverse(page)
+    response = client.get(path)
+    assert response.status_code == 200
+    links = {html.unescape(href) for href in re.findall(r'href="(/exports/[^"]+)"', response.text)}
+    names = {re.match(r"/exports/([^/]+)/", link).group(1) for link in links}
+    assert expected <= names, names
+    for link in links:
+        assert "format=csv" in link or "format=xlsx" in link
+        download = client.get(link)
+        assert download.status_code == 200, (link, download.content[:300])
+        if page == "account":
+            text = b"".join(download.streaming_content).decode("utf-8-sig") if "csv" in link else ""
+            assert "Theirs" not in text
