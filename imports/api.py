@@ -21,7 +21,6 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.http import Http404, HttpResponse
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as django_filters
 from drf_spectacular.types import OpenApiTypes
@@ -34,7 +33,6 @@ from rest_framework.response import Response
 from imports import selectors, services
 from imports.definitions import SPECS
 from imports.models import ImportFile, ImportFileRole, ImportKind, ImportRecord, ImportStatus
-from imports.readers import ImportFileError, open_table
 from kam.api.exceptions import ConflictError
 from kam.api.viewsets import ServiceViewSet
 
@@ -108,24 +106,6 @@ class ImportFilterSet(django_filters.FilterSet):
         fields = ["kind", "status"]
 
 
-def _file_problem(record: ImportRecord) -> str | None:
-    """The reason the file cannot be imported as a whole, checked before any row is: unreadable,
-    a kind the user may not import, required columns missing or ambiguous headers."""
-    if record.status == ImportStatus.INVALID:
-        return record.message
-    try:
-        table = open_table(services._source(record))
-        table.close()
-        importer = import_string(SPECS[record.kind].importer)(
-            user=record.user, mapping=record.mapping, headers=table.headers, file_format=table.format
-        )
-        importer.check_permission()
-        importer.check_columns()
-    except ImportFileError as exc:
-        return str(exc.message)
-    return None
-
-
 class ImportViewSet(ServiceViewSet):
     """Imports: POST a file (multipart) to check or import it; GET to follow it; ``errors/`` for the report."""
 
@@ -186,9 +166,8 @@ class ImportViewSet(ServiceViewSet):
                 mapping=data.get("mapping"),
                 day_first=data["day_first"],
             )
-            problem = _file_problem(record)
-            if problem:
-                transaction.set_rollback(True)  # a file refused as a whole leaves nothing behind
+            problem = services.import_file_problem(record=record)
+            if problem:  # a file refused as a whole leaves nothing behind: raising rolls the record back
                 raise serializers.ValidationError({"file": [problem]})
             if record.rows_total > settings.KAM_IMPORT_INLINE_MAX_ROWS:
                 services.import_start(record=record, dry_run=data["dry_run"], user=request.user, background=True)

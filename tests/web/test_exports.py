@@ -243,3 +243,15 @@ def test_each_list_page_links_to_its_exports_and_the_links_work(client, account_
         if page == "account":
             text = b"".join(download.streaming_content).decode("utf-8-sig") if "csv" in link else ""
             assert "Theirs" not in text
+
+
+def test_csv_rows_are_read_while_the_response_is_sent_not_before(client, account_manager, books):
+    """The view returns before any row is fetched: rows come from the cursor as the client reads."""
+    client.force_login(account_manager)
+    with CaptureQueriesContext(connection) as ctx:
+        response = get(client, "contracts")
+        before = [q["sql"] for q in ctx.captured_queries if 'FROM "accounts_contract"' in q["sql"]]
+        lines = list(response.streaming_content)
+        during = [q["sql"] for q in ctx.captured_queries if 'FROM "accounts_contract"' in q["sql"]]
+    assert before == [] and len(during) == 1
+    assert len(lines) == 2  # the header, then one line per row as the cursor yields it
