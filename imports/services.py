@@ -125,6 +125,25 @@ def _source(record: ImportRecord) -> bytes:
     return bytes(ImportFile.objects.values_list("content", flat=True).get(record=record, role=ImportFileRole.SOURCE))
 
 
+def import_file_problem(*, record: ImportRecord) -> str | None:
+    """Why the file cannot be imported as a whole, found without reading its rows (the API refuses
+    such a file with a 400): unreadable, a kind the user may not import, required columns missing,
+    a header missing, repeated or mapped twice. ``None`` when the rows can be checked."""
+    if record.status == ImportStatus.INVALID:
+        return record.message
+    try:
+        table = open_table(_source(record))
+        table.close()
+        importer: BaseImporter = import_string(SPECS[record.kind].importer)(
+            user=record.user, mapping=record.mapping, headers=table.headers, file_format=table.format
+        )
+        importer.check_permission()
+        importer.check_columns()
+    except ImportFileError as exc:
+        return str(exc.message)
+    return None
+
+
 def import_run(*, record: ImportRecord, dry_run: bool, progress: Callable[[float], None] | None = None) -> ImportRecord:
     """Check the file and, unless ``dry_run``, write it: all rows or none. Runs in this process.
 

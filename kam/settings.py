@@ -306,6 +306,9 @@ SPECTACULAR_SETTINGS = {
         "ScoreStatusEnum": "tiering.choices.ScoreStatus",
         "OverrideStatusEnum": "tiering.choices.OverrideStatus",
         "TierChangeReasonEnum": "tiering.choices.TierChangeReason",
+
+        "ImportKindEnum": "imports.models.ImportKind",
+        "ImportStatusEnum": "imports.models.ImportStatus",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "kam.api.schema.document_errors"],
 }

@@ -1,12 +1,13 @@
 from django.urls import path
 
-from web.views import accounts, alerts, dashboard, edit, notifications, overrides, plans, workspace
+from web.views import accounts, alerts, dashboard, edit, exports, notifications, overrides, plans, workspace
 
 app_name = "web"
 
 urlpatterns = [
     path("accounts/", accounts.account_list, name="account_list"),
     path("accounts/export/", accounts.account_export, name="account_export"),
+    path("exports/<slug:name>/", exports.list_export, name="list_export"),
     path("accounts/lookup/", accounts.account_lookup, name="account_lookup"),
     path("accounts/new/", edit.account_create, name="account_create"),
     path("accounts/<int:pk>/", accounts.account_detail, name="account_detail"),

@@ -105,3 +105,28 @@ def export_accounts(*, scale: Any) -> dict[str, Any]:
     rows = write_csv(sink, "accounts", export_rows("accounts"))
     seconds = time.perf_counter() - start
     return {"median_s": seconds, "p95_s": seconds, "runs": 1, "rows": rows, "bytes": sink.size}
+
+
+def _list_export(url: str) -> dict[str, Any]:
+    """A list export through its page's URL, as the executive (every row), the body read to the end."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="exec"))
+    start = time.perf_counter()
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    size = sum(len(part) for part in response.streaming_content)
+    seconds = time.perf_counter() - start
+    return {"median_s": seconds, "p95_s": seconds, "runs": 1, "bytes": size, "url": url}
+
+
+@case("export_list_contracts_csv", target="every contract < 20 s")
+def export_list_contracts_csv(*, scale: Any) -> dict[str, Any]:
+    return _list_export("/exports/contracts/?format=csv")
+
+
+@case("export_list_accounts_xlsx", target="100,000 accounts < 60 s")
+def export_list_accounts_xlsx(*, scale: Any) -> dict[str, Any]:
+    return _list_export("/exports/accounts/?format=xlsx")

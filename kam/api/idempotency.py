@@ -33,8 +33,18 @@ KEPT_HEADERS = ("ETag", "Location")
 
 
 def request_fingerprint(request: Request) -> str:
+    data: Any = request.data
+    if request.FILES:
+        # An upload (multipart): the stream is consumed, so files count by their content's hash.
+        data = {key: data.getlist(key) for key in data if key not in request.FILES}
+        for key, upload in request.FILES.items():
+            digest = hashlib.sha256()
+            for part in upload.chunks():
+                digest.update(part)
+            upload.seek(0)
+            data[key] = digest.hexdigest()
     try:
-        body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
+        body = json.dumps(data, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
     except (TypeError, ValueError):
         body = request.body.decode("utf-8", "replace")
     raw = f"{request.method}\n{request.path}\n{body}"

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 from accounts.filters import AccountFilterSet
 from accounts.models import Account
 from kam.export import FORMATS, Column, export_response
+from web.exports import account_exports
 from web.pagination import BAD_CURSOR_MESSAGE, PAGE_SIZES, BadCursor, KeysetPaginator, count_upto
 from web.selectors.account_page import account_page
 from web.selectors.workspace import ACCOUNT_SORT_KEYS, LIST_COUNT_LIMIT, account_list_queryset
@@ -158,5 +159,6 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "next": request.get_full_path() + "#alerts",
         "today": timezone.localdate(),
         "can_work_alerts": request.user.has_perm("service_plans.change_alert"),
+        "account_exports": account_exports(request.user),
     }
     return render(request, "web/account/page.html", context)
