@@ -35,10 +35,15 @@ def test_create_a_need_inline_and_see_it_on_the_page(manager_client, account):
     url = reverse("web:need_create", args=[account.pk])
     form = manager_client.get(url, headers=HTMX)
     assert form.status_code == 200 and "<html" not in form.text and 'name="description"' in form.text
+    page_url = "http://testserver" + reverse("web:account_detail", args=[account.pk])
     response = manager_client.post(
-        url, {"department": "Procurement", "description": "Faster delivery", "priority": "high", "status": "open"}, headers=HTMX
+        url,
+        {"department": "Procurement", "description": "Faster delivery", "priority": "high", "status": "open"},
+        headers={**HTMX, "HX-Current-URL": page_url},
     )
     assert response.status_code == 204 and response["HX-Redirect"].endswith("#needs")
+    # back to the same page with only a new #section: htmx must reload it, or the form stays open
+    assert response["HX-Refresh"] == "true"
     need = Need.objects.get(account=account)
     assert (need.department, need.priority, need.version) == ("Procurement", "high", 1)
     page = manager_client.get(reverse("web:account_detail", args=[account.pk]))
@@ -161,7 +166,8 @@ def test_schedule_then_record_then_recap_then_complete(manager_client, plan):
     schedule = reverse("web:review_schedule", args=[plan.pk])
     bad = manager_client.post(schedule, {"kind": "weekly", "scheduled_on": "soon"}, headers=HTMX)
     assert bad.status_code == 422 and {"kind", "scheduled_on"} <= set(bad.context["form"].errors)
-    assert manager_client.post(schedule, {"kind": "qbr", "scheduled_on": today.isoformat()}, headers=HTMX).status_code == 204
+    scheduled = manager_client.post(schedule, {"kind": "qbr", "scheduled_on": today.isoformat()}, headers=HTMX)
+    assert scheduled.status_code == 204 and "HX-Refresh" not in scheduled  # from another page: a plain redirect
     review = PlanReview.objects.get(plan=plan)
     record = reverse("web:review_record", args=[review.pk])
     assert manager_client.get(record, headers=HTMX).context["form"].fields["kind"].disabled

@@ -23,7 +23,8 @@ from kam.errors import StaleVersion
 from service_plans.models import AccountPlan, PlanReview
 from service_plans.services import plans as plan_services
 from web import forms as web_forms
-from web.views.edit import STALE_MESSAGE, _data, _form_flow, _require
+from web.views.accounts import is_htmx
+from web.views.edit import STALE_MESSAGE, _data, _form_flow, _require, htmx_redirect
 from web.views.plans import _plan_url, _visible_plan
 
 
@@ -128,10 +129,8 @@ def _step(request: HttpRequest, pk: int, step: Any, done: str) -> HttpResponse:
     else:
         messages.success(request, done)
         status = 204
-    response = HttpResponse(status=status)
-    if request.headers.get("HX-Request"):
-        response["HX-Redirect"] = url
-        return response
+    if is_htmx(request):
+        return htmx_redirect(request, url, status=status)
     return redirect(url)
 
 
