@@ -81,6 +81,18 @@ messages: install
 	done
 	KAM_ENV=development $(MANAGE) makemessages -l zh_Hans --no-obsolete -v0 --ignore=.venv --ignore=static/vendor --ignore=tests --ignore=bench $(addprefix --ignore=,$(APPS))
 	KAM_ENV=development $(MANAGE) compilemessages --ignore=.venv -v0
+	@# A reworded msgid (even its capitalisation) loses its entry under --no-obsolete, and msgmerge's
+	@# fuzzy matching hands the old translation to the new msgid flagged "#, fuzzy". compilemessages
+	@# skips fuzzy entries, so the page silently shows English: say so here instead of later.
+	@bad=0; for po in locale/zh_Hans/LC_MESSAGES/django.po $(foreach app,$(APPS),$(app)/locale/zh_Hans/LC_MESSAGES/django.po); do \
+	  stats=$$(msgfmt --statistics -o /dev/null $$po 2>&1); \
+	  case "$$stats" in *fuzzy*|*untranslated*) echo "$$po: $$stats"; bad=1;; esac; \
+	done; \
+	if [ $$bad = 1 ]; then \
+	  echo "Translate these before committing: 'msgattrib --only-fuzzy FILE' and 'msgattrib --untranslated FILE' list them."; \
+	  echo "A fuzzy entry carries the old msgid (#|) and its old translation: check it, then delete the '#, fuzzy' line."; \
+	  exit 1; \
+	fi
 
 lock:
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --extra dev --strip-extras -o requirements.lock pyproject.toml

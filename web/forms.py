@@ -7,12 +7,15 @@ services validate again inside their transaction and remain the only writers.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
@@ -24,8 +27,13 @@ from service_plans.models import (
     AccountTeamMember,
     AlertOutcome,
     AlertStatus,
+    Commitment,
+    CommitmentSide,
+    Need,
     PlanAction,
     PlanObjective,
+    PlanReview,
+    ReviewKind,
 )
 from tiering.services import health_override_validate, tier_override_validate
 
@@ -264,6 +272,26 @@ class AlertCloseForm(AlertVersionForm):
         self.fields["currency"].choices = currency_choices()
 
 
+class AlertReassignForm(AlertVersionForm):
+    """Reassign to someone who works on the account: its owner or a member of its team (§5.3)."""
+
+    owner = forms.ModelChoiceField(label=_("New owner"), queryset=get_user_model().objects.none())
+    move_tasks = forms.BooleanField(label=_("Move the previous owner's open tasks too"), required=False, initial=True)
+
+    def __init__(self, *args: Any, alert: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        account = alert.account
+        team = AccountTeamMember.objects.filter(account_id=account.pk).values("user_id")
+        self.fields["owner"].queryset = (
+            get_user_model()
+            .objects.filter(is_active=True)
+            .filter(Q(pk__in=team) | Q(pk=account.owner_id))
+            .exclude(pk=alert.owner_id)
+            .order_by("username")
+        )
+        self.fields["owner"].label_from_instance = lambda u: u.get_full_name() or u.username
+
+
 class AlertTaskCompleteForm(forms.Form):
     evidence = forms.CharField(label=_("Evidence"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
@@ -316,6 +344,107 @@ class ActionForm(VersionedForm):
         self.fields["owner_contact"].queryset = Contact.objects.filter(account_id=plan.account_id, is_active=True).order_by(
             "name"
         )
+
+
+# --- Plan reviews (service_plans.services.plans: review_schedule, review_hold) --------------------
+
+
+def _user_label(user: Any) -> str:
+    return user.get_full_name() or user.username
+
+
+class ReviewScheduleForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Review"), choices=ReviewKind.choices)
+    scheduled_on = forms.DateField(label=_("Scheduled on"), widget=DATE)
+
+
+class CommitmentForm(forms.ModelForm):
+    """One commitment made in the review; ours become plan actions (``review_record``)."""
+
+    class Meta:
+        model = Commitment
+        fields = ["side", "text", "owner_user", "owner_contact", "due_on"]
+        widgets = {"due_on": DATE}
+
+    def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["side"].choices = [("", "—"), *CommitmentSide.choices]
+        self.fields["owner_user"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")
+        self.fields["owner_user"].label_from_instance = _user_label
+        self.fields["owner_contact"].queryset = Contact.objects.filter(account=account, is_active=True).order_by("name")
+        style_fields(self)
+
+
+CommitmentFormSet = forms.formset_factory(CommitmentForm, extra=4, max_num=20, validate_max=True)
+
+
+class ReviewRecordForm(forms.Form):
+    """A review held: when, what was decided, the commitments on both sides (a formset carried by the
+    form, so the shared form flow validates and renders both), and when the next one is."""
+
+    kind = forms.ChoiceField(label=_("Review"), choices=ReviewKind.choices)
+    held_on = forms.DateField(label=_("Held on"), widget=DATE)
+    meeting = forms.ModelChoiceField(label=_("Meeting"), queryset=Meeting.objects.none(), required=False)
+    decisions = forms.CharField(label=_("Decisions"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    notes = forms.CharField(label=_("Notes"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    next_scheduled_on = forms.DateField(
+        label=_("Next review on"), widget=DATE, required=False, help_text=_("Schedules the next review of this kind.")
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+
+    def __init__(self, data: Any = None, *, account: Account, review: PlanReview | None = None, **kwargs: Any) -> None:
+        if review is not None:
+            kwargs.setdefault("initial", {}).update({"kind": review.kind, "version": review.version})
+        super().__init__(data, **kwargs)
+        self.review = review
+        if review is not None:  # recording a scheduled review: its kind is given
+            self.fields["kind"].disabled = True
+            self.fields["version"].required = True
+        # The last year's meetings: a review links the meeting it was held in, not an old one.
+        since = timezone.now() - dt.timedelta(days=366)
+        self.fields["meeting"].queryset = Meeting.objects.filter(account=account, occurred_at__gte=since).order_by(
+            "-occurred_at", "-id"
+        )
+        self.commitments = CommitmentFormSet(data, prefix="c", form_kwargs={"account": account})
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        if self.is_bound and not self.commitments.is_valid():
+            self.add_error(None, _("Please correct the commitments below."))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        held_on, next_on = data.get("held_on"), data.get("next_scheduled_on")
+        if held_on and held_on > timezone.localdate():
+            self.add_error("held_on", _("A review is recorded once it was held: the date cannot be in the future."))
+        if held_on and next_on and next_on <= held_on:
+            self.add_error("next_scheduled_on", _("The next review must come after this one."))
+        return data
+
+    def commitment_rows(self) -> list[dict[str, Any]]:
+        """The filled rows of the formset, as ``review_record`` takes them."""
+        return [f.cleaned_data for f in self.commitments.forms if f.has_changed() and f.cleaned_data]
+
+
+# --- Needs (service_plans.services.delivery) -----------------------------------------------------
+
+
+class NeedForm(VersionedForm):
+    class Meta:
+        model = Need
+        fields = ["department", "description", "priority", "status", "last_reviewed_on"]
+        widgets = {"last_reviewed_on": DATE, "description": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.instance.account = account
+
+    def clean_last_reviewed_on(self) -> Any:
+        # A review that has not happened yet is a typing mistake, not a plan.
+        day = self.cleaned_data.get("last_reviewed_on")
+        if day is not None and day > timezone.localdate():
+            raise ValidationError(_("The last review cannot be in the future."), code="future")
+        return day
 
 
 # --- Tier and health overrides (tiering.services; approvers only) ---------------------------------

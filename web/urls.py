@@ -1,6 +1,6 @@
 from django.urls import path
 
-from web.views import accounts, alerts, dashboard, edit, exports, notifications, overrides, plans, workspace
+from web.views import accounts, alerts, dashboard, edit, exports, needs, notifications, overrides, plans, reviews, workspace
 
 app_name = "web"
 
@@ -33,12 +33,22 @@ urlpatterns = [
     path("plans/<int:pk>/actions/new/", plans.action_create, name="action_create"),
     path("objectives/<int:pk>/edit/", plans.objective_edit, name="objective_edit"),
     path("plan-actions/<int:pk>/edit/", plans.action_edit, name="action_edit"),
+    # Plan reviews: schedule, record (decisions, commitments), recap sent, complete
+    path("plans/<int:pk>/reviews/new/", reviews.review_create, name="review_create"),
+    path("plans/<int:pk>/reviews/schedule/", reviews.review_schedule, name="review_schedule"),
+    path("reviews/<int:pk>/record/", reviews.review_record, name="review_record"),
+    path("reviews/<int:pk>/recap-sent/", reviews.review_recap_sent, name="review_recap_sent"),
+    path("reviews/<int:pk>/complete/", reviews.review_complete, name="review_complete"),
+    # Needs
+    path("accounts/<int:pk>/needs/new/", needs.need_create, name="need_create"),
+    path("needs/<int:pk>/edit/", needs.need_edit, name="need_edit"),
     # Alerts
     path("alerts/", alerts.alert_list, name="alert_list"),
     path("alerts/<int:pk>/", alerts.alert_detail, name="alert_detail"),
     path("alerts/<int:pk>/acknowledge/", alerts.alert_acknowledge, name="alert_acknowledge"),
     path("alerts/<int:pk>/snooze/", alerts.alert_snooze, name="alert_snooze"),
     path("alerts/<int:pk>/close/", alerts.alert_close, name="alert_close"),
+    path("alerts/<int:pk>/reassign/", alerts.alert_reassign, name="alert_reassign"),
     path("alert-tasks/<int:pk>/complete/", alerts.alert_task_complete, name="alert_task_complete"),
     # The executive dashboard
     path("dashboard/", dashboard.executive_dashboard, name="dashboard"),

@@ -247,6 +247,37 @@ def review_record(
 
 
 @transaction.atomic
+def review_hold(
+    *,
+    plan: AccountPlan,
+    held_on: dt.date,
+    review: PlanReview | None = None,
+    kind: str = "",
+    next_scheduled_on: dt.date | None = None,
+    actor: Any = None,
+    expected_version: int | None = None,
+    **record: Any,
+) -> PlanReview:
+    """Record a review as held in one step, as the account page does: the scheduled ``review``, or a
+    new one of ``kind`` held on ``held_on`` that was never scheduled; then, if given, schedule the next
+    review of the same kind (§7.4: a QBR is complete only once the next one is scheduled).
+
+    ``record``: ``notes``, ``decisions``, ``meeting`` and ``commitments`` as ``review_record`` takes them.
+    All or nothing: a bad commitment leaves neither the review nor the next one written.
+    """
+    if review is None:
+        review = review_schedule(plan=plan, kind=kind, scheduled_on=held_on, actor=actor)
+    elif review.plan_id != plan.pk:
+        raise ValidationError({"review": [_("The review belongs to another plan.")]})
+    review = review_record(review=review, held_on=held_on, actor=actor, expected_version=expected_version, **record)
+    if next_scheduled_on is not None:
+        if next_scheduled_on <= held_on:
+            raise ValidationError({"next_scheduled_on": [_("The next review must come after this one.")]})
+        review_schedule(plan=plan, kind=review.kind, scheduled_on=next_scheduled_on, actor=actor)
+    return review
+
+
+@transaction.atomic
 def review_recap_sent(*, review: PlanReview, actor: Any = None, at: dt.datetime | None = None) -> PlanReview:
     if review.status not in {ReviewStatus.HELD, ReviewStatus.COMPLETE}:
         raise ValidationError({"recap_sent_at": [_("Send the recap after the review was held.")]})

@@ -182,6 +182,41 @@ def test_editing_a_contract_with_an_end_before_its_start_shows_the_error(page, l
     assert page.problems == []
 
 
+def test_recording_a_qbr_with_a_bad_commitment_shows_the_error_then_saves(page, live_server):
+    from service_plans.models import PlanAction, PlanReview
+    from service_plans.services import plans as plan_services
+
+    manager, acme = portfolio()
+    today = timezone.localdate()
+    plan = plan_services.plan_create(account=acme, fiscal_year=plan_services.fiscal_year_of(today), owner=manager)
+    log_in(page, live_server, "browser_am")
+    page.goto(f"{live_server.url}/accounts/{acme.pk}/")
+    page.click("#record-review")
+    page.wait_for_selector("#edit-form #commitments")
+    page.select_option("#id_kind", "qbr")
+    page.fill("#id_decisions", "Pilot in the Shanghai plant")
+    page.select_option("#id_c-0-side", "ours")
+    page.fill("#id_c-0-text", "Send the pilot proposal")
+    # The customer's commitment owned by a colleague: the error shows on the row as soon as it changes.
+    page.select_option("#id_c-1-side", "theirs")
+    page.fill("#id_c-1-text", "Share the volume forecast")
+    page.select_option("#id_c-1-owner_user", str(manager.pk))
+    page.wait_for_selector("[data-error-for=c-1-owner_user]")
+    page.click("#save-button")
+    page.wait_for_selector("#form-errors")
+    assert not PlanReview.objects.filter(plan=plan).exists()
+    assert page.input_value("#id_c-0-text") == "Send the pilot proposal"  # the user's input is kept
+    page.select_option("#id_c-1-owner_user", "")
+    page.select_option("#id_c-1-owner_contact", label="Zhang Wei")
+    page.click("#save-button")
+    page.wait_for_url(f"**/accounts/{acme.pk}/#plan")
+    review = PlanReview.objects.get(plan=plan)
+    assert review.status == "held" and review.commitments.count() == 2
+    assert PlanAction.objects.get(plan=plan).title == "Send the pilot proposal"
+    expect(page.locator(f"[data-review='{review.pk}'] [data-commitment-side=theirs]")).to_have_count(1)
+    assert page.problems == []
+
+
 def test_switching_to_chinese(page, live_server):
     portfolio()
     log_in(page, live_server, "browser_am")

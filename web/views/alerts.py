@@ -1,4 +1,4 @@
-"""The alerts inbox and the alert lifecycle: acknowledge, snooze, close, complete a playbook task.
+"""The alerts inbox and the alert lifecycle: acknowledge, snooze, close, reassign, complete a playbook task.
 
 Every alert is looked up through the visibility rule first (an alert on an account the user may not
 see is a 404), then the permission is checked (an executive reads alerts but does not work them: 403).
@@ -211,16 +211,27 @@ def alert_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _lifecycle_form(
-    request: HttpRequest, pk: int, *, form_class: type, action: str, save: Any, initial: Any, done: str
+    request: HttpRequest,
+    pk: int,
+    *,
+    form_class: type,
+    action: str,
+    save: Any,
+    initial: Any,
+    done: str,
+    with_alert: bool = False,
 ) -> HttpResponse:
-    """The GET (blank form) and POST (save through ``save``) of one lifecycle form; ``initial(alert)``."""
+    """The GET (blank form) and POST (save through ``save``) of one lifecycle form; ``initial(alert)``.
+    ``with_alert``: the form's choices depend on the alert (reassign offers the account's team)."""
     alert = _visible_alert(request, pk)
     _require_change(request)
+    kwargs = {"alert": alert} if with_alert else {}
     if alert.status not in OPEN_STATUSES:
         return _render_alert(request, alert, note=_("This alert is closed."), status=409 if request.method == "POST" else 200)
     if request.method != "POST":
-        return _render_alert(request, alert, form=form_class(initial={"version": alert.version, **initial(alert)}), action=action)
-    form = form_class(request.POST)
+        form = form_class(initial={"version": alert.version, **initial(alert)}, **kwargs)
+        return _render_alert(request, alert, form=form, action=action)
+    form = form_class(request.POST, **kwargs)
     if form.is_valid():
         try:
             save(alert, form.cleaned_data)
@@ -268,6 +279,21 @@ def alert_close(request: HttpRequest, pk: int) -> HttpResponse:
         request, pk, form_class=web_forms.AlertCloseForm, action="close", save=save,
         initial=lambda alert: {"status": AlertStatus.CLOSED_RESOLVED, "currency": alert.account.currency},
         done=_("The alert is closed."),
+    )  # fmt: skip
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def alert_reassign(request: HttpRequest, pk: int) -> HttpResponse:
+    def save(alert: Alert, data: dict[str, Any]) -> Alert:
+        return alert_services.alert_reassign(
+            alert=alert, owner=data["owner"], actor=request.user, move_tasks=data["move_tasks"],
+            expected_version=data["version"],
+        )  # fmt: skip
+
+    return _lifecycle_form(
+        request, pk, form_class=web_forms.AlertReassignForm, action="reassign", save=save, initial=lambda alert: {},
+        done=_("The alert is reassigned."), with_alert=True,
     )  # fmt: skip
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -70,6 +71,17 @@ def _add_service_errors(form: Any, error: ValidationError) -> None:
                 form.add_error(None, f"{name}: {' '.join(item.messages)}")
 
 
+def htmx_redirect(request: HttpRequest, url: str, *, status: int = 204) -> HttpResponse:
+    """Send htmx to ``url``. Going back to the page the form is on with only a new ``#section`` is a
+    same-document jump that would leave the page as it was (the form open, the old values shown), so
+    then the page is also reloaded (``HX-Refresh``), landing on the section with what was saved."""
+    response = HttpResponse(status=status)
+    response["HX-Redirect"] = url
+    if urlsplit(request.headers.get("HX-Current-URL", "")).path == urlsplit(url).path:
+        response["HX-Refresh"] = "true"
+    return response
+
+
 def _form_flow(
     request: HttpRequest,
     *,
@@ -97,9 +109,7 @@ def _form_flow(
                 messages.success(request, success_message)
                 url = success_url(saved)
                 if is_htmx(request):
-                    response = HttpResponse(status=204)
-                    response["HX-Redirect"] = url
-                    return response
+                    return htmx_redirect(request, url)
                 return redirect(url)
         elif not validate_only:
             status = 422
