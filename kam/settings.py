@@ -306,7 +306,6 @@ SPECTACULAR_SETTINGS = {
         "ScoreStatusEnum": "tiering.choices.ScoreStatus",
         "OverrideStatusEnum": "tiering.choices.OverrideStatus",
         "TierChangeReasonEnum": "tiering.choices.TierChangeReason",
-
         "ImportKindEnum": "imports.models.ImportKind",
         "ImportStatusEnum": "imports.models.ImportStatus",
     },

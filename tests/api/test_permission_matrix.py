@@ -260,7 +260,6 @@ MATRIX: dict[tuple[str, str], dict] = {
     ("kpi-target-detail", "PUT"): executives_and_admins(200),
     ("kpi-target-detail", "PATCH"): executives_and_admins(200),
     ("kpi-target-detail", "DELETE"): executives_and_admins(204),
-
     # imports: seen by the user who ran them (and administrators); executives import nothing. What an
     # import may touch is the importer's visibility rule: a row for an account the caller cannot see
     # is a row error of a 201 "invalid" import (tests/imports/test_api.py), not a status of its own.
@@ -478,7 +477,6 @@ def _job_payload() -> dict:
     return {"kind": "recompute_kpis"}
 
 
-
 RESOURCES.update(
     {
         "scoring-model": Resource(
@@ -513,6 +511,7 @@ SUCCESS_PAYLOAD_ACTIONS = {
     "tier-override": lambda obj: {"tier": "T1", "reason": "Committee", "expires_on": _days(90)},
     "health-override": lambda obj: {"band": "red", "reason": "Escalation"},
 }
+
 
 def _import_file(account: Any, amount: str = "100") -> bytes:
     return (
