@@ -393,6 +393,7 @@ def evaluate_all(*, now: dt.datetime | None = None, progress: Any = None) -> dic
         now=now,
         settings=settings,
         qbr_months=_qbr_months(),
+        clock=clock,
         open_r8=[
             {
                 "account_id": a.account_id,
