@@ -56,7 +56,7 @@ INDUSTRY_MIX = [(i.value, w) for i, w in zip(Industry, [22, 12, 8, 14, 8, 7, 9, 
 PAYER_PROFILES = {  # an account's usual delay after the due date: (probability, low, high)
     "prompt": (0.55, -10, 5),
     "average": (0.33, -3, 20),
-    "slow": (0.10, 10, 35),
+    "slow": (0.10, 5, 30),
 }
 # Days either side of an account's usual delay: payment habits are steady, so "days beyond terms
 # rising" and long overdue invoices mark a real change, as they do in a real book.
