@@ -337,16 +337,20 @@ def _invoice_rows(ctx: DemoContext, chunk: DemoChunk) -> list[tuple]:
             if paid < issued:
                 paid = issued
             written_off, written_off_on = Decimal("0"), None
+            invoice_amount = _money(amount * rng.uniform(0.97, 1.03))
             if paid > today:
                 paid = None
             elif account["_payer"] == "slow" and rng.random() < 0.03:
-                paid = None  # never paid: written off after collection failed
+                # Collection failed: written off 120–240 days after the due date, in full or half (the
+                # other half settled that day), so no receivable stays open for years.
+                paid = None
                 written_off_on = due + dt.timedelta(days=rng.randint(120, 240))
                 if written_off_on > today:
                     written_off_on = None
                 else:
-                    written_off = _money(amount * rng.choice([1.0, 1.0, 0.5]))
-            invoice_amount = _money(amount * rng.uniform(0.97, 1.03))
+                    share = rng.choice([1.0, 1.0, 0.5])
+                    written_off = invoice_amount if share == 1.0 else _money(float(invoice_amount) * share)
+                    paid = None if share == 1.0 else written_off_on
             rows.append(
                 (
                     invoice_id, account["id"], contract["id"], f"INV-{invoice_id:09d}", issued, due,
