@@ -53,11 +53,14 @@ DEMO_USERS = [
 RATE_CENTRES = {"USD": 7.10, "EUR": 7.80, "HKD": 0.91, "JPY": 0.052, "SGD": 5.30}
 CURRENCY_MIX = [("CNY", 74), ("USD", 10), ("EUR", 5), ("HKD", 5), ("JPY", 3), ("SGD", 3)]
 INDUSTRY_MIX = [(i.value, w) for i, w in zip(Industry, [22, 12, 8, 14, 8, 7, 9, 5, 6, 4, 3, 2], strict=True)]
-PAYER_PROFILES = {  # delay after due date: (probability, low, high)
-    "prompt": (0.50, -10, 6),
-    "average": (0.35, -3, 30),
-    "slow": (0.15, 10, 95),
+PAYER_PROFILES = {  # an account's usual delay after the due date: (probability, low, high)
+    "prompt": (0.55, -10, 5),
+    "average": (0.33, -3, 20),
+    "slow": (0.10, 5, 30),
 }
+# Days either side of an account's usual delay: payment habits are steady, so "days beyond terms
+# rising" and long overdue invoices mark a real change, as they do in a real book.
+DELAY_JITTER = 6
 
 
 @dataclass
@@ -215,6 +218,9 @@ def _make_group(ctx: DemoContext, remaining: int, chunk: DemoChunk) -> None:
                 "_spend": spend,
                 "_chinese": chinese,
                 "_payer": _weighted(rng, [(k, int(v[0] * 100)) for k, v in PAYER_PROFILES.items()]),
+                "_renewal_talks": False,
+                # A customer is billed on one rhythm (monthly, quarterly, …) across its contracts.
+                "_billing": _weighted(rng, [(1, 25), (3, 69), (6, 3), (12, 3)]),
                 "_margin": rng.uniform(0.12, 0.45),
             }
         )
@@ -262,18 +268,53 @@ def _make_contracts(ctx: DemoContext, account: dict[str, Any], chunk: DemoChunk)
                 "auto_renew": rng.random() < 0.2,
                 "is_customised_solution": rng.random() < 0.15,
                 "escalator_pct": Decimal("3.00") if years > 1 and rng.random() < 0.3 else Decimal("0"),
-                "_billing": _weighted(rng, [(3, 55), (6, 30), (12, 15)]),
+                "_billing": account["_billing"],
                 "_account": account,
             }
             if previous is not None:
                 previous["status"] = ContractStatus.RENEWED
             chunk.contracts.append(contract)
-            renew_probability = {"prompt": 0.93, "average": 0.88, "slow": 0.8}[account["_payer"]]
+            # Active accounts renew (a lapsed line of a live customer is rare); churned ones stop.
+            renew_probability = 0.995 if not churned else {"prompt": 0.93, "average": 0.88, "slow": 0.8}[account["_payer"]]
             if end >= today or (churn_year is not None and end.year >= churn_year) or rng.random() > renew_probability:
                 break
             previous = contract
             start = end + dt.timedelta(days=1)
-            value *= _weighted(rng, [(rng.uniform(0.75, 0.95), 20), (rng.uniform(0.98, 1.04), 45), (rng.uniform(1.05, 1.4), 35)])
+            value *= _weighted(rng, [(rng.uniform(0.78, 0.97), 15), (rng.uniform(0.98, 1.04), 50), (rng.uniform(1.05, 1.4), 35)])
+        if _renewal_draft(ctx, account, chunk):
+            account["_renewal_talks"] = True
+
+
+RENEWAL_TALK_DAYS = 180  # §5.2 R5: the longest renewal window (T1)
+
+
+def _renewal_draft(ctx: DemoContext, account: dict[str, Any], chunk: DemoChunk) -> bool:
+    """Most contracts ending within the renewal window already have a draft renewal being negotiated
+    (and, in ``_make_meetings``, a recent conversation): renewals in a real book are worked on."""
+    rng, today = ctx.rng, ctx.today
+    last = chunk.contracts[-1] if chunk.contracts and chunk.contracts[-1]["account_id"] == account["id"] else None
+    if (
+        last is None
+        or account["status"] != AccountStatus.ACTIVE
+        or not today <= last["end_date"] <= today + dt.timedelta(days=RENEWAL_TALK_DAYS)
+        or rng.random() > 0.97
+    ):
+        return False
+    contract_id = ctx.next_id("contract")
+    start = last["end_date"] + dt.timedelta(days=1)
+    chunk.contracts.append(
+        {
+            **last,
+            "id": contract_id,
+            "number": f"C{start.year}-{contract_id:07d}",
+            "start_date": start,
+            "end_date": _add_months(start, 12) - dt.timedelta(days=1),
+            "status": ContractStatus.DRAFT,
+            "renewal_of_id": last["id"],
+            "signed_on": None,
+        }
+    )
+    return True
 
 
 def _invoice_rows(ctx: DemoContext, chunk: DemoChunk) -> list[tuple]:
@@ -282,7 +323,11 @@ def _invoice_rows(ctx: DemoContext, chunk: DemoChunk) -> list[tuple]:
     for contract in chunk.contracts:
         account = contract["_account"]
         months = contract["_billing"]
-        low, high = PAYER_PROFILES[account["_payer"]][1:]
+        if contract["status"] == ContractStatus.DRAFT:
+            continue
+        if "_delay" not in account:
+            account["_delay"] = rng.randint(*PAYER_PROFILES[account["_payer"]][1:])
+        low, high = account["_delay"] - DELAY_JITTER, account["_delay"] + DELAY_JITTER
         amount = float(contract["annual_value"]) * months / 12
         issued = contract["start_date"]
         while issued <= min(contract["end_date"], today):
@@ -292,16 +337,20 @@ def _invoice_rows(ctx: DemoContext, chunk: DemoChunk) -> list[tuple]:
             if paid < issued:
                 paid = issued
             written_off, written_off_on = Decimal("0"), None
+            invoice_amount = _money(amount * rng.uniform(0.97, 1.03))
             if paid > today:
                 paid = None
             elif account["_payer"] == "slow" and rng.random() < 0.03:
-                paid = None  # never paid: written off after collection failed
+                # Collection failed: written off 120–240 days after the due date, in full or half (the
+                # other half settled that day), so no receivable stays open for years.
+                paid = None
                 written_off_on = due + dt.timedelta(days=rng.randint(120, 240))
                 if written_off_on > today:
                     written_off_on = None
                 else:
-                    written_off = _money(amount * rng.choice([1.0, 1.0, 0.5]))
-            invoice_amount = _money(amount * rng.uniform(0.97, 1.03))
+                    share = rng.choice([1.0, 1.0, 0.5])
+                    written_off = invoice_amount if share == 1.0 else _money(float(invoice_amount) * share)
+                    paid = None if share == 1.0 else written_off_on
             rows.append(
                 (
                     invoice_id, account["id"], contract["id"], f"INV-{invoice_id:09d}", issued, due,
@@ -319,18 +368,23 @@ INVOICE_COLUMNS = (
 )  # fmt: skip
 
 
+KEY_SUPPORT = [(2, 25), (1, 46), (0, 27), (-1, 1), (-2, 1)]
+KEY_COVERAGE = [(Coverage.IN_DEPTH, 35), (Coverage.MULTIPLE, 55), (Coverage.BRIEF, 8), (Coverage.NONE, 1), (Coverage.UNKNOWN, 1)]
+
+
 def _make_contacts(ctx: DemoContext, account: dict[str, Any], chunk: DemoChunk, role_rows: list[tuple]) -> None:
     rng = ctx.rng
     prospect = account["status"] == AccountStatus.PROSPECT and rng.random() < 0.5
     count = rng.randint(1, 2) if prospect else rng.randint(3, 6)
     titles = words.TITLES_CN if account["_chinese"] else words.TITLES_EN
     plan = ["economic_buyer", "coach_champion", "technical_buyer", "user_buyer", "other", "other"][:count]
-    if rng.random() < 0.12 and len(plan) > 1:
+    if rng.random() < 0.015 and len(plan) > 1:
         plan[0] = "other"  # no identified economic buyer: a red flag the alerts will find
     boss_id = None
     for index, role in enumerate(plan):
         contact_id = ctx.next_id("contact")
-        left = role in {"economic_buyer", "coach_champion"} and rng.random() < 0.07
+        left = role in {"economic_buyer", "coach_champion"} and rng.random() < 0.02
+        key = role in {"economic_buyer", "coach_champion", "technical_buyer"}
         influence = {"economic_buyer": 5, "technical_buyer": 4, "coach_champion": 3}.get(role, rng.randint(1, 3))
         chunk.contacts.append(
             {
@@ -342,8 +396,9 @@ def _make_contacts(ctx: DemoContext, account: dict[str, Any], chunk: DemoChunk, 
                 "title": rng.choice(titles.get(role, titles["other"])),
                 "department": rng.choice(words.DEPARTMENTS),
                 "influence": influence,
-                "support": _weighted(rng, [(2, 15), (1, 35), (0, 35), (-1, 10), (-2, 5)]),
-                "coverage": _weighted(rng, [(Coverage.IN_DEPTH, 15), (Coverage.MULTIPLE, 35), (Coverage.BRIEF, 30), (Coverage.NONE, 10), (Coverage.UNKNOWN, 10)]),
+                # The key players of a served account are mostly well covered and on our side.
+                "support": _weighted(rng, KEY_SUPPORT if key else [(2, 15), (1, 35), (0, 35), (-1, 10), (-2, 5)]),
+                "coverage": _weighted(rng, KEY_COVERAGE if key else [(Coverage.IN_DEPTH, 15), (Coverage.MULTIPLE, 35), (Coverage.BRIEF, 30), (Coverage.NONE, 10), (Coverage.UNKNOWN, 10)]),
                 "political_status": PoliticalStatus.INNER_CIRCLE if influence >= 4 else _weighted(rng, [(PoliticalStatus.POLITICAL_STRUCTURE, 50), (PoliticalStatus.OUTSIDE, 50)]),
                 "decision_orientation": rng.choice(["financial", "technical", "relationship", "business"]),
                 "reports_to_id": boss_id if index > 0 else None,
@@ -384,6 +439,19 @@ def _make_meetings(
         rows.append((meeting_id, account["id"], kind, when, title))
         for contact in rng.sample(contacts, k=min(len(contacts), rng.randint(1, 2))):
             links.append((meeting_id, contact["id"]))
+    if account["_renewal_talks"] and rng.random() < 0.97:
+        when = ctx.now - dt.timedelta(days=rng.randint(1, 25), hours=rng.randint(0, 8))
+        meeting_id = ctx.next_id("meeting")
+        rows.append(
+            (
+                meeting_id,
+                account["id"],
+                MeetingKind.MEETING,
+                when,
+                rng.choice(words.MEETING_TITLES[MeetingKind.MEETING]).format(q=(when.month - 1) // 3 + 1, y=when.year),
+            )
+        )
+        links.append((meeting_id, contacts[0]["id"]))
 
 
 ACCOUNT_COLUMNS = (

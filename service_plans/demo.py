@@ -19,10 +19,20 @@ PROJECT_NAMES = {
 }
 
 
-def _nps_score(rng: Any, payer: str) -> int:
-    # Happier customers pay on time more often: a loose, realistic correlation.
-    centre = {"prompt": 8.6, "average": 7.8, "slow": 6.6}[payer]
-    return max(0, min(10, round(rng.gauss(centre, 1.6))))
+def _nps_centre(rng: Any, payer: str) -> float:
+    # Happier customers pay on time more often: a loose, realistic correlation. Each account has its
+    # own level of satisfaction and its respondents answer close to it, so a detractor account or a
+    # two-point drop is a real signal rather than the noise of one answer.
+    return rng.gauss({"prompt": 8.9, "average": 8.5, "slow": 7.7}[payer], 0.7)
+
+
+def _nps_score(rng: Any, centre: float) -> int:
+    return max(0, min(10, round(rng.gauss(centre, 0.7))))
+
+
+def _late_factor(rng: Any, low: float, late_share: float) -> float:
+    """How much of an SLA target a response took: mostly within it, ``late_share`` of them late."""
+    return rng.uniform(1.0, 1.5) if rng.random() < late_share else rng.uniform(low, 0.95)
 
 
 class _DemoSla:
@@ -40,14 +50,14 @@ class _DemoSla:
         if self.clock is None or priority not in self.targets:
             first_target, resolve_target = DEMO_TARGET_HOURS[priority]
             first_due, resolve_due = opened + dt.timedelta(hours=first_target), opened + dt.timedelta(hours=resolve_target)
-            first = opened + dt.timedelta(hours=first_target * rng.uniform(0.2, 1.4))
-            resolved = opened + dt.timedelta(hours=resolve_target * rng.uniform(0.3, 1.6))
+            first = opened + dt.timedelta(hours=first_target * _late_factor(rng, 0.1, 0.03))
+            resolved = opened + dt.timedelta(hours=resolve_target * _late_factor(rng, 0.3, 0.05))
         else:
             first_minutes, resolve_minutes = self.targets[priority]
             add = self.clock.add_business_minutes
             first_due, resolve_due = add(opened, first_minutes), add(opened, resolve_minutes)
-            first = add(opened, first_minutes * rng.uniform(0.2, 1.4))
-            resolved = add(opened, resolve_minutes * rng.uniform(0.3, 1.6))
+            first = add(opened, first_minutes * _late_factor(rng, 0.1, 0.03))
+            resolved = add(opened, resolve_minutes * _late_factor(rng, 0.3, 0.05))
         first = min(first, resolved)  # resolving is a response
         first = None if first > now else first
         resolved = None if resolved > now else resolved
@@ -81,6 +91,8 @@ def extend(*, chunk: Any, ctx: Any) -> dict[str, int]:
         if account["status"] != AccountStatus.ACTIVE:
             continue
         contacts = contacts_by_account.get(account["id"], [])
+        centre = _nps_centre(rng, account["_payer"])
+        csat_centre = rng.gauss(4.5, 0.25)
         for _ in range(rng.randint(0, 4) if contacts else 0):
             contact = rng.choice(contacts)
             when = now - dt.timedelta(days=rng.randint(1, 540), hours=rng.randint(0, 10))
@@ -90,14 +102,14 @@ def extend(*, chunk: Any, ctx: Any) -> dict[str, int]:
                     account["id"],
                     contact["id"],
                     "nps",
-                    _nps_score(rng, account["_payer"]),
+                    _nps_score(rng, centre),
                     roles[contact["id"]],
                     when,
                 )
             )
         for _ in range(rng.randint(0, 3)):
             when = now - dt.timedelta(days=rng.randint(1, 540), hours=rng.randint(0, 10))
-            score = max(1, min(5, round(rng.gauss(4.1, 0.9))))
+            score = max(1, min(5, round(rng.gauss(csat_centre, 0.5))))
             surveys.append((ctx.next_id("survey"), account["id"], None, "csat", score, "", when))
         for _ in range(rng.randint(0, 4)):
             priority = rng.choices(["p1", "p2", "p3", "p4"], weights=[5, 20, 55, 20])[0]

@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -47,6 +47,7 @@ from service_plans.models import (
     AlertPriority,
     AlertStatus,
     AlertTask,
+    PlaybookTaskTemplate,
     PlaybookTemplate,
     ReportingLine,
     Rule,
@@ -224,21 +225,15 @@ def apply(plan: Plan, *, today: dt.date, now: dt.datetime, clock: BusinessClock)
         return team[account_id].get(role) or accounts.get(account_id, {}).get("owner_id")
 
     new_alerts: list[Alert] = []
-    pending_tasks: list[list[tuple]] = []
+    last_task_offset = {pb.pk: max((t.due_offset_days for t in pb.tasks.all()), default=0) for pb in playbooks.values()}
+    due_by_rule = {rule: clock.add_business_days(today, DUE_BUSINESS_DAYS[rule]) for rule in {r for _, r in plan.create}}
     for hit, rule in plan.create:
         role = OWNER_ROLES.get(rule, TeamRole.ACCOUNT_MANAGER)
         playbook = playbooks.get((rule, hit.reason)) or playbooks.get((rule, ""))
         owner = owner_for(hit.account_id, role)
-        # (template, order, title, description, owner, role, due, required, evidence_required)
-        tasks = [
-            (
-                t.pk, t.order, t.title, t.description, team[hit.account_id].get(t.owner_role) or owner, t.owner_role,
-                today + dt.timedelta(days=t.due_offset_days), t.required, t.evidence_required,
-            )
-            for t in (playbook.tasks.all() if playbook else [])
-        ]  # fmt: skip
-        due = clock.add_business_days(today, DUE_BUSINESS_DAYS[rule])
-        due = max([due, *(t[6] for t in tasks)])  # §5.3: the alert is due no earlier than its tasks
+        due = due_by_rule[rule]
+        if playbook is not None:  # §5.3: the alert is due no earlier than its tasks
+            due = max(due, today + dt.timedelta(days=last_task_offset[playbook.pk]))
         new_alerts.append(
             Alert(
                 account_id=hit.account_id,
@@ -255,7 +250,6 @@ def apply(plan: Plan, *, today: dt.date, now: dt.datetime, clock: BusinessClock)
                 last_triggered_on=today,
             )
         )
-        pending_tasks.append(tasks)
 
     notes: list[Note] = []
     events: list[tuple] = []  # (alert, kind, at, data)
@@ -268,9 +262,8 @@ def apply(plan: Plan, *, today: dt.date, now: dt.datetime, clock: BusinessClock)
     with transaction.atomic():
         if new_alerts:
             insert_objects(Alert, new_alerts)
-            task_rows = []
-            for alert, alert_tasks in zip(new_alerts, pending_tasks, strict=True):
-                task_rows.extend((alert.pk, *task) for task in alert_tasks)
+            _apply_playbooks([a.pk for a in new_alerts if a.playbook_id], today=today, team=team)
+            for alert in new_alerts:
                 events.append((alert.pk, AlertEventKind.OPENED, now, alert.evidence))
                 opened_payloads.append(
                     {"alert_id": alert.pk, "account_id": alert.account_id, "rule": alert.rule, "priority": alert.priority}
@@ -282,7 +275,6 @@ def apply(plan: Plan, *, today: dt.date, now: dt.datetime, clock: BusinessClock)
                         "what": alert_label(alert.rule, alert.reason),
                     }
                     notes.append(Note(alert.owner_id, "alert.opened", text, alert_link(alert.pk), alert.pk))
-            insert_rows(AlertTask, TASK_COLUMNS, task_rows)
         for alert in plan.raise_priority:
             events.append((alert.pk, AlertEventKind.PRIORITY_RAISED, now, {"from": alert._old_priority, "to": alert.priority}))
             if alert.owner_id:
@@ -362,6 +354,46 @@ def apply(plan: Plan, *, today: dt.date, now: dt.datetime, clock: BusinessClock)
     }
 
 
+# Playbook tasks of the new alerts in one statement: each task template becomes a task owned by the
+# account's team member in the template's role (the first one), else by the alert's owner (§5.3).
+APPLY_PLAYBOOKS_SQL = """
+INSERT INTO {task} (alert_id, template_id, "order", title, description, owner_id, owner_role, due_on, status,
+                    required, evidence_required, evidence, completed_at)
+SELECT a.id, t.id, t."order", t.title, t.description,
+       COALESCE((SELECT m.user_id FROM {member} m WHERE m.account_id = a.account_id AND m.role = t.owner_role
+                 ORDER BY m.id LIMIT 1), a.owner_id),
+       t.owner_role, %(today)s::date + t.due_offset_days, %(status)s, t.required, t.evidence_required, '', NULL
+FROM {alert} a
+JOIN {template} t ON t.playbook_id = a.playbook_id
+WHERE a.id = ANY(%(ids)s)
+ORDER BY a.id, t."order", t.id
+"""
+
+
+def _apply_playbooks(alert_ids: list[int], *, today: dt.date, team: dict[int, dict[str, int]]) -> None:
+    """Create the playbook tasks of new alerts set-based (PostgreSQL: one INSERT … SELECT)."""
+    if not alert_ids:
+        return
+    if connection.vendor != "postgresql":
+        rows = []
+        for alert in Alert.objects.filter(pk__in=alert_ids).select_related("playbook").order_by("id"):
+            for t in alert.playbook.tasks.all():
+                owner = team[alert.account_id].get(t.owner_role) or alert.owner_id
+                due = today + dt.timedelta(days=t.due_offset_days)
+                rows.append((alert.pk, t.pk, t.order, t.title, t.description, owner, t.owner_role, due, t.required,
+                             t.evidence_required))  # fmt: skip
+        insert_rows(AlertTask, TASK_COLUMNS, rows)
+        return
+    sql = APPLY_PLAYBOOKS_SQL.format(
+        task=AlertTask._meta.db_table,
+        member=AccountTeamMember._meta.db_table,
+        alert=Alert._meta.db_table,
+        template=PlaybookTaskTemplate._meta.db_table,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"today": today, "status": TaskStatus.OPEN, "ids": alert_ids})
+
+
 def _cooldown_keys(
     rules: set[str], now: dt.datetime, settings: dict[str, RuleSettings]
 ) -> dict[tuple[int, str, str], dt.datetime]:
@@ -393,6 +425,7 @@ def evaluate_all(*, now: dt.datetime | None = None, progress: Any = None) -> dic
         now=now,
         settings=settings,
         qbr_months=_qbr_months(),
+        clock=clock,
         open_r8=[
             {
                 "account_id": a.account_id,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.apps import apps
 from django.db.models import (
     Case,
     Count,
@@ -24,19 +25,34 @@ from django.db.models import (
     Min,
     OuterRef,
     Q,
+    Subquery,
     Sum,
     Value,
     When,
 )
 from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Contact, Contract, Invoice
-from service_plans.models import AlertPriority, Escalation, Rule, ServiceRequest, SurveyResponse, TeamRole
+from service_plans.models import (
+    AccountPlan,
+    AlertPriority,
+    Escalation,
+    PlanReview,
+    PlanStatus,
+    ReviewKind,
+    ReviewStatus,
+    Rule,
+    ServiceRequest,
+    SurveyResponse,
+    TeamRole,
+)
 
 # DOMAIN.md §5.2 and §8. Tier rows in RuleConfig override single keys (T1 thresholds are tighter).
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "R1": {"window_days": 90, "drop_pct": 20, "high_drop_pct": 35},
+    # rfm_quintile_drop: 5 turns the quintile signal off (a quintile can fall by 4 at most).
+    "R1": {"window_days": 90, "drop_pct": 20, "high_drop_pct": 35, "rfm_quintile_drop": 2, "rfm_compare_months": 3},
     "R2": {
         "nps_detractor_max": 6.0,
         "nps_drop_points": 2.0,
@@ -52,20 +68,28 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "R7": {"exec_meeting_days": 90, "qbr_grace_days": 30, "tiers": ["T1"]},
     "R8": {"delta_30d": -15, "high_delta_30d": -25},
     "R9": {"min_covered_contacts": 2, "eb_min_support": -1, "tiers": ["T1", "T2"]},
+    # §7.4: "QBR follow-up missing" fires 2 business days after a QBR without recap or next QBR.
+    "L1": {"after_business_days": 2, "lookback_days": 120},
+    # §7.3: T1 needs an ACTIVE plan within 30 days of the fiscal year's start; scheduled plan reviews
+    # (the standard's cadence) are overdue after a grace period.
+    "L2": {"plan_within_days": 30, "plan_tiers": ["T1"], "review_grace_days": 14},
 }
 # Shared by every rule unless a row overrides them.
 COMMON: dict[str, Any] = {"tiers": None, "cooldown_days": 14}
-DUE_BUSINESS_DAYS = {"R1": 5, "R2": 5, "R3": 3, "R4": 5, "R5": 5, "R6": 2, "R7": 10, "R8": 5, "R9": 10}
+# §5.2; the lifecycle rules (not in the table) take §5.3's Medium offset.
+DUE_BUSINESS_DAYS = {"R1": 5, "R2": 5, "R3": 3, "R4": 5, "R5": 5, "R6": 2, "R7": 10, "R8": 5, "R9": 10, "L1": 10, "L2": 10}
 OWNER_ROLES = {"R3": TeamRole.FINANCE, "R6": TeamRole.SERVICE_LEAD}
 TIER_DEFAULT_ROWS: dict[tuple[str, str], dict[str, Any]] = {
     ("R1", "T1"): {"drop_pct": 15},
     ("R5", "T1"): {"window_days": 180},
     ("R5", "T2"): {"window_days": 120},
     ("R6", "T1"): {"sla_min_pct": 95},
+    ("L2", "T1"): {"review_grace_days": 7},
 }
 
 REASON_LABELS = {
     "purchase_drop": _("Purchases fell against the same period last year"),
+    "rfm_drop": _("Purchase recency or frequency fell two quintiles against the previous quarter"),
     "nps_detractor": _("Account NPS fell to detractor"),
     "nps_drop": _("Account NPS dropped against the previous year"),
     "key_detractor": _("The economic buyer or champion answered as a detractor"),
@@ -75,6 +99,8 @@ REASON_LABELS = {
     "dbt_rising": _("Days beyond terms rising"),
     "economic_buyer_left": _("The economic buyer left"),
     "coach_champion_left": _("The champion left"),
+    "economic_buyer_changed": _("The economic buyer changed role or title"),
+    "coach_champion_changed": _("The champion changed role or title"),
     "renewal": _("Renewal near with no renewal in progress or no recent activity"),
     "sev1_open": _("A Sev-1 escalation is open"),
     "escalations_open": _("Several escalations are open"),
@@ -85,6 +111,9 @@ REASON_LABELS = {
     "single_threaded": _("Single-threaded relationship"),
     "no_economic_buyer": _("No economic buyer identified"),
     "economic_buyer_unsupportive": _("The economic buyer does not support us"),
+    "qbr_follow_up": _("QBR follow-up missing: no recap sent or next QBR not scheduled"),
+    "plan_missing": _("No active account plan for the fiscal year"),
+    "plan_review_overdue": _("Account plan review overdue"),
 }
 
 NPS_ROLE_WEIGHTS = {"economic_buyer": 3, "coach_champion": 2, "technical_buyer": 2, "user_buyer": 1}
@@ -101,9 +130,9 @@ def validate_params(rule: str, params: Any) -> list[str]:
     for key, value in params.items():
         if key not in known:
             errors.append(str(_("Unknown parameter %(key)s for rule %(rule)s.") % {"key": key, "rule": rule}))
-        elif key == "tiers":
+        elif key in ("tiers", "plan_tiers"):
             if value is not None and (not isinstance(value, list) or any(t not in {"T1", "T2", "T3", "T4"} for t in value)):
-                errors.append(str(_("tiers must be empty (every tier) or a list of T1–T4.")))
+                errors.append(str(_("%(key)s must be empty (every tier) or a list of T1–T4.") % {"key": key}))
         elif isinstance(value, bool) or not isinstance(value, (int, float)):
             errors.append(str(_("%(key)s must be a number.") % {"key": key}))
     return errors
@@ -167,6 +196,7 @@ class Context:
     now: dt.datetime
     settings: dict[str, RuleSettings]
     qbr_months: dict[str, int]  # tier -> months between QBRs, from the active service standards
+    clock: Any = None  # the default business calendar's clock (service_plans.sla.BusinessClock)
     open_r8: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -225,6 +255,93 @@ def r1_purchase_drop(ctx: Context) -> list[Hit]:
         priority = AlertPriority.HIGH if change <= -Decimal(str(p["high_drop_pct"])) else AlertPriority.MEDIUM
         evidence = {"current": _num(row["current"]), "previous": _num(row["previous"]), "change_pct": _num(change, 1)}
         hits.append(Hit(row["account_id"], "purchase_drop", priority, evidence))
+    return hits + _r1_rfm_drop(ctx)
+
+
+# §1.9: R = days since the last order, F = orders in T12M, each scored 1–5 by quintile within the
+# account's tier (5 = most recent / most frequent) as ceil(5 × cumulative share): tied accounts share
+# a quintile, so accounts billed on the same day never land in different quintiles by chance. Only the orders the
+# two T12M windows need are read (15 months): an account without an order in the year before a date
+# counts as "lost" at that date (lowest R, §1.9).
+RFM_SQL = """
+WITH stats AS (
+    SELECT a.id AS account_id, COALESCE(a.tier, '') AS tier,
+           COALESCE(MAX(i.issued_on) FILTER (WHERE i.issued_on <= %(today)s), DATE '0001-01-01') AS last_now,
+           COALESCE(MAX(i.issued_on) FILTER (WHERE i.issued_on <= %(then)s), DATE '0001-01-01') AS last_then,
+           COUNT(*) FILTER (WHERE i.issued_on > %(year_before_today)s AND i.issued_on <= %(today)s) AS freq_now,
+           COUNT(*) FILTER (WHERE i.issued_on > %(year_before_then)s AND i.issued_on <= %(then)s) AS freq_then
+    FROM accounts_account a
+    JOIN accounts_invoice i ON i.account_id = a.id
+    WHERE a.status = 'active' {scope} AND i.issued_on > %(floor)s AND i.issued_on <= %(today)s
+    GROUP BY a.id, a.tier
+),
+sizes AS (SELECT tier, COUNT(*) AS n FROM stats GROUP BY tier),
+{steps}
+SELECT s.account_id, s.tier, s.freq_now, s.freq_then, s.last_now, s.last_then,
+       CEIL(5.0 * rn.upto / z.n) AS r_now, CEIL(5.0 * rt.upto / z.n) AS r_then,
+       CEIL(5.0 * fn.upto / z.n) AS f_now, CEIL(5.0 * ft.upto / z.n) AS f_then
+FROM stats s
+JOIN sizes z ON z.tier = s.tier
+JOIN rn ON rn.tier = s.tier AND rn.v = s.last_now
+JOIN rt ON rt.tier = s.tier AND rt.v = s.last_then
+JOIN fn ON fn.tier = s.tier AND fn.v = s.freq_now
+JOIN ft ON ft.tier = s.tier AND ft.v = s.freq_then
+WHERE CEIL(5.0 * rt.upto / z.n) - CEIL(5.0 * rn.upto / z.n) >= %(min_drop)s
+   OR CEIL(5.0 * ft.upto / z.n) - CEIL(5.0 * fn.upto / z.n) >= %(min_drop)s
+"""
+# cume_dist(v) = accounts of the tier with a value <= v / accounts of the tier, computed on the distinct
+# values (a few hundred) rather than per account: CUME_DIST() over 100,000 rows with large tie groups
+# costs seconds per column.
+RFM_STEPS = ",\n".join(
+    f"{name} AS (SELECT tier, {column} AS v, SUM(COUNT(*)) OVER (PARTITION BY tier ORDER BY {column}) AS upto "
+    f"FROM stats GROUP BY tier, {column})"
+    for name, column in (("rn", "last_now"), ("rt", "last_then"), ("fn", "freq_now"), ("ft", "freq_then"))
+)
+
+
+def _r1_rfm_drop(ctx: Context) -> list[Hit]:
+    """The R/F quintile trigger of R1: one windowed query over the portfolio (PostgreSQL)."""
+    from django.db import connection
+
+    s = ctx.settings["R1"]
+    if connection.vendor != "postgresql":
+        return []  # CUME_DIST … FILTER: the production database only
+    months = int(s.base["rfm_compare_months"])
+    then = _add_months(ctx.today, -months)
+    scope = s.base.get("tiers")
+    params = {
+        "today": ctx.today,
+        "then": then,
+        "year_before_today": ctx.today - dt.timedelta(days=365),
+        "year_before_then": then - dt.timedelta(days=365),
+        "floor": then - dt.timedelta(days=365),
+        "min_drop": int(s.loosest("rfm_quintile_drop", min)),
+        "scope": list(scope or []),
+    }
+    sql = RFM_SQL.format(scope="AND a.tier = ANY(%(scope)s)" if scope is not None else "", steps=RFM_STEPS)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        columns = [c.name for c in cursor.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    hits = []
+    for row in rows:
+        tier = row["tier"]
+        if not s.applies_to(tier):
+            continue
+        drop = int(s.params(tier)["rfm_quintile_drop"])
+        r_drop, f_drop = int(row["r_then"] - row["r_now"]), int(row["f_then"] - row["f_now"])
+        if r_drop < drop and f_drop < drop:
+            continue
+        evidence = {
+            "compared_with": then.isoformat(),
+            "recency_quintile": int(row["r_now"]),
+            "previous_recency_quintile": int(row["r_then"]),
+            "frequency_quintile": int(row["f_now"]),
+            "previous_frequency_quintile": int(row["f_then"]),
+            "orders_t12m": row["freq_now"],
+            "last_order_on": row["last_now"].isoformat() if row["last_now"].year > 1 else None,
+        }
+        hits.append(Hit(row["account_id"], "rfm_drop", AlertPriority.MEDIUM, evidence))
     return hits
 
 
@@ -377,6 +494,82 @@ def r4_key_contact_left(ctx: Context) -> list[Hit]:
         hit.evidence["contacts"].append(
             {"id": row["contact_id"], "name": row["contact__name"], "left_on": row["contact__left_on"].isoformat()}
         )
+    return list(hits.values()) + _r4_role_changes(ctx)
+
+
+# Each historical row of a contact in the look-back window is compared with the row just before it
+# (same contact, previous history_date). Only the economic buyer / champion role of the *previous* row
+# matters: a key contact whose title changed or who lost that role fires; gaining a role does not.
+ROLE_CHANGE_SQL = """
+SELECT h.id AS contact_id, h.name, h.account_id, h.history_date, h.title, p.title AS previous_title,
+       pr.buyingrole_id AS role,
+       EXISTS (SELECT 1 FROM {roles} n WHERE n.history_id = h.history_id AND n.buyingrole_id = pr.buyingrole_id)
+           AS still_holds,
+       COALESCE(a.tier, '') AS tier
+FROM {history} h
+JOIN {history} p ON p.history_id = (
+    SELECT q.history_id FROM {history} q
+    WHERE q.id = h.id AND (q.history_date, q.history_id) < (h.history_date, h.history_id)
+    ORDER BY q.history_date DESC, q.history_id DESC LIMIT 1
+)
+JOIN {roles} pr ON pr.history_id = p.history_id AND pr.buyingrole_id IN ('economic_buyer', 'coach_champion')
+JOIN {contact} c ON c.id = h.id AND c.is_active
+JOIN accounts_account a ON a.id = c.account_id AND a.status = 'active' {scope}
+WHERE h.history_type = '~' AND h.history_date >= %(since)s AND h.history_date <= %(now)s AND h.is_active AND p.is_active
+  AND (LOWER(TRIM(h.title)) <> LOWER(TRIM(p.title))
+       OR NOT EXISTS (SELECT 1 FROM {roles} n WHERE n.history_id = h.history_id AND n.buyingrole_id = pr.buyingrole_id))
+ORDER BY h.history_date, h.history_id
+"""
+
+
+def _r4_role_changes(ctx: Context) -> list[Hit]:
+    """R4's "changed role" half (§5.2, [S-95]): an economic buyer or champion whose title changed or
+    who no longer holds that buying role, within ``lookback_days``.
+
+    Design: the contact history simple-history already keeps (``Contact.history`` with the buying
+    roles snapshotted per row) is the record of changes. Every writer fills it (services, admin, API
+    and the importer, which writes the historical rows itself), so no extra column or trigger has to
+    be kept in step, and one query with a correlated "previous row" lookup finds every change of the
+    window. A contact who has since left is R4's "left" reason instead.
+    """
+    from django.db import connection
+
+    s = ctx.settings["R4"]
+    history = Contact.history.model
+    roles = history._history_m2m_fields[0]
+    roles_table = apps.get_model(history._meta.app_label, f"{history.__name__}_{roles.name}")._meta.db_table
+    scope = s.base.get("tiers")
+    sql = ROLE_CHANGE_SQL.format(
+        history=connection.ops.quote_name(history._meta.db_table),
+        roles=connection.ops.quote_name(roles_table),
+        contact=connection.ops.quote_name(Contact._meta.db_table),
+        scope="AND a.tier = ANY(%(scope)s)" if scope is not None else "",
+    )
+    since = ctx.now - dt.timedelta(days=int(s.loosest("lookback_days", max)))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"since": since, "now": ctx.now, "scope": list(scope or [])})
+        columns = [c.name for c in cursor.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    hits: dict[tuple[int, str], Hit] = {}
+    for row in rows:
+        tier = row["tier"]
+        if not s.applies_to(tier):
+            continue
+        if row["history_date"] < ctx.now - dt.timedelta(days=int(s.params(tier)["lookback_days"])):
+            continue
+        key = (row["account_id"], f"{row['role']}_changed")
+        hit = hits.setdefault(key, Hit(row["account_id"], key[1], AlertPriority.CRITICAL, {"contacts": []}))
+        change = {
+            "id": row["contact_id"],
+            "name": row["name"],
+            "changed_on": timezone.localtime(row["history_date"]).date().isoformat(),
+            "role_removed": not row["still_holds"],
+        }
+        if row["title"].strip().lower() != row["previous_title"].strip().lower():
+            change.update(previous_title=row["previous_title"], title=row["title"])
+        contacts = hit.evidence["contacts"]
+        if not any(c == change for c in contacts):
+            contacts.append(change)
     return list(hits.values())
 
 
@@ -591,6 +784,133 @@ def r9_coverage(ctx: Context) -> list[Hit]:
     return hits
 
 
+# --- L1 QBR follow-up missing (DOMAIN.md §7.4) ---------------------------------------------------------
+
+
+def l1_qbr_follow_up(ctx: Context) -> list[Hit]:
+    """The latest held QBR of each account is complete only when its recap was sent and the next QBR
+    is scheduled (within the tier's QBR cadence when the standard has one); otherwise this fires
+    ``after_business_days`` working days after the QBR. Older QBRs are R7's business (QBR overdue)."""
+    s = ctx.settings["L1"]
+    since = ctx.today - dt.timedelta(days=int(s.loosest("lookback_days", max)))
+    # Business days are never more than calendar days: the SQL bound is loose, Python is exact.
+    held_before = ctx.today - dt.timedelta(days=int(s.loosest("after_business_days", min)))
+    held = Q(kind=ReviewKind.QBR, status__in=[ReviewStatus.HELD, ReviewStatus.COMPLETE], held_on__isnull=False)
+    later_held = PlanReview.objects.filter(held, plan__account_id=OuterRef("plan__account_id"), held_on__gt=OuterRef("held_on"))
+    next_qbr = (
+        PlanReview.objects.filter(
+            plan__account_id=OuterRef("plan__account_id"), kind=ReviewKind.QBR, scheduled_on__gt=OuterRef("held_on")
+        )
+        .exclude(status=ReviewStatus.CANCELLED)
+        .order_by("scheduled_on")
+        .values("scheduled_on")[:1]
+    )
+    rows = (
+        PlanReview.objects.filter(held, s.scope_q("plan__account__"), held_on__gte=since, held_on__lte=held_before)
+        .filter(~Exists(later_held))
+        .annotate(next_on=Subquery(next_qbr, output_field=DateField()))
+        .values("id", "plan__account_id", "plan__account__tier", "held_on", "recap_sent_at", "next_on")
+        .order_by("plan__account_id", "-held_on", "-id")
+    )
+    hits: dict[int, Hit] = {}
+    for row in rows:
+        account_id, tier = row["plan__account_id"], _tier(row["plan__account__tier"])
+        if account_id in hits or not s.applies_to(tier):
+            continue
+        p = s.params(tier)
+        if row["held_on"] < ctx.today - dt.timedelta(days=int(p["lookback_days"])):
+            continue
+        if ctx.clock.business_days_between(row["held_on"], ctx.today) < int(p["after_business_days"]):
+            continue
+        months = ctx.qbr_months.get(tier)
+        window_end = _add_months(row["held_on"], months) if months else None
+        next_ok = row["next_on"] is not None and (window_end is None or row["next_on"] <= window_end)
+        if row["recap_sent_at"] is not None and next_ok:
+            continue
+        evidence = {
+            "review": row["id"],
+            "held_on": row["held_on"].isoformat(),
+            "recap_sent": row["recap_sent_at"] is not None,
+            "next_qbr_on": row["next_on"].isoformat() if row["next_on"] else None,
+            "next_qbr_due_by": window_end.isoformat() if window_end else None,
+        }
+        hits[account_id] = Hit(account_id, "qbr_follow_up", AlertPriority.MEDIUM, evidence)
+    return list(hits.values())
+
+
+# --- L2 account plan lifecycle (DOMAIN.md §7.3, §7.4) --------------------------------------------------
+
+
+def l2_plan_lifecycle(ctx: Context) -> list[Hit]:
+    """Two grouped queries: accounts of ``plan_tiers`` with no ACTIVE plan for the current fiscal year
+    ``plan_within_days`` after the year started (or after the account's group entered its tier, if
+    later); and active plans with a scheduled review (not a QBR: R7 watches those) left unheld for
+    more than ``review_grace_days``."""
+    from service_plans.services.plans import fiscal_year_bounds, fiscal_year_of
+    from tiering.models import TierAssignment
+
+    s = ctx.settings["L2"]
+    year = fiscal_year_of(ctx.today)
+    year_start, _year_end = fiscal_year_bounds(year)
+    hits = []
+    # plan_tiers: the tiers that must have a plan; empty (null) means every tier.
+    tier_lists = [s.base["plan_tiers"], *(p["plan_tiers"] for _, p in s.tiers.values() if "plan_tiers" in p)]
+    plan_tiers = None if any(t is None for t in tier_lists) else sorted(set().union(*tier_lists))
+    within = int(s.loosest("plan_within_days", min))
+    if ctx.today >= year_start + dt.timedelta(days=within):
+        active_plan = AccountPlan.objects.filter(account_id=OuterRef("pk"), fiscal_year=year, status=PlanStatus.ACTIVE)
+        tier_since = TierAssignment.objects.filter(account_id=OuterRef("group_root_id"), valid_to__isnull=True).values(
+            "valid_from"
+        )[:1]
+        rows = (
+            Account.objects.filter(s.scope_q(prefix=""))
+            .filter(Q(tier__in=plan_tiers) if plan_tiers is not None else Q())
+            .filter(~Exists(active_plan))
+            .annotate(tier_since=Subquery(tier_since, output_field=DateField()))
+            .values("id", "tier", "tier_since")
+            .order_by()
+        )
+        for row in rows:
+            tier = _tier(row["tier"])
+            if not s.applies_to(tier):
+                continue
+            p = s.params(tier)
+            if p["plan_tiers"] is not None and tier not in p["plan_tiers"]:
+                continue
+            due = max(year_start, row["tier_since"] or year_start) + dt.timedelta(days=int(p["plan_within_days"]))
+            if ctx.today < due:
+                continue
+            evidence = {"fiscal_year": year, "plan_due_on": due.isoformat()}
+            hits.append(Hit(row["id"], "plan_missing", AlertPriority.MEDIUM, evidence))
+    late_before = ctx.today - dt.timedelta(days=int(s.loosest("review_grace_days", min)))
+    reviews = (
+        PlanReview.objects.filter(
+            s.scope_q("plan__account__"),
+            plan__status=PlanStatus.ACTIVE,
+            status=ReviewStatus.SCHEDULED,
+            scheduled_on__lt=late_before,
+        )
+        .exclude(kind=ReviewKind.QBR)
+        .values("plan__account_id", "plan__account__tier")
+        .annotate(oldest=Min("scheduled_on"), overdue_reviews=Count("id"))
+        .order_by()
+    )
+    for row in reviews:
+        tier = _tier(row["plan__account__tier"])
+        if not s.applies_to(tier):
+            continue
+        days_late = (ctx.today - row["oldest"]).days
+        if days_late <= int(s.params(tier)["review_grace_days"]):
+            continue
+        evidence = {
+            "oldest_scheduled_on": row["oldest"].isoformat(),
+            "days_overdue": days_late,
+            "reviews": row["overdue_reviews"],
+        }
+        hits.append(Hit(row["plan__account_id"], "plan_review_overdue", AlertPriority.MEDIUM, evidence))
+    return hits
+
+
 RULES: dict[str, Callable[[Context], list[Hit]]] = {
     Rule.R1: r1_purchase_drop,
     Rule.R2: r2_satisfaction,
@@ -601,4 +921,6 @@ RULES: dict[str, Callable[[Context], list[Hit]]] = {
     Rule.R7: r7_exec_disengagement,
     Rule.R8: r8_health,
     Rule.R9: r9_coverage,
+    Rule.L1: l1_qbr_follow_up,
+    Rule.L2: l2_plan_lifecycle,
 }

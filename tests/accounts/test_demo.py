@@ -67,7 +67,7 @@ def test_groups_have_roots_and_a_complete_closure(demo):
 
 
 def test_contracts_form_renewal_chains_with_expansion_downsell_and_churn(demo):
-    renewals = Contract.objects.filter(renewal_of__isnull=False).select_related("renewal_of")
+    renewals = Contract.objects.filter(renewal_of__isnull=False).exclude(status="draft").select_related("renewal_of")
     assert renewals.count() > 200
     for renewal in renewals:
         assert renewal.start_date == renewal.renewal_of.end_date + dt.timedelta(days=1)
@@ -81,6 +81,19 @@ def test_contracts_form_renewal_chains_with_expansion_downsell_and_churn(demo):
     assert not Contract.objects.filter(account__in=churned, end_date__gte=TODAY).exists()
     assert not Contract.objects.filter(account__status="prospect").exists()
     assert Contract.objects.filter(start_date__year__lte=TODAY.year - 4).exists()  # 4–5 years of history
+
+
+def test_renewals_near_their_end_are_mostly_being_negotiated(demo):
+    """Contracts ending within 180 days mostly have a draft renewal, starting the day after they end."""
+    ending = Contract.objects.filter(
+        account__status="active", status="active", end_date__gte=TODAY, end_date__lte=TODAY + dt.timedelta(days=180)
+    )
+    drafts = Contract.objects.filter(status="draft").select_related("renewal_of")
+    assert drafts.exists()
+    for draft in drafts:
+        assert draft.start_date == draft.renewal_of.end_date + dt.timedelta(days=1)
+        assert draft.signed_on is None and not draft.invoices.exists()
+    assert drafts.count() >= 0.8 * ending.count()
 
 
 def test_invoices_are_within_contracts_with_delays_and_write_offs(demo):

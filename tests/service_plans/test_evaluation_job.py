@@ -6,15 +6,18 @@ import threading
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from accounts import services as account_services
 from kam import jobs
 from kam.locks import advisory_lock
 from kam.models import JobKind, JobRun, JobStatus
 from service_plans.models import Alert, AlertTask, Escalation, SurveyResponse
+from service_plans.services import plans as plan_services
 from tests.factories import AccountFactory, ContactFactory, ContractFactory, InvoiceFactory
 from tests.service_plans.conftest import NOW, TODAY, run, set_tier
 
@@ -26,7 +29,7 @@ def days(n):
 
 
 def risky_account(index: int):
-    """An account that trips R1, R2, R3, R4, R5, R6 and R9 (and R7 on T1)."""
+    """An account that trips R1, R2, R3, R4 (left and changed), R5, R6, R9 and L1 (and R7, L2 on T1)."""
     account = set_tier(AccountFactory(), "T1" if index % 2 else "T2")
     InvoiceFactory(
         account=account, issued_on=TODAY - days(370), due_on=TODAY - days(340), amount=Decimal("1000"), paid_on=TODAY - days(340)
@@ -38,6 +41,12 @@ def risky_account(index: int):
     ContactFactory(account=account, buying_roles=["coach_champion"], is_active=False, left_on=TODAY - days(5))
     ContractFactory(account=account, start_date=TODAY - days(300), end_date=TODAY + days(50))
     Escalation.objects.create(account=account, title="Down", severity="sev1", opened_at=NOW - days(4))
+    with time_machine.travel(NOW - days(30), tick=False):
+        buyer = ContactFactory(account=account, buying_roles=["economic_buyer"], title="CFO")
+        account_services.contact_update(contact=buyer, title="COO")
+    plan = plan_services.plan_create(account=account, fiscal_year=2026)
+    qbr = plan_services.review_schedule(plan=plan, kind="qbr", scheduled_on=TODAY - days(10))
+    plan_services.review_record(review=qbr, held_on=TODAY - days(10))
     return account
 
 
@@ -54,10 +63,12 @@ def _count_queries(n: int) -> tuple[int, int, int]:
 @pytest.mark.parametrize("n", [3, 15])
 def test_query_count_does_not_depend_on_the_number_of_accounts(n):
     first, rerun, opened = _count_queries(n)
-    assert opened >= 8 * n
-    # One query per rule (R6: two), plus a fixed handful: settings, standards, calendar, open alerts,
-    # cool-downs, owners, team, playbooks, and the bulk writes.
-    assert (first, rerun) == (27, 19)
+    assert opened >= 10 * n
+    # One query per rule (R1, R4, R6, L2: two), plus a fixed handful: settings, standards, calendar,
+    # open alerts, cool-downs, owners, team, playbooks, and the bulk writes (tasks: one INSERT … SELECT).
+    assert (first, rerun) == (32, 24)
+    reasons = set(Alert.objects.values_list("reason", flat=True))
+    assert {"economic_buyer_changed", "qbr_follow_up", "plan_missing"} <= reasons
 
 
 def test_job_request_runs_the_evaluation_and_records_progress(django_capture_on_commit_callbacks):
