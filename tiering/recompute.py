@@ -14,7 +14,9 @@ as two consecutive evaluations. Health runs are per day in the same way.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -666,11 +668,30 @@ def scores_recompute(
         run = ScoringRun.objects.create(**fields)
     progress.set(5)
     try:
-        counts = _run(run, config, tiers=tiers, health=health, period=period, progress=progress)
+        with gc_paused():
+            counts = _run(run, config, tiers=tiers, health=health, period=period, progress=progress)
     except Exception as exc:
         ScoringRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, error=str(exc)[:10_000], finished_at=timezone.now())
         raise
     return counts
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a run.
+
+    A run allocates millions of small containers (rows, factor breakdowns) and keeps them until it
+    has published; the collector would traverse them again and again for nothing (none of them
+    forms a cycle), which costs about a fifth of the scoring time. Reference counting still frees
+    everything as usual; the collector resumes, as it was, when the run ends or fails.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _run(
