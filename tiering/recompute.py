@@ -1,7 +1,7 @@
 """A score run: aggregate, score every group, then publish everything in one short transaction.
 
 The heavy phase (``tiering.inputs`` and the arithmetic of ``tiering.scoring``) runs outside any
-transaction; the publish phase writes snapshots (bulk upsert, unique per run and group), tier
+transaction; the publish phase writes snapshots (COPY, unique per run and group), tier
 assignments, the denormalised account fields and the domain events in one transaction, so readers
 see the old or the new state and never half of one. The number of queries depends on the part run,
 never on the number of accounts.
