@@ -11,7 +11,14 @@ class Scale:
 
     @property
     def database(self) -> str:
-        return f"kam_bench_{self.name}"
+        """``kam_bench_<scale>``, or ``BENCH_DATABASE``: a copy of a built dataset (``createdb -T
+        kam_bench_full kam_mine_full``), so that a worktree can measure without touching, or
+        rebuilding, the shared one."""
+        return os.environ.get("BENCH_DATABASE") or f"kam_bench_{self.name}"
+
+    @property
+    def is_borrowed(self) -> bool:
+        return bool(os.environ.get("BENCH_DATABASE"))
 
     @property
     def database_url(self) -> str:

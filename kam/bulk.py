@@ -32,6 +32,24 @@ def _copy_value(value: Any) -> Any:
     return value
 
 
+def _as_is(value: Any) -> Any:
+    return value
+
+
+# Converters by exact type: one dict look-up per value instead of a chain of isinstance tests
+# (a snapshot table is millions of values). Other types (subclasses, say) take ``_copy_value``.
+_CONVERTERS: dict[type, Any] = {
+    str: _as_is,
+    int: _as_is,
+    float: _as_is,
+    type(None): _as_is,
+    bool: _copy_value,
+    Decimal: _copy_value,
+    date: _copy_value,
+    datetime: _copy_value,
+}
+
+
 JsonColumns = dict[int, Any]  # position in the row -> the JSONField's encoder class (or None)
 
 
@@ -40,15 +58,15 @@ def _csv_buffer(rows: Iterable[Sequence[Any]], json_columns: JsonColumns | None 
     read as NULL; JSON columns take Python values, encoded with their field's encoder as Django would."""
     import json
 
-    json_columns = json_columns or {}
+    # One encoder per JSON column, made once: json.dumps(cls=…) builds a new one for every value.
+    encoders = {i: (cls or json.JSONEncoder)(separators=(",", ":")).encode for i, cls in (json_columns or {}).items()}
+    converters = _CONVERTERS
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_NOTNULL)
     for row in rows:
         writer.writerow(
             [
-                json.dumps(v, cls=json_columns[i], separators=(",", ":"))
-                if i in json_columns and v is not None
-                else _copy_value(v)
+                encoders[i](v) if i in encoders and v is not None else converters.get(v.__class__, _copy_value)(v)
                 for i, v in enumerate(row)
             ]
         )

@@ -51,3 +51,23 @@ def test_bulk_update_writes_many_rows_in_one_statement(django_assert_max_num_que
     assert Account.objects.get(pk=accounts[3].pk).wallet_estimate_amount is None
     assert Account.objects.get(pk=accounts[4].pk).wallet_estimate_amount == Decimal(4)
     assert bulk_update(Account, [], ["region"]) == 0
+
+
+def test_copy_csv_converts_each_type_as_postgresql_reads_it():
+    """The converters are chosen by exact type; subclasses (a TextChoices member, a datetime) and
+    JSON columns must come out as before."""
+    import csv
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from kam.bulk import _csv_buffer
+    from tiering.choices import TierChangeReason
+
+    at = timezone.make_aware(dt.datetime(2025, 6, 30, 12, 30))
+    row = (None, True, False, Decimal("1.50"), dt.date(2025, 6, 30), at, 7, 2.5, "", TierChangeReason.PROMOTED, [{"a": None}])
+    text = _csv_buffer([row], {10: None}).getvalue()
+    assert text.split(",", 1)[0] == ""  # NULL: empty and unquoted
+    assert next(csv.reader([text])) == [
+        "", "t", "f", "1.50", "2025-06-30", at.isoformat(), "7", "2.5", "", "promoted", '[{"a":null}]',
+    ]  # fmt: skip

@@ -75,4 +75,4 @@ def test_query_count_does_not_grow_with_the_portfolio(groups, scoring_model, acc
     assert run_counts(groups, account_manager, executive) == EXPECTED
 
 
-EXPECTED = [35, 37, 31, 28, 5, 4]
+EXPECTED = [26, 28, 26, 23, 5, 4]

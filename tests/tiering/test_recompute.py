@@ -278,3 +278,15 @@ def test_an_account_moved_to_another_group_takes_that_groups_tier(
     ) in events
     # It is no longer a group's root: its own assignment is closed.
     assert not TierAssignment.objects.filter(account=small, valid_to__isnull=True).exists()
+
+
+def test_the_garbage_collector_resumes_after_a_run_even_a_failing_one():
+    import gc
+
+    from tiering.recompute import gc_paused
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), gc_paused():
+        assert not gc.isenabled()
+        raise RuntimeError("boom")
+    assert gc.isenabled()
