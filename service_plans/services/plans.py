@@ -232,6 +232,8 @@ def review_record(
         )
         try:
             commitment.full_clean()
+            if commitment.owner_contact is not None and commitment.owner_contact.account_id != review.plan.account_id:
+                raise ValidationError(_("The contact belongs to another account."))
         except ValidationError as exc:
             raise ValidationError({f"commitments[{index}]": exc.messages}) from exc
         if commitment.side == CommitmentSide.OURS:
