@@ -92,9 +92,8 @@ def playbook_create(
     ``playbook_new_version`` so that alerts keep the version they used.
     """
     if PlaybookTemplate.objects.filter(code=code).exists():
-        raise ValidationError(
-            {"code": [_("A playbook with this code exists already; make a new version of it instead.")]}, code="unique"
-        )
+        message = _("A playbook with this code exists already; make a new version of it instead.")
+        raise ValidationError({"code": ValidationError(message, code="unique")})
     playbook = PlaybookTemplate(code=code, name=name, rule=rule, reason=reason, version=1, is_active=True)
     playbook.full_clean()
     playbook.save()

@@ -290,21 +290,23 @@ def test_playbooks_are_written_by_administrators_and_versioned(admin_api, manage
 
 
 def test_service_standard_revise(admin_api, manager_api):
-    calendar = BusinessCalendar.objects.create(name="CN")
-    standard = ServiceStandard.objects.create(tier="T1", calendar=calendar, review_cadence={"qbr": 3})
-    SlaTarget.objects.create(standard=standard, priority="p1", first_response_minutes=30, resolution_minutes=240)
+    standard = ServiceStandard.objects.filter(tier="T1", is_active=True).first() or ServiceStandard.objects.create(
+        tier="T1", calendar=BusinessCalendar.objects.create(name="CN")
+    )
+    SlaTarget.objects.update_or_create(
+        standard=standard, priority="p1", defaults={"first_response_minutes": 30, "resolution_minutes": 240}
+    )
+    versions = ServiceStandard.objects.filter(tier="T1").count()
     url = f"/api/v1/service-standards/{standard.pk}/revise/"
     assert manager_api.get(f"/api/v1/service-standards/{standard.pk}/").status_code == 200
     assert manager_api.post(url, {"review_cadence": {"qbr": 2}}, format="json").status_code == 403
     response = admin_api.post(url, {"review_cadence": {"weekly": 2}}, format="json")
     assert (response.status_code, list(response.json())) == (400, ["review_cadence"])
     response = admin_api.post(
-        url,
-        {"sla_targets": [{"priority": "p1", "first_response_minutes": 60, "resolution_minutes": 30}]},
-        format="json",
+        url, {"sla_targets": [{"priority": "p1", "first_response_minutes": 60, "resolution_minutes": 30}]}, format="json"
     )
     assert response.status_code == 400
-    assert ServiceStandard.objects.count() == 1
+    assert ServiceStandard.objects.filter(tier="T1").count() == versions  # nothing half-written
     response = admin_api.post(
         url,
         {
@@ -315,8 +317,9 @@ def test_service_standard_revise(admin_api, manager_api):
     )
     assert response.status_code == 201, response.content
     body = response.json()
-    assert (body["version"], body["is_active"], body["review_cadence"]) == (2, True, {"qbr": 2})
-    assert {t["priority"] for t in body["sla_targets"]} == {"p1", "p2"}
+    assert (body["version"], body["is_active"], body["review_cadence"]) == (standard.version + 1, True, {"qbr": 2})
+    targets = {t["priority"]: (t["first_response_minutes"], t["resolution_minutes"]) for t in body["sla_targets"]}
+    assert (targets["p1"], targets["p2"]) == ((30, 240), (60, 480))
     standard.refresh_from_db()
     assert standard.is_active is False
 
