@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from integrations.webhooks import subscription_create
 from kam.models import JobRun
-from service_plans.models import AlertTask, BusinessCalendar, Notification, ServiceStandard, SlaTarget
+from service_plans.models import AlertTask, BusinessCalendar, Notification, PlaybookTemplate, ServiceStandard, SlaTarget
 from service_plans.services import alerts, delivery, plans, sla, standards
 from tests.api.conftest import token_client
 from tests.factories import (
@@ -65,8 +65,11 @@ def _rows(kind: str, owner, admin, n: int) -> None:
             _service_plan_row(kind, account, owner, i)
 
 
+PLAN_YEARS = itertools.count(2000)
+
+
 def _plan(account):
-    return plans.plan_create(account=account, fiscal_year=next(YEARS))
+    return plans.plan_create(account=account, fiscal_year=next(PLAN_YEARS))
 
 
 def _service_plan_row(kind: str, account, owner, i: int) -> None:
@@ -96,8 +99,10 @@ def _service_plan_row(kind: str, account, owner, i: int) -> None:
     elif kind == "cases":
         delivery.benchmark_case_create(account=account, title="C", problem="P", solution="S", tags=["a"])
     elif kind == "playbooks":
+        PlaybookTemplate.objects.exclude(code__startswith="pb").delete()  # the seeded ones would count as rows
         standards.playbook_create(code=f"pb{account.pk}", name="P", rule="R1", tasks=[{"title": "T", "due_offset_days": 1}] * 2)
     elif kind == "service-standards":
+        ServiceStandard.objects.filter(is_active=True).delete()  # the seeded ones would count as rows
         calendar = BusinessCalendar.objects.get_or_create(name="Q")[0]
         standard = ServiceStandard.objects.create(tier="T2", version=account.pk, is_active=False, calendar=calendar)
         for priority in ("p1", "p2"):
