@@ -7,6 +7,7 @@ Data generation only (no shrinking) keeps the run to a few minutes on two cores.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -26,6 +27,8 @@ from schemathesis.specs.openapi.checks import (
 
 from kam import jobs, roles
 from kam.wsgi import application
+from service_plans.models import AlertTask, Notification
+from service_plans.services import alerts, delivery, plans
 from tests.api.conftest import token_client
 from tests.factories import AccountFactory, ContactFactory, ContractFactory, InvoiceFactory, MeetingFactory, UserFactory
 
@@ -79,10 +82,24 @@ def api_world(settings, monkeypatch, _keep_test_connection):
         ContactFactory(account=account)
         InvoiceFactory(account=account, contract=ContractFactory(account=account))
         MeetingFactory(account=account)
+        _service_plan_rows(account)
     return {
         persona: {"Authorization": token_client(user)._credentials["HTTP_AUTHORIZATION"]}
         for persona, user in [("manager", manager), ("admin", admin)]
     }
+
+
+def _service_plan_rows(account) -> None:
+    """An alert with a task, a plan with an objective, an action and a review, a need, a case, a notification."""
+    alert = alerts.alert_create_manual(account=account, rule="R3", reason="overdue", priority="high", actor=None)
+    AlertTask.objects.create(alert=alert, title="Call", owner=account.owner, owner_role="account_manager", due_on=alert.due_on)
+    plan = plans.plan_create(account=account, fiscal_year=2026)
+    plans.objective_create(plan=plan, title="NPS")
+    plans.action_create(plan=plan, title="Call")
+    plans.review_schedule(plan=plan, kind="qbr", scheduled_on=dt.date(2026, 3, 1))
+    delivery.need_create(account=account, description="A portal")
+    delivery.benchmark_case_create(account=account, title="Case", problem="P", solution="S")
+    Notification.objects.create(user=account.owner, kind="alert.opened", text="New alert")
 
 
 @schema.parametrize()
