@@ -18,25 +18,9 @@ from kam.api.serializers import ApiModelSerializer
 from kam.api.viewsets import ServiceViewSet
 from service_plans import notifications
 from service_plans.alerts.engine import alert_label
-from service_plans.api.common import (
-    EmptySerializer,
-    InputSerializer,
-    VerbMixin,
-    active_users,
-)
-from service_plans.filters import (
-    AlertFilterSet,
-    AlertTaskFilterSet,
-    NotificationFilterSet,
-)
-from service_plans.models import (
-    CLOSED_STATUSES,
-    Alert,
-    AlertOutcome,
-    AlertStatus,
-    AlertTask,
-    Notification,
-)
+from service_plans.api.common import EmptySerializer, InputSerializer, VerbMixin, active_users
+from service_plans.filters import AlertFilterSet, AlertTaskFilterSet, NotificationFilterSet
+from service_plans.models import CLOSED_STATUSES, Alert, AlertOutcome, AlertStatus, AlertTask, Notification
 from service_plans.services import alerts
 
 # --- Alerts and their tasks ----------------------------------------------------------------------

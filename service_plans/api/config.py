@@ -14,24 +14,9 @@ from rest_framework.response import Response
 
 from kam.api.serializers import ApiModelSerializer
 from kam.api.viewsets import CreateServiceMixin, ServiceViewSet
-from service_plans.api.common import (
-    ADMIN_WRITE_PERMISSIONS,
-    EmptySerializer,
-    HashETagMixin,
-    InputSerializer,
-    VerbMixin,
-)
-from service_plans.filters import (
-    PlaybookFilterSet,
-    ServiceStandardFilterSet,
-)
-from service_plans.models import (
-    BusinessCalendar,
-    PlaybookTaskTemplate,
-    PlaybookTemplate,
-    ServiceStandard,
-    SlaTarget,
-)
+from service_plans.api.common import ADMIN_WRITE_PERMISSIONS, EmptySerializer, HashETagMixin, InputSerializer, VerbMixin
+from service_plans.filters import PlaybookFilterSet, ServiceStandardFilterSet
+from service_plans.models import BusinessCalendar, PlaybookTaskTemplate, PlaybookTemplate, ServiceStandard, SlaTarget
 from service_plans.services import standards
 
 # --- Configuration: playbooks and service standards ---------------------------------------------------

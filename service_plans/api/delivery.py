@@ -9,9 +9,7 @@ from accounts import services as account_services
 from accounts.visibility import visible_account_ids
 from kam.api.serializers import ApiModelSerializer, FixedOnUpdateMixin
 from kam.api.viewsets import CreateServiceMixin, DestroyServiceMixin, ServiceViewSet, UpdateServiceMixin
-from service_plans.api.common import (
-    VERSIONED_READ_ONLY,
-)
+from service_plans.api.common import VERSIONED_READ_ONLY
 from service_plans.filters import (
     AccountTeamMemberFilterSet,
     BenchmarkCaseFilterSet,
@@ -21,15 +19,7 @@ from service_plans.filters import (
     ServiceRequestFilterSet,
     SurveyResponseFilterSet,
 )
-from service_plans.models import (
-    AccountTeamMember,
-    BenchmarkCase,
-    Escalation,
-    Need,
-    Project,
-    ServiceRequest,
-    SurveyResponse,
-)
+from service_plans.models import AccountTeamMember, BenchmarkCase, Escalation, Need, Project, ServiceRequest, SurveyResponse
 from service_plans.services import delivery, sla
 
 

@@ -16,26 +16,9 @@ from accounts.models import Meeting
 from kam.api.fields import BoundedDateField
 from kam.api.serializers import ApiModelSerializer, FixedOnUpdateMixin, VisiblePrimaryKeyRelatedField
 from kam.api.viewsets import CreateServiceMixin, ServiceViewSet, UpdateServiceMixin
-from service_plans.api.common import (
-    VERSIONED_READ_ONLY,
-    EmptySerializer,
-    InputSerializer,
-    VerbMixin,
-    active_users,
-)
-from service_plans.filters import (
-    AccountPlanFilterSet,
-    PlanActionFilterSet,
-    PlanObjectiveFilterSet,
-    PlanReviewFilterSet,
-)
-from service_plans.models import (
-    AccountPlan,
-    Commitment,
-    PlanAction,
-    PlanObjective,
-    PlanReview,
-)
+from service_plans.api.common import VERSIONED_READ_ONLY, EmptySerializer, InputSerializer, VerbMixin, active_users
+from service_plans.filters import AccountPlanFilterSet, PlanActionFilterSet, PlanObjectiveFilterSet, PlanReviewFilterSet
+from service_plans.models import AccountPlan, Commitment, PlanAction, PlanObjective, PlanReview
 from service_plans.services import plans
 
 # --- Account plans, objectives, actions, reviews ----------------------------------------------------
