@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.currency import validate_currency_code
-from kam.api.fields import BoundedDateField
+from kam.api.fields import BlankAsNullChoiceField, BoundedDateField
 from kam.api.serializers import ApiModelSerializer
 from kam.api.viewsets import ServiceViewSet
 from service_plans import notifications
@@ -39,6 +39,7 @@ class AlertTaskSerializer(ApiModelSerializer):
 class AlertSerializer(ApiModelSerializer):
     detail = serializers.SerializerMethodField(help_text="The rule and reason in words, in the request's language.")
     tasks = AlertTaskSerializer(many=True, read_only=True)
+    outcome = BlankAsNullChoiceField(choices=AlertOutcome.choices, help_text="Set on close; null while open.")
 
     class Meta:
         model = Alert

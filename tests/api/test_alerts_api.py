@@ -62,6 +62,7 @@ def test_alert_fields_follow_the_contract(manager_api, account_manager):
         assert name in body, name
     assert (body["rule"], body["priority"], body["status"], body["owner"]) == ("R3", "high", "open", account_manager.pk)
     assert body["detail"]  # the rule and reason in words
+    assert (body["outcome"], body["closed_at"]) == (None, None)  # an open alert has no outcome yet (not "")
     assert [t["title"] for t in body["tasks"]] == ["Task 0", "Task 1"]
 
 
