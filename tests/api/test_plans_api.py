@@ -166,6 +166,14 @@ def test_review_cycle_with_decisions_and_commitments(manager_api, account_manage
     bad = {"held_on": "2026-03-02", "commitments": [{"side": "theirs", "text": "Pilot", "owner_user": account_manager.pk}]}
     response = manager_api.post(record, bad, format="json")
     assert (response.status_code, list(response.json())) == (400, ["commitments[0]"])
+    elsewhere = ContactFactory(account=AccountFactory(owner=account_manager))  # visible, but of another account
+    bad = {
+        "held_on": "2026-03-02",
+        "commitments": [{"side": "ours", "text": "Fine"}, {"side": "theirs", "text": "X", "owner_contact": elsewhere.pk}],
+    }
+    response = manager_api.post(record, bad, format="json")
+    assert (response.status_code, list(response.json())) == (400, ["commitments[1]"])
+    assert not PlanAction.objects.exists()  # the first commitment's action was rolled back with the rest
     assert (PlanReview.objects.get(pk=review_id).status, Commitment.objects.count()) == ("scheduled", 0)
 
     good = {
