@@ -96,7 +96,10 @@ class ObjectiveViewSet(CreateServiceMixin, UpdateServiceMixin, ServiceViewSet):
     instance_kwarg = "objective"
 
     def base_queryset(self) -> models.QuerySet:
-        return PlanObjective.objects.visible_to(self.request.user).with_progress()
+        objectives = PlanObjective.objects.visible_to(self.request.user)
+        # FOR UPDATE (If-Match) cannot lock a GROUP BY: the locked read skips the progress counts,
+        # which ``object_response`` reads afterwards.
+        return objectives if getattr(self, "_lock_for_update", False) else objectives.with_progress()
 
     def object_response(self, instance: models.Model, status_code: int = status.HTTP_200_OK, **headers: str) -> Response:
         # After a write the progress counts are not annotated: read them once more.

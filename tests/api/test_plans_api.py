@@ -123,6 +123,10 @@ def test_objective_progress_follows_its_actions(manager_api, account_manager):
         )
         assert response.status_code == 201, response.content
     assert manager_api.get(f"/api/v1/objectives/{objective_id}/").json()["progress"] == 50.0
+    response = manager_api.patch(
+        f"/api/v1/objectives/{objective_id}/", {"status": "on_track"}, format="json", HTTP_IF_MATCH='"1"'
+    )
+    assert (response.status_code, response.json()["progress"], response["ETag"]) == (200, 50.0, '"2"')
     listed = manager_api.get("/api/v1/objectives/", {"plan": plan.pk}).json()["results"]
     assert [row["progress"] for row in listed] == [50.0]
 
