@@ -11,11 +11,18 @@ from service_plans.models import (
     AccountPlan,
     AccountTeamMember,
     Alert,
+    AlertTask,
     BenchmarkCase,
     Escalation,
     Need,
+    Notification,
+    PlanAction,
+    PlanObjective,
+    PlanReview,
+    PlaybookTemplate,
     Project,
     ServiceRequest,
+    ServiceStandard,
     SurveyResponse,
 )
 
@@ -60,6 +67,7 @@ class EscalationFilterSet(filters.FilterSet):
 class AlertFilterSet(filters.FilterSet):
     is_open = filters.BooleanFilter(method="filter_open", label=_("Open"))
     tier = filters.MultipleChoiceFilter(field_name="account__tier", choices=Tier.choices, label=_("Tier"))
+    due_before = filters.DateFilter(field_name="due_on", lookup_expr="lt", label=_("Due before"))
 
     class Meta:
         model = Alert
@@ -85,3 +93,58 @@ class BenchmarkCaseFilterSet(filters.FilterSet):
     class Meta:
         model = BenchmarkCase
         fields = ["account", "approval_status"]
+
+
+class AlertTaskFilterSet(filters.FilterSet):
+    account = filters.NumberFilter(field_name="alert__account", label=_("Account"))
+
+    class Meta:
+        model = AlertTask
+        fields = ["alert", "owner", "status"]
+
+
+class PlanObjectiveFilterSet(filters.FilterSet):
+    account = filters.NumberFilter(field_name="plan__account", label=_("Account"))
+
+    class Meta:
+        model = PlanObjective
+        fields = ["plan", "status", "owner"]
+
+
+class PlanActionFilterSet(filters.FilterSet):
+    account = filters.NumberFilter(field_name="plan__account", label=_("Account"))
+    due_before = filters.DateFilter(field_name="due_on", lookup_expr="lt", label=_("Due before"))
+
+    class Meta:
+        model = PlanAction
+        fields = ["plan", "objective", "status", "source", "owner_user", "alert"]
+
+
+class PlanReviewFilterSet(filters.FilterSet):
+    account = filters.NumberFilter(field_name="plan__account", label=_("Account"))
+    scheduled_after = filters.DateFilter(field_name="scheduled_on", lookup_expr="gte", label=_("From"))
+    scheduled_before = filters.DateFilter(field_name="scheduled_on", lookup_expr="lt", label=_("Until"))
+
+    class Meta:
+        model = PlanReview
+        fields = ["plan", "kind", "status"]
+
+
+class PlaybookFilterSet(filters.FilterSet):
+    class Meta:
+        model = PlaybookTemplate
+        fields = ["code", "rule", "is_active"]
+
+
+class ServiceStandardFilterSet(filters.FilterSet):
+    class Meta:
+        model = ServiceStandard
+        fields = ["tier", "is_active"]
+
+
+class NotificationFilterSet(filters.FilterSet):
+    is_read = filters.BooleanFilter(field_name="read_at", lookup_expr="isnull", exclude=True, label=_("Read"))
+
+    class Meta:
+        model = Notification
+        fields = ["kind", "alert"]

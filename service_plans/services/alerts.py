@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import Account
 from kam.errors import StaleVersion
 from kam.events import publish
 from service_plans.models import (
@@ -143,9 +144,15 @@ def alert_close(
 def alert_reassign(
     *, alert: Alert, owner: Any, actor: Any, move_tasks: bool = True, expected_version: int | None = None
 ) -> Alert:
-    """Give the alert (and, by default, the previous owner's open tasks) to someone else (§5.3)."""
+    """Give the alert (and, by default, the previous owner's open tasks) to someone else (§5.3).
+
+    The new owner must be an active user who can see the account: an alert handed to someone who
+    cannot open it would sit unworked.
+    """
     alert = _lock(alert, expected_version)
     _require_open(alert)
+    if not getattr(owner, "is_active", False) or not Account.objects.visible_to(owner).filter(pk=alert.account_id).exists():
+        raise ValidationError({"owner": [_("Give the alert to an active user who can see the account.")]})
     previous = alert.owner_id
     alert.owner = owner
     if move_tasks:

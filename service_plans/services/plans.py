@@ -232,6 +232,8 @@ def review_record(
         )
         try:
             commitment.full_clean()
+            if commitment.owner_contact is not None and commitment.owner_contact.account_id != review.plan.account_id:
+                raise ValidationError(_("The contact belongs to another account."))
         except ValidationError as exc:
             raise ValidationError({f"commitments[{index}]": exc.messages}) from exc
         if commitment.side == CommitmentSide.OURS:
@@ -279,6 +281,8 @@ def review_hold(
 
 @transaction.atomic
 def review_recap_sent(*, review: PlanReview, actor: Any = None, at: dt.datetime | None = None) -> PlanReview:
+    # The status as stored (locked), not as the caller's copy remembers it.
+    review = PlanReview.objects.select_for_update().get(pk=review.pk)
     if review.status not in {ReviewStatus.HELD, ReviewStatus.COMPLETE}:
         raise ValidationError({"recap_sent_at": [_("Send the recap after the review was held.")]})
     return _update(PlanReview, review.pk, {"recap_sent_at": at or timezone.now()}, None)[1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -74,3 +75,38 @@ def playbook_new_version(*, playbook: PlaybookTemplate, actor: Any = None) -> Pl
         task.playbook = new
     PlaybookTaskTemplate.objects.bulk_create(tasks)
     return new
+
+
+PLAYBOOK_TASK_FIELDS = frozenset(
+    {"order", "title", "description", "owner_role", "due_offset_days", "required", "evidence_required"}
+)
+
+
+@transaction.atomic
+def playbook_create(
+    *, code: str, name: str, rule: str, reason: str = "", tasks: Iterable[dict[str, Any]] = (), actor: Any = None
+) -> PlaybookTemplate:
+    """A new playbook (version 1, active) with its task templates.
+
+    A code already in use is refused: the next version of a playbook is made with
+    ``playbook_new_version`` so that alerts keep the version they used.
+    """
+    if PlaybookTemplate.objects.filter(code=code).exists():
+        message = _("A playbook with this code exists already; make a new version of it instead.")
+        raise ValidationError({"code": ValidationError(message, code="unique")})
+    playbook = PlaybookTemplate(code=code, name=name, rule=rule, reason=reason, version=1, is_active=True)
+    playbook.full_clean()
+    playbook.save()
+    rows = []
+    for index, fields in enumerate(tasks):
+        unknown = set(fields) - PLAYBOOK_TASK_FIELDS
+        if unknown:
+            raise TypeError(f"not writable here: {', '.join(sorted(unknown))}")
+        row = PlaybookTaskTemplate(playbook=playbook, **{"order": index + 1, **fields})
+        try:
+            row.full_clean(exclude=["playbook"])
+        except ValidationError as exc:
+            raise ValidationError({f"tasks[{index}]": exc.messages}) from exc
+        rows.append(row)
+    PlaybookTaskTemplate.objects.bulk_create(rows)
+    return playbook

@@ -32,7 +32,8 @@ from kam import jobs
 from kam.models import JobRun
 from reports import services as reports_services
 from reports.models import KpiRun, KpiValue
-from service_plans.services import delivery, sla
+from service_plans.models import AlertTask, BusinessCalendar, Notification, ServiceStandard
+from service_plans.services import alerts, delivery, plans, sla, standards
 from tests.api.conftest import token_client
 from tests.factories import (
     AccountFactory,
@@ -145,6 +146,18 @@ def approvers(ok: int) -> dict:
     )
 
 
+def create_child() -> dict:
+    """POST with ``plan`` (not ``account``) in the payload; "missing" sends the other account's plan again."""
+    return table(
+        owner={"own": 201, "others": 400, "missing": 400},
+        other={"own": 400, "others": 201, "missing": 201},
+        executive=403,
+        admin=201,
+        readonly=403,
+        anonymous=401,
+    )
+
+
 def executives_and_admins(ok: int, *, missing: int = 404) -> dict:
     return table(
         owner=403,
@@ -152,6 +165,18 @@ def executives_and_admins(ok: int, *, missing: int = 404) -> dict:
         executive={"own": ok, "others": ok, "missing": missing},
         admin={"own": ok, "others": ok, "missing": missing},
         readonly=403,
+        anonymous=401,
+    )
+
+
+def own_only(ok: int, *, readonly: int) -> dict:
+    """Notifications: each user sees only their own, administrators too."""
+    return table(
+        owner={"own": ok, "others": 404, "missing": 404},
+        other={"own": 404, "others": ok, "missing": 404},
+        executive=404,
+        admin=404,
+        readonly={"own": readonly, "others": 404, "missing": 404} if readonly == ok else readonly,
         anonymous=401,
     )
 
@@ -275,6 +300,46 @@ MATRIX: dict[tuple[str, str], dict] = {
         readonly=403,
         anonymous=401,
     ),
+    # alerts: raised by the engine (no POST); people act through verbs
+    ("alert-list", "GET"): LIST,
+    ("alert-detail", "GET"): read_scoped(),
+    **{("alert-" + verb, "POST"): write_scoped(200) for verb in ("snooze", "close", "acknowledge", "reassign")},
+    ("alert-task-list", "GET"): LIST,
+    ("alert-task-detail", "GET"): read_scoped(),
+    ("alert-task-complete", "POST"): write_scoped(200),
+    # account plans and what hangs off them
+    ("plan-list", "GET"): LIST,
+    ("plan-list", "POST"): create_scoped(),
+    **{("plan-detail", m): t for m, t in SCOPED.items()},
+    ("plan-activate", "POST"): write_scoped(200),
+    ("objective-list", "GET"): LIST,
+    ("objective-list", "POST"): create_child(),
+    **{("objective-detail", m): t for m, t in SCOPED.items()},
+    ("action-list", "GET"): LIST,
+    ("action-list", "POST"): create_child(),
+    **{("action-detail", m): t for m, t in SCOPED.items()},
+    ("review-list", "GET"): LIST,
+    ("review-list", "POST"): create_child(),
+    ("review-detail", "GET"): read_scoped(),
+    **{("review-" + verb, "POST"): write_scoped(200) for verb in ("record", "recap", "complete")},
+    ("need-list", "GET"): LIST,
+    ("need-list", "POST"): create_scoped(),
+    **{("need-detail", m): t for m, t in SCOPED.items()},
+    ("case-list", "GET"): LIST,
+    ("case-list", "POST"): create_scoped(),
+    **{("case-detail", m): t for m, t in SCOPED.items()},
+    # configuration: read by all, written by administrators
+    ("playbook-list", "GET"): LIST,
+    ("playbook-list", "POST"): admin_only(201, missing=201),
+    ("playbook-detail", "GET"): read_all(),
+    ("playbook-version", "POST"): admin_only(201),
+    ("service-standard-list", "GET"): LIST,
+    ("service-standard-detail", "GET"): read_all(),
+    ("service-standard-revise", "POST"): admin_only(201),
+    # notifications: one's own only
+    ("notification-list", "GET"): LIST,
+    ("notification-detail", "GET"): own_only(200, readonly=200),
+    ("notification-read", "POST"): own_only(200, readonly=403),
 }
 
 
@@ -535,6 +600,108 @@ RESOURCES["import"] = Resource(
 SUCCESS_PAYLOAD_ACTIONS["confirm"] = lambda obj: {}
 
 
+RESOURCES.update(
+    {
+        "alert": Resource(make=lambda account, w: _alert(account)),
+        "alert-task": Resource(
+            make=lambda account, w: AlertTask.objects.create(
+                alert=_alert(account), title="Call the CFO", owner_role="account_manager", due_on=dt.date(2025, 6, 9)
+            )
+        ),
+        "plan": Resource(
+            make=lambda account, w: _plan(account),
+            create=lambda account, w: {"account": account.pk, "fiscal_year": _year()},
+            patch=lambda obj: {"customer_vision": "Grow in Asia"},
+            put=lambda obj: {"account": obj.account_id, "fiscal_year": obj.fiscal_year, "challenges": "Costs"},
+        ),
+        "objective": Resource(
+            make=lambda account, w: plans.objective_create(plan=_plan(account), title="Raise NPS"),
+            create=lambda account, w: {"plan": _plan(account).pk, "title": "New objective"},
+            patch=lambda obj: {"status": "on_track"},
+            put=lambda obj: {"plan": obj.plan_id, "title": "Put objective"},
+        ),
+        "action": Resource(
+            make=lambda account, w: plans.action_create(plan=_plan(account), title="Send the pre-read"),
+            create=lambda account, w: {"plan": _plan(account).pk, "title": "New action"},
+            patch=lambda obj: {"status": "done"},
+            put=lambda obj: {"plan": obj.plan_id, "title": "Put action"},
+        ),
+        "review": Resource(
+            make=lambda account, w: _held_review(account),
+            create=lambda account, w: {"plan": _plan(account).pk, "kind": "qbr", "scheduled_on": "2025-09-01"},
+        ),
+        "need": Resource(
+            make=lambda account, w: delivery.need_create(account=account, description="Faster invoicing"),
+            create=lambda account, w: {"account": account.pk, "description": "A portal"},
+            patch=lambda obj: {"priority": "high"},
+            put=lambda obj: {"account": obj.account_id, "description": "Put need"},
+        ),
+        "case": Resource(
+            make=lambda account, w: delivery.benchmark_case_create(
+                account=account, title="Line 3 uptime", problem="Downtime", solution="Spares on site"
+            ),
+            create=lambda account, w: {"account": account.pk, "title": "Case", "problem": "P", "solution": "S"},
+            patch=lambda obj: {"tags": ["uptime"]},
+            put=lambda obj: {"account": obj.account_id, "title": "Put case", "problem": "P", "solution": "S"},
+        ),
+        "playbook": Resource(
+            make=lambda account, w: standards.playbook_create(
+                code=f"pb-{_n()}", name="Overdue invoices", rule="R3", tasks=[{"title": "Call", "due_offset_days": 2}]
+            ),
+            create=lambda account, w: {"code": f"new-{_n()}", "name": "New", "rule": "R1", "tasks": []},
+        ),
+        "service-standard": Resource(make=lambda account, w: _standard()),
+        "notification": Resource(
+            make=lambda account, w: Notification.objects.create(user=account.owner, kind="alert.opened", text="New alert")
+        ),
+    }
+)
+
+
+def _year() -> int:
+    return 2000 + _n() % 200  # one plan per account and year may be active: give each its own year
+
+
+def _alert(account):
+    return alerts.alert_create_manual(account=account, rule="R3", reason=f"overdue-{_n()}", priority="high", actor=None)
+
+
+def _plan(account):
+    return plans.plan_create(account=account, fiscal_year=_year())
+
+
+def _held_review(account):
+    """A review held and recapped, with the next one scheduled: every verb on it succeeds."""
+    plan = _plan(account)
+    review = plans.review_schedule(plan=plan, kind="qbr", scheduled_on=dt.date(2025, 3, 1))
+    plans.review_record(review=review, held_on=dt.date(2025, 3, 2))
+    plans.review_recap_sent(review=review)
+    plans.review_schedule(plan=plan, kind="qbr", scheduled_on=dt.date(2025, 6, 1))
+    return review
+
+
+def _standard():
+    calendar = BusinessCalendar.objects.get_or_create(name="Matrix")[0]
+    # Spaced versions: ``revise`` takes the tier's highest version + 1.
+    return ServiceStandard.objects.create(tier="T3", version=1000 + 10 * _n(), is_active=False, calendar=calendar)
+
+
+SUCCESS_PAYLOAD_ACTIONS |= {
+    "renew": lambda obj: {"number": f"R-{_n()}"},
+    "snooze": lambda obj: {"until": (timezone.localdate() + dt.timedelta(days=7)).isoformat(), "reason": "Customer on leave"},
+    "close": lambda obj: {"note": "Paid.", "outcome": "retained"},
+    "acknowledge": lambda obj: {},
+    "reassign": lambda obj: {"owner": obj.account.owner_id},
+    "complete": lambda obj: {},
+    "activate": lambda obj: {},
+    "record": lambda obj: {"held_on": "2025-03-02", "decisions": "Go"},
+    "recap": lambda obj: {},
+    "version": lambda obj: {},
+    "revise": lambda obj: {"included_services": "On-site spares"},
+    "read": lambda obj: {},
+}
+
+
 @pytest.fixture
 def world(account_manager, other_manager, executive, admin_user, settings, monkeypatch):
     settings.KAM_WEBHOOK_ALLOW_LOOPBACK = True
@@ -618,7 +785,15 @@ def test_permission_matrix(world, url_name, method):
                 failures.append(f"{persona}/{obj_name}: {response.status_code} (want {want}) {response.content[:200]!r}")
             elif kind == "list" and method == "GET" and want == 200 and persona in {"owner", "readonly"}:
                 ids = {row["id"] for row in response.json()["results"]}
-                if resource_name not in {"exchange-rate", "job", "webhook", "scoring-model", "kpi-target"}:
+                if resource_name not in {
+                    "exchange-rate",
+                    "job",
+                    "webhook",
+                    "scoring-model",
+                    "kpi-target",
+                    "playbook",
+                    "service-standard",
+                }:
                     other_obj = resource.make(world["others_account"], world)
                     response = _request(world["clients"][persona], method, url, None)
                     ids = {row["id"] for row in response.json()["results"]}

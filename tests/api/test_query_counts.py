@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from integrations.webhooks import subscription_create
 from kam.models import JobRun
-from service_plans.services import delivery, sla
+from service_plans.models import AlertTask, BusinessCalendar, Notification, PlaybookTemplate, ServiceStandard, SlaTarget
+from service_plans.services import alerts, delivery, plans, sla, standards
 from tests.api.conftest import token_client
 from tests.factories import (
     AccountFactory,
@@ -60,6 +61,54 @@ def _rows(kind: str, owner, admin, n: int) -> None:
             JobRun.objects.create(kind="recompute_kpis", requested_by=admin)
         elif kind == "webhooks":
             subscription_create(owner=admin, url="http://127.0.0.1:9/h", event_types=["alert.opened"])
+        else:
+            _service_plan_row(kind, account, owner, i)
+
+
+PLAN_YEARS = itertools.count(2000)
+
+
+def _plan(account):
+    return plans.plan_create(account=account, fiscal_year=next(PLAN_YEARS))
+
+
+def _service_plan_row(kind: str, account, owner, i: int) -> None:
+    """Rows of the alert, plan and configuration endpoints, each with children so prefetches are exercised."""
+    if kind in {"alerts", "alert-tasks"}:
+        alert = alerts.alert_create_manual(account=account, rule="R3", reason="overdue", priority="high", actor=None)
+        for order in (1, 2) if kind == "alerts" else (1,):  # alerts nest their tasks: two each
+            AlertTask.objects.create(
+                alert=alert, title="T", owner=owner, owner_role="account_manager", due_on=alert.due_on, order=order
+            )
+    elif kind == "plans":
+        _plan(account)
+    elif kind == "objectives":
+        objective = plans.objective_create(plan=_plan(account), title="O", owner=owner)
+        plans.action_create(plan=objective.plan, objective=objective, title="A", status="done")
+    elif kind == "actions":
+        plans.action_create(plan=_plan(account), title="A", owner_user=owner)
+    elif kind == "reviews":
+        review = plans.review_schedule(plan=_plan(account), kind="qbr", scheduled_on=timezone.localdate())
+        plans.review_record(
+            review=review,
+            held_on=timezone.localdate(),
+            commitments=[{"side": "ours", "text": "X"}, {"side": "theirs", "text": "Y"}],
+        )
+    elif kind == "needs":
+        delivery.need_create(account=account, description="N")
+    elif kind == "cases":
+        delivery.benchmark_case_create(account=account, title="C", problem="P", solution="S", tags=["a"])
+    elif kind == "playbooks":
+        PlaybookTemplate.objects.exclude(code__startswith="pb").delete()  # the seeded ones would count as rows
+        standards.playbook_create(code=f"pb{account.pk}", name="P", rule="R1", tasks=[{"title": "T", "due_offset_days": 1}] * 2)
+    elif kind == "service-standards":
+        ServiceStandard.objects.filter(is_active=True).delete()  # the seeded ones would count as rows
+        calendar = BusinessCalendar.objects.get_or_create(name="Q")[0]
+        standard = ServiceStandard.objects.create(tier="T2", version=account.pk, is_active=False, calendar=calendar)
+        for priority in ("p1", "p2"):
+            SlaTarget.objects.create(standard=standard, priority=priority, first_response_minutes=60, resolution_minutes=600)
+    elif kind == "notifications":
+        Notification.objects.create(user=owner, kind="alert.opened", text="N")
 
 
 # Queries per page, whatever the number of rows (managers: a token; admins for jobs and webhooks).
@@ -77,6 +126,17 @@ PINNED = {
     "exchange-rates": 3,
     "jobs": 3,
     "webhooks": 3,
+    "alerts": 4,  # + tasks
+    "alert-tasks": 3,
+    "plans": 3,
+    "objectives": 3,  # progress is annotated in the page's query
+    "actions": 3,
+    "reviews": 4,  # + commitments
+    "needs": 3,
+    "cases": 3,
+    "playbooks": 4,  # + tasks
+    "service-standards": 4,  # + SLA targets
+    "notifications": 3,
 }
 
 

@@ -31,6 +31,8 @@ from kam import jobs, roles
 from kam.wsgi import application
 from reports.models import KpiRun, KpiValue
 from reports.services import kpi_target_create
+from service_plans.models import AlertTask, Notification
+from service_plans.services import alerts, delivery, plans
 from tests.api.conftest import token_client
 from tests.factories import AccountFactory, ContactFactory, ContractFactory, InvoiceFactory, MeetingFactory, UserFactory
 from tiering.recompute import scores_recompute
@@ -86,6 +88,7 @@ def api_world(settings, monkeypatch, _keep_test_connection):
         ContactFactory(account=account)
         InvoiceFactory(account=account, contract=ContractFactory(account=account))
         MeetingFactory(account=account)
+        _service_plan_rows(account)
     # Scores, overrides, KPI values and targets, so that the tiering and reports details have rows to find.
     scores_recompute(as_of=timezone.localdate())
     tier_override_set(
@@ -103,6 +106,19 @@ def api_world(settings, monkeypatch, _keep_test_connection):
         persona: {"Authorization": token_client(user)._credentials["HTTP_AUTHORIZATION"]}
         for persona, user in [("manager", manager), ("admin", admin)]
     }
+
+
+def _service_plan_rows(account) -> None:
+    """An alert with a task, a plan with an objective, an action and a review, a need, a case, a notification."""
+    alert = alerts.alert_create_manual(account=account, rule="R3", reason="overdue", priority="high", actor=None)
+    AlertTask.objects.create(alert=alert, title="Call", owner=account.owner, owner_role="account_manager", due_on=alert.due_on)
+    plan = plans.plan_create(account=account, fiscal_year=2026)
+    plans.objective_create(plan=plan, title="NPS")
+    plans.action_create(plan=plan, title="Call")
+    plans.review_schedule(plan=plan, kind="qbr", scheduled_on=dt.date(2026, 3, 1))
+    delivery.need_create(account=account, description="A portal")
+    delivery.benchmark_case_create(account=account, title="Case", problem="P", solution="S")
+    Notification.objects.create(user=account.owner, kind="alert.opened", text="New alert")
 
 
 @schema.parametrize()

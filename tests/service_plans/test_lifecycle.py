@@ -19,7 +19,7 @@ from service_plans.models import (
     ReportingLine,
 )
 from service_plans.services import alerts as services
-from tests.factories import AccountFactory, ContactFactory, InvoiceFactory, UserFactory
+from tests.factories import AccountFactory, ContactFactory, InvoiceFactory, TeamMemberFactory, UserFactory
 from tests.service_plans.conftest import NOW, TODAY, run
 
 pytestmark = pytest.mark.django_db
@@ -393,7 +393,11 @@ def test_reassign_moves_open_tasks_and_evidence_is_required_to_complete(account_
     assert "evidence" in exc.value.message_dict
     done = services.alert_task_complete(task=task, actor=account_manager, evidence="Call notes 2026-06-18")
     assert done.status == "done"
-    colleague = UserFactory(username="colleague")
+    stranger = UserFactory(username="stranger")
+    with pytest.raises(ValidationError) as exc:  # the new owner must be able to see the account
+        services.alert_reassign(alert=alert, owner=stranger, actor=account_manager)
+    assert "owner" in exc.value.message_dict
+    colleague = TeamMemberFactory(account=account, user=UserFactory(username="colleague")).user
     alert = services.alert_reassign(alert=alert, owner=colleague, actor=account_manager)
     assert alert.owner == colleague
     assert set(alert.tasks.filter(status="open").values_list("owner", flat=True)) == {colleague.pk}  # open ones moved

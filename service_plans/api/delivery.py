@@ -1,26 +1,26 @@
-"""REST endpoints of the service plans app: team, surveys, service requests, projects, escalations.
-
-Writes call the app's services (``service_plans.services``; team changes live in
-``accounts.services``). A record stays on the account it was created for: ``account`` is read-only
-on updates, as in the services.
-"""
+"""Team, surveys, service requests, projects, escalations, needs and the case library."""
 
 from __future__ import annotations
 
+from django.db import models
+from rest_framework import permissions, serializers
+
 from accounts import services as account_services
+from accounts.visibility import visible_account_ids
 from kam.api.serializers import ApiModelSerializer, FixedOnUpdateMixin
 from kam.api.viewsets import CreateServiceMixin, DestroyServiceMixin, ServiceViewSet, UpdateServiceMixin
+from service_plans.api.common import VERSIONED_READ_ONLY
 from service_plans.filters import (
     AccountTeamMemberFilterSet,
+    BenchmarkCaseFilterSet,
     EscalationFilterSet,
+    NeedFilterSet,
     ProjectFilterSet,
     ServiceRequestFilterSet,
     SurveyResponseFilterSet,
 )
-from service_plans.models import AccountTeamMember, Escalation, Project, ServiceRequest, SurveyResponse
+from service_plans.models import AccountTeamMember, BenchmarkCase, Escalation, Need, Project, ServiceRequest, SurveyResponse
 from service_plans.services import delivery, sla
-
-VERSIONED_READ_ONLY = ["id", "version", "created_at", "updated_at"]
 
 
 class TeamMemberSerializer(FixedOnUpdateMixin, ApiModelSerializer):
@@ -143,10 +143,64 @@ class EscalationViewSet(CreateServiceMixin, UpdateServiceMixin, ServiceViewSet):
     instance_kwarg = "escalation"
 
 
-ROUTES = [
-    ("team-members", TeamMemberViewSet, "team-member"),
-    ("survey-responses", SurveyResponseViewSet, "survey-response"),
-    ("service-requests", ServiceRequestViewSet, "service-request"),
-    ("projects", ProjectViewSet, "project"),
-    ("escalations", EscalationViewSet, "escalation"),
-]
+# --- Needs and the case library ---------------------------------------------------------------------
+
+
+class NeedSerializer(FixedOnUpdateMixin, ApiModelSerializer):
+    class Meta:
+        model = Need
+        fields = ["id", "account", "department", "description", "priority", "status", "last_reviewed_on", *VERSIONED_READ_ONLY]
+        read_only_fields = VERSIONED_READ_ONLY
+
+
+class NeedViewSet(CreateServiceMixin, UpdateServiceMixin, ServiceViewSet):
+    """The customer's needs by department, with priority and status."""
+
+    queryset = Need.objects.all()
+    serializer_class = NeedSerializer
+    filterset_class = NeedFilterSet
+    search_fields = ["description", "department"]
+    ordering_fields = ["id", "priority", "status", "created_at", "updated_at"]
+    create_service = delivery.need_create
+    update_service = delivery.need_update
+    instance_kwarg = "need"
+
+
+class CaseSerializer(FixedOnUpdateMixin, ApiModelSerializer):
+    outcome_metrics = serializers.JSONField(required=False, help_text='A list of {"kpi_code", "before", "after"}.')
+    tags = serializers.ListField(child=serializers.CharField(max_length=60), required=False)
+
+    class Meta:
+        model = BenchmarkCase
+        fields = [
+            "id", "account", "title", "problem", "solution", "offerings", "outcome_metrics", "approval_status", "tags",
+            "published_on", *VERSIONED_READ_ONLY,
+        ]  # fmt: skip
+        read_only_fields = VERSIONED_READ_ONLY
+
+
+class CaseViewSet(CreateServiceMixin, UpdateServiceMixin, ServiceViewSet):
+    """The benchmark case library: cases of your accounts, plus every case approved for reference or public.
+
+    Only cases of accounts you can see can be changed (another manager's case is a 404 on writes).
+    """
+
+    queryset = BenchmarkCase.objects.all()
+    serializer_class = CaseSerializer
+    filterset_class = BenchmarkCaseFilterSet
+    search_fields = ["title", "problem", "solution"]
+    ordering_fields = ["id", "published_on", "created_at", "updated_at"]
+    create_service = delivery.benchmark_case_create
+    update_service = delivery.benchmark_case_update
+    instance_kwarg = "case"
+
+    def base_queryset(self) -> models.QuerySet:
+        if self.request.method in permissions.SAFE_METHODS:
+            # The library's rule (service_plans.selectors.benchmark_case_search): reusable cases are shared.
+            ids = visible_account_ids(self.request.user)
+            if ids is None:
+                return BenchmarkCase.objects.all()
+            return BenchmarkCase.objects.filter(
+                models.Q(account_id__in=ids) | models.Q(approval_status__in=["approved_for_reference", "public"])
+            )
+        return BenchmarkCase.objects.visible_to(self.request.user)
