@@ -136,7 +136,7 @@ def test_a_bad_filter_is_still_a_400_naming_the_field(manager_api):
 def test_detail_queries_are_constant(manager_api, account_manager, django_assert_num_queries):
     account = AccountFactory(owner=account_manager)
     manager_api.get(f"/api/v1/accounts/{account.pk}/")  # records the token's use (a write, once a minute)
-    with django_assert_num_queries(2):  # token, user and groups (1); the row (1)
+    with django_assert_num_queries(1):  # the row; the token, its user and roles are cached
         assert manager_api.get(f"/api/v1/accounts/{account.pk}/").status_code == 200
 
 
