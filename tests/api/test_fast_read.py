@@ -143,3 +143,15 @@ def test_detail_queries_are_constant(manager_api, account_manager, django_assert
 def test_a_serializer_with_more_than_columns_cannot_be_planned():
     with pytest.raises(TypeError, match="buying_roles"):
         RowPlan(ContactSerializer(context={}))
+
+
+def test_a_query_string_without_filters_skips_the_filterset_with_the_same_rows(manager_api, account_manager):
+    for name, status in [("Alpha", "active"), ("Beta", "prospect")]:
+        AccountFactory(owner=account_manager, name=name, status=status)
+    plain = manager_api.get("/api/v1/accounts/", {"ordering": "-name", "page_size": 5}).json()["results"]
+    assert [row["name"] for row in plain] == ["Beta", "Alpha"]
+    filtered = manager_api.get("/api/v1/accounts/", {"ordering": "-name", "status": "active"}).json()["results"]
+    assert [row["name"] for row in filtered] == ["Alpha"]
+    # A parameter that is no filter is ignored, as django-filter ignores it.
+    unknown = manager_api.get("/api/v1/accounts/", {"ordering": "-name", "nonsense": "1"}).json()["results"]
+    assert unknown == plain
