@@ -77,6 +77,13 @@ class RowPlan:
             self.columns.append(self._column(model, field))
             self.converters.append(self._converter(field))
         self.has_datetimes = any(c is _DATETIME for c in self.converters)
+        # ``.values(*columns)`` resolves every column again on each call (about 0.3 ms for the 26 of
+        # an account); set up once here and cloned per request. Never evaluated itself: callers
+        # take ``.all()`` so that no result cache is shared between requests.
+        self.template = model._default_manager.values(*self.columns)
+
+    def selects_columns(self, queryset: models.QuerySet) -> bool:
+        return tuple(queryset.query.values_select) == tuple(self.columns)
 
     @staticmethod
     def _column(model: type[models.Model], field: Any) -> str:
@@ -178,9 +185,20 @@ class FastReadMixin:
             plan = FastReadMixin._row_plans[cls] = RowPlan(cls.serializer_class(context={}))
         return plan
 
+    def base_queryset(self) -> models.QuerySet:
+        if self.action in {"list", "retrieve"} and not (self.list_select_related or self.list_prefetch_related):
+            return self.row_plan().template.all().visible_to(self.request.user)
+        return super().base_queryset()
+
+    def read_queryset(self) -> models.QuerySet:
+        """The filtered queryset, selecting the plan's columns (a viewset's own ``base_queryset`` too)."""
+        plan = self.row_plan()
+        queryset = self.filter_queryset(self.get_queryset())
+        return queryset if plan.selects_columns(queryset) else queryset.values(*plan.columns)
+
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         plan = self.row_plan()
-        queryset = self.filter_queryset(self.get_queryset()).values(*plan.columns)
+        queryset = self.read_queryset()
         page = self.paginate_queryset(queryset)
         if page is None:
             return Response(plan.rows(queryset))
@@ -188,7 +206,7 @@ class FastReadMixin:
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         plan = self.row_plan()
-        queryset = self.filter_queryset(self.get_queryset()).values(*plan.columns)
+        queryset = self.read_queryset()
         lookup_url_kwarg = self.lookup_url_kwarg or self.lookup_field
         row = get_object_or_404(queryset, **{self.lookup_field: self.kwargs[lookup_url_kwarg]})
         (data,) = plan.rows([row])

@@ -155,3 +155,16 @@ def test_a_query_string_without_filters_skips_the_filterset_with_the_same_rows(m
     # A parameter that is no filter is ignored, as django-filter ignores it.
     unknown = manager_api.get("/api/v1/accounts/", {"ordering": "-name", "nonsense": "1"}).json()["results"]
     assert unknown == plain
+
+
+def test_the_prepared_query_never_serves_stale_rows(executive_api, account_manager):
+    """The plan's ``.values()`` query is set up once and cloned per request (an executive's
+    visibility adds no filter): a row written between two requests is in the second."""
+    first = AccountFactory(owner=account_manager, name="One")
+    assert [row["name"] for row in executive_api.get("/api/v1/accounts/").json()["results"]] == ["One"]
+    assert executive_api.get(f"/api/v1/accounts/{first.pk}/").json()["name"] == "One"
+    AccountFactory(owner=account_manager, name="Two")
+    Account.objects.filter(pk=first.pk).update(name="Uno")
+    assert [row["name"] for row in executive_api.get("/api/v1/accounts/").json()["results"]] == ["Uno", "Two"]
+    assert executive_api.get(f"/api/v1/accounts/{first.pk}/").json()["name"] == "Uno"
+    assert AccountViewSet.row_plan().template._result_cache is None
