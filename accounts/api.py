@@ -18,6 +18,7 @@ from accounts.choices import BuyingRoleCode, HealthBand, Tier
 from accounts.filters import AccountFilterSet, ContactFilterSet, ContractFilterSet, InvoiceFilterSet, MeetingFilterSet
 from accounts.models import Account, Contact, Contract, ExchangeRate, Invoice, Meeting
 from kam.api.fields import BlankAsNullChoiceField, CodeListField
+from kam.api.rows import FastReadMixin
 from kam.api.serializers import ApiModelSerializer, FixedOnUpdateMixin
 from kam.api.viewsets import CreateServiceMixin, DestroyServiceMixin, ServiceViewSet, UpdateServiceMixin
 from kam.errors import Conflict
@@ -57,8 +58,10 @@ class AccountSerializer(ApiModelSerializer):
         return owner
 
 
-class AccountViewSet(CreateServiceMixin, UpdateServiceMixin, ServiceViewSet):
+class AccountViewSet(FastReadMixin, CreateServiceMixin, UpdateServiceMixin, ServiceViewSet):
     """Key accounts. ``tier``, the scores and ``health_band`` are computed by tiering and read-only here."""
+
+    # List and detail are read through kam.api.rows (the serializer's output, without its per-field cost).
 
     queryset = Account.objects.all()
     serializer_class = AccountSerializer

@@ -4,6 +4,13 @@ A key is ``kam_`` followed by 43 random URL-safe characters. The database keeps
 ``HMAC-SHA256(SECRET_KEY, key)`` only: the hash is keyed so that a stolen dump cannot be matched
 against guesses without the server's secret, and a lookup is one indexed equality. Keys hashed under
 a previous secret keep working while that secret is listed in ``SECRET_KEY_FALLBACKS``.
+
+A looked-up token (with its user and the user's role names) is kept in the default cache for
+``KAM_API_TOKEN_CACHE_SECONDS`` so that a burst of calls costs no authentication query. Every entry
+carries the "token generation" it was read under; revoking a token, saving or deleting a token or
+a user, and changing a user's groups start a new generation (``token_cache_invalidate``), which
+retires every entry at once, in every process that shares the cache (set ``CACHE_URL``: with the
+per-process default cache, another process can keep using an entry until it expires).
 """
 
 from __future__ import annotations
@@ -13,14 +20,18 @@ import secrets
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import Group
+from django.contrib.postgres.expressions import ArraySubquery
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from integrations.models import ApiToken, TokenScope
+from kam.roles import remember_group_names
 
 KEY_PREFIX = "kam_"
 DEFAULT_EXPIRY_DAYS = 90
@@ -63,16 +74,53 @@ def token_create(
 
 def token_revoke(*, token: ApiToken) -> ApiToken:
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    transaction.on_commit(token_cache_invalidate)
+    token_cache_invalidate()  # now too: a request in this transaction must not find the old entry
     token.refresh_from_db()
     return token
 
 
+GENERATION_KEY = "kam-token-generation"
+
+
+def _cache_key(key_hash: str) -> str:
+    return f"kam-token-{key_hash}"
+
+
+def token_cache_invalidate(**_: Any) -> None:
+    """Retire every cached token (a signal receiver as well: it takes and ignores the signal's kwargs)."""
+    cache.set(GENERATION_KEY, secrets.token_hex(8), None)
+
+
 def token_lookup(key: str) -> ApiToken | None:
-    """The token for a presented key (usable or not), with its user, in one query."""
+    """The token for a presented key (usable or not), with its user and role names: one cache read,
+    or one query when the cache does not hold it (never cached: an unknown key)."""
     if not key.startswith(KEY_PREFIX) or len(key) > 100:
         return None
     hashes = [token_hash(key)] + [token_hash(key, secret=old) for old in settings.SECRET_KEY_FALLBACKS]
-    return ApiToken.objects.select_related("user").filter(key_hash__in=hashes).first()
+    timeout = settings.KAM_API_TOKEN_CACHE_SECONDS
+    cache_key = _cache_key(hashes[0])
+    if timeout:
+        # The generation is read before the database, so an invalidation racing this lookup leaves
+        # an entry stamped with the old generation, which the next lookup ignores.
+        found = cache.get_many([cache_key, GENERATION_KEY])
+        generation = found.get(GENERATION_KEY)
+        entry = found.get(cache_key)
+        if entry is not None and entry[0] == generation:
+            return entry[1]
+    token = (
+        ApiToken.objects.select_related("user")
+        .annotate(user_group_names=ArraySubquery(Group.objects.filter(user=OuterRef("user_id")).values("name")))
+        .filter(key_hash__in=hashes)
+        .first()
+    )
+    if token is None:
+        return None
+    remember_group_names(token.user, token.user_group_names)
+    if timeout:
+        token._kam_cache = (cache_key, generation)
+        cache.set(cache_key, (generation, token), timeout)
+    return token
 
 
 def token_touch(token: ApiToken) -> None:
@@ -88,3 +136,9 @@ def token_touch(token: ApiToken) -> None:
         Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
     ).update(last_used_at=now)
     token.last_used_at = now
+    cached = getattr(token, "_kam_cache", None)
+    if cached is not None:
+        # The cached copy still holds the old time; store the new one under the generation it was
+        # read in (an invalidation since then still retires it).
+        cache_key, generation = cached
+        cache.set(cache_key, (generation, token), settings.KAM_API_TOKEN_CACHE_SECONDS)

@@ -118,6 +118,11 @@ def sync_role_groups(app_config: Any = None, **_: Any) -> None:
             group.permissions.set(wanted)
 
 
+def remember_group_names(user: Any, names: Any) -> None:
+    """Give ``user`` its group names read by another query (the API token's), saving the groups query."""
+    user._kam_group_names = frozenset(names)
+
+
 def group_names(user: Any) -> frozenset[str]:
     """The names of the user's groups (roles), cached on the user object like the visibility rule's."""
     return _group_names(user)

@@ -277,6 +277,9 @@ KAM_API_THROTTLE_RATES = {
 KAM_API_MAX_PAGE_SIZE = 500
 KAM_API_IDEMPOTENCY_HOURS = env_int("KAM_API_IDEMPOTENCY_HOURS", 24, minimum=1)
 KAM_API_TOKEN_MAX_DAYS = env_int("KAM_API_TOKEN_MAX_DAYS", 730, minimum=1)
+# Seconds a looked-up API token (with its user and roles) stays in the default cache; 0 disables.
+# Changes to tokens, users and groups retire the entries at once (integrations.tokens).
+KAM_API_TOKEN_CACHE_SECONDS = env_int("KAM_API_TOKEN_CACHE_SECONDS", 60, minimum=0)
 SPECTACULAR_SETTINGS = {
     "TITLE": "KAM API",
     "DESCRIPTION": "Key account management: accounts, contracts, service delivery, jobs and webhooks. See docs/api.md.",

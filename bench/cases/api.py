@@ -1,7 +1,9 @@
 """Server time of the REST API's account list and detail (issue 7's speed targets), in-process.
 
 The throughput target (300 requests/s at 8 clients under gunicorn) needs a load generator against a
-running server and is not measured here.
+running server and is not measured here (see ``http_api``). The ``*_cpu`` cases report CPU time per
+request (their "median" column) rather than wall time: the figure to compare between runs on a
+shared machine.
 """
 
 from __future__ import annotations
@@ -70,3 +72,36 @@ def account_detail(*, scale: Any) -> dict[str, Any]:
 
     account_id = Account.objects.filter(owner__username="manager1").order_by("id").values_list("id", flat=True).first()
     return _get("manager1", f"/api/v1/accounts/{account_id}/")
+
+
+def _cpu(username: str, url: str, *, repeat: int = 200) -> dict[str, Any]:
+    """CPU seconds of this process per request (``time.process_time``), in-process through the test
+    client: unlike wall time, it hardly moves when other work shares the machine."""
+    import time
+
+    client = _client(username)
+    for _ in range(5):
+        assert client.get(url).status_code == 200
+    start = time.process_time()
+    for _ in range(repeat):
+        client.get(url)
+    per_request = (time.process_time() - start) / repeat
+    return {"median_s": per_request, "p95_s": None, "runs": repeat, "queries": count_queries(lambda: client.get(url))}
+
+
+@case("api_accounts_list_cpu_executive", target="≤ 5 ms CPU per 50-row page", unit="ms")
+def accounts_list_cpu_executive(*, scale: Any) -> dict[str, Any]:
+    return _cpu("exec", "/api/v1/accounts/?page_size=50")
+
+
+@case("api_accounts_list_cpu_manager", target="≤ 5 ms CPU per 50-row page", unit="ms")
+def accounts_list_cpu_manager(*, scale: Any) -> dict[str, Any]:
+    return _cpu("manager1", "/api/v1/accounts/?page_size=50")
+
+
+@case("api_account_detail_cpu", target="CPU per detail request", unit="ms")
+def account_detail_cpu(*, scale: Any) -> dict[str, Any]:
+    from accounts.models import Account
+
+    account_id = Account.objects.filter(owner__username="manager1").order_by("id").values_list("id", flat=True).first()
+    return _cpu("manager1", f"/api/v1/accounts/{account_id}/")

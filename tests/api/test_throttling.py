@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+import time_machine
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from tests.api.conftest import token_client
@@ -36,3 +40,34 @@ def test_users_do_not_share_a_budget(account_manager, other_manager, settings):
     assert mine.get("/api/v1/accounts/").status_code == 200
     assert mine.get("/api/v1/accounts/").status_code == 429
     assert theirs.get("/api/v1/accounts/").status_code == 200
+
+
+def test_the_budget_slides_back_over_the_following_minute(account_manager, settings):
+    """Two counters per throttle (this minute, the last) weighted like a sliding window, not a list
+    of every request's time."""
+    settings.KAM_API_THROTTLE_RATES = {"token": "2/min", "user": "100/min"}
+    client = token_client(account_manager)
+    start = dt.datetime(2026, 1, 5, 9, 0, 30, tzinfo=dt.UTC)
+
+    def statuses(at: dt.datetime, n: int) -> list[int]:
+        with time_machine.travel(at, tick=False):
+            return [client.get("/api/v1/accounts/").status_code for _ in range(n)]
+
+    assert statuses(start, 3) == [200, 200, 429]
+    # 09:01:10: the full last minute still weighs ⌈5/6 × 2⌉ = 2: nothing fits.
+    assert statuses(start + dt.timedelta(seconds=40), 1) == [429]
+    # 09:01:40: it weighs ⌈1/3 × 2⌉ = 1: one call fits.
+    assert statuses(start + dt.timedelta(seconds=70), 2) == [200, 429]
+    # 09:03:05: the last minute (09:02) was quiet: the whole budget is back.
+    assert statuses(start + dt.timedelta(seconds=155), 3) == [200, 200, 429]
+    counters = [v for k, v in cache._cache.items() if "kam-throttle-token" in k]
+    assert counters and all(len(v) < 100 for v in counters)  # small counters, whatever the traffic
+
+
+def test_retry_after_is_the_rest_of_the_minute(account_manager, settings):
+    settings.KAM_API_THROTTLE_RATES = {"token": "1/min", "user": "100/min"}
+    client = token_client(account_manager)
+    with time_machine.travel(dt.datetime(2026, 1, 5, 9, 0, 45, tzinfo=dt.UTC), tick=False):
+        assert client.get("/api/v1/accounts/").status_code == 200
+        limited = client.get("/api/v1/accounts/")
+    assert (limited.status_code, limited.headers["Retry-After"]) == (429, "15")
