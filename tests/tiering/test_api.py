@@ -458,14 +458,15 @@ def _rows(kind: str, owner, approver, n: int) -> None:
             services.health_override_set(account=account, band="red", reason="x", approved_by=approver)
 
 
-# Queries per page whatever the number of rows: token and user, groups, the page (+ factors).
+# Queries per page whatever the number of rows: the page (+ factors); the token, its user and
+# groups come from the token cache (kam.api.authentication).
 PINNED = {
-    "scoring-models": 4,
-    "tier-snapshots": 3,
-    "health-snapshots": 3,
-    "tier-assignments": 3,
-    "tier-overrides": 3,
-    "health-overrides": 3,
+    "scoring-models": 2,
+    "tier-snapshots": 1,
+    "health-snapshots": 1,
+    "tier-assignments": 1,
+    "tier-overrides": 1,
+    "health-overrides": 1,
 }
 
 
