@@ -61,8 +61,9 @@ def measure_retention(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
         SELECT c.account_id, c.start_date, c.end_date, y.fy, c.annual_value * {ctx.rate("c.currency", "rc")} AS value
         FROM (
             SELECT c.id, c.account_id, c.start_date, c.annual_value, c.currency,
-                CASE WHEN {ctx.auto_rolls("c")} THEN %(open_ended)s ELSE c.end_date END AS end_date
+                CASE WHEN {ctx.auto_rolls("c", "rl")} THEN %(open_ended)s ELSE c.end_date END AS end_date
             FROM {t["contract"]} c
+            LEFT JOIN links rl ON rl.old_id = c.id
             WHERE c.status <> 'draft' AND c.start_date <= %(max_until)s
         ) c
         CROSS JOIN (SELECT DISTINCT fy FROM periods) y
@@ -168,7 +169,7 @@ def measure_renewals(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
         SELECT p.label AS period, p.p_start, {group} AS group_id, p.p_due_last, p.p_grace, c.end_date,
             {prior} AS prior_value, {new} AS renewal_value, n.id AS renewal_id, l.n_links, s.prior_total,
             COALESCE(n.signed_on, n.start_date) AS signed,
-            CASE WHEN {ctx.auto_rolls("c")} AND c.end_date < p.p_until THEN 1 ELSE 0 END AS rolls
+            CASE WHEN {ctx.auto_rolls("c", "l")} AND c.end_date < p.p_until THEN 1 ELSE 0 END AS rolls
         FROM {t["contract"]} c
         JOIN period_months pm ON pm.month = {ctx.month_of("c.end_date")}
         JOIN periods p ON p.label = pm.label AND c.end_date >= p.p_start AND c.end_date < p.p_end

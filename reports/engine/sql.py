@@ -220,12 +220,16 @@ class SqlContext:
             ) l
         )"""
 
-    def auto_rolls(self, contract: str) -> str:
+    def auto_rolls(self, contract: str, link: str) -> str:
         """True for a contract that renews itself (§4.4 "Auto-renew"): auto-renewing, live (active or
-        renewed), no notice given by its end date and no renewal contract recorded (needs ``links``)."""
+        renewed), no notice given by its end date and no renewal contract recorded.
+
+        ``link`` is the alias of ``links`` LEFT JOINed on ``old_id = contract.id`` (an ``old_id``
+        appears once in ``links``). A join, not ``NOT EXISTS``: in a select list that would be a
+        subquery per contract over the whole ``links`` CTE (minutes at 100,000 accounts)."""
         return f"""({contract}.auto_renew AND {contract}.status IN ('active', 'renewed')
             AND ({contract}.notice_on IS NULL OR {contract}.notice_on > {contract}.end_date)
-            AND NOT EXISTS (SELECT 1 FROM links al WHERE al.old_id = {contract}.id))"""
+            AND {link}.old_id IS NULL)"""
 
     def rate(self, currency: str, alias: str) -> str:
         """The factor converting ``currency`` to the base currency (1 for the base currency itself)."""
