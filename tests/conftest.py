@@ -129,3 +129,33 @@ def celery_worker(transactional_db):
             except subprocess.TimeoutExpired:
                 proc.kill()
         log.close()
+
+
+# REST clients authenticated with a token of each persona (tests/api/conftest.py ``token_client``),
+# shared by the API tests of every app.
+@pytest.fixture
+def manager_api(account_manager):
+    from tests.api.conftest import token_client
+
+    return token_client(account_manager)
+
+
+@pytest.fixture
+def other_api(other_manager):
+    from tests.api.conftest import token_client
+
+    return token_client(other_manager)
+
+
+@pytest.fixture
+def executive_api(executive):
+    from tests.api.conftest import token_client
+
+    return token_client(executive)
+
+
+@pytest.fixture
+def admin_api(admin_user):
+    from tests.api.conftest import token_client
+
+    return token_client(admin_user)

@@ -31,25 +31,5 @@ def session_client(user) -> APIClient:
 
 
 @pytest.fixture
-def manager_api(account_manager):
-    return token_client(account_manager)
-
-
-@pytest.fixture
-def other_api(other_manager):
-    return token_client(other_manager)
-
-
-@pytest.fixture
-def executive_api(executive):
-    return token_client(executive)
-
-
-@pytest.fixture
-def admin_api(admin_user):
-    return token_client(admin_user)
-
-
-@pytest.fixture
 def api_client_for():
     return token_client

@@ -20,26 +20,6 @@ LIST = reverse("api:import-list")
 HEADER = ["number", "account", "start_date", "end_date", "annual_value"]
 
 
-@pytest.fixture
-def manager_api(account_manager):
-    return token_client(account_manager)
-
-
-@pytest.fixture
-def other_api(other_manager):
-    return token_client(other_manager)
-
-
-@pytest.fixture
-def executive_api(executive):
-    return token_client(executive)
-
-
-@pytest.fixture
-def admin_api(admin_user):
-    return token_client(admin_user)
-
-
 def contracts(n, account="ACME", prefix="A"):
     return csv_bytes([HEADER] + [[f"{prefix}-{i}", account, "2025-01-01", "2025-12-31", "100"] for i in range(n)])
 

@@ -42,16 +42,6 @@ def am_a_api(portfolio):
     return token_client(owner("am_a"))
 
 
-@pytest.fixture
-def executive_api(executive):
-    return token_client(executive)
-
-
-@pytest.fixture
-def admin_api(admin_user):
-    return token_client(admin_user)
-
-
 def _results(response):
     assert response.status_code == 200, response.content
     return response.json()["results"]

@@ -32,26 +32,6 @@ FACTORS = [
 
 
 @pytest.fixture
-def manager_api(account_manager):
-    return token_client(account_manager)
-
-
-@pytest.fixture
-def other_api(other_manager):
-    return token_client(other_manager)
-
-
-@pytest.fixture
-def executive_api(executive):
-    return token_client(executive)
-
-
-@pytest.fixture
-def admin_api(admin_user):
-    return token_client(admin_user)
-
-
-@pytest.fixture
 def today():
     return timezone.localdate()
 
