@@ -220,7 +220,7 @@ def _make_group(ctx: DemoContext, remaining: int, chunk: DemoChunk) -> None:
                 "_payer": _weighted(rng, [(k, int(v[0] * 100)) for k, v in PAYER_PROFILES.items()]),
                 "_renewal_talks": False,
                 # A customer is billed on one rhythm (monthly, quarterly, …) across its contracts.
-                "_billing": _weighted(rng, [(1, 25), (3, 69), (6, 3), (12, 3)]),
+                "_billing": _weighted(rng, [(1, 5), (3, 45), (6, 25), (12, 25)]),
                 "_margin": rng.uniform(0.12, 0.45),
             }
         )
@@ -232,7 +232,7 @@ def _make_contracts(ctx: DemoContext, account: dict[str, Any], chunk: DemoChunk)
     rng, today = ctx.rng, ctx.today
     if account["status"] == AccountStatus.PROSPECT:
         return
-    lines = 1 if rng.random() < 0.75 else 2
+    lines = 1 if rng.random() < 0.9 else 2
     for line in range(lines):
         start = dt.date(today.year - rng.randint(1, 5), rng.randint(1, 12), 1)
         value = account["_spend"] * (1.0 if lines == 1 else (0.65 if line == 0 else 0.35))
