@@ -199,6 +199,18 @@ def test_a_running_recompute_is_shown_and_not_queued_twice(client, executive):
     assert client.get(reverse("web:kpi_job", args=[other.pk])).status_code == 404
 
 
+def test_a_failed_recompute_is_explained_in_the_language_and_details_go_to_admins(client, executive, admin_user):
+    failed = JobRun.objects.create(kind="recompute_kpis", status="failed", error="psycopg2.errors.QueryCanceled: timeout")
+    url = reverse("web:kpi_job", args=[failed.pk])
+    client.force_login(executive)
+    page = client.get(url, headers={"Accept-Language": "zh-hans"})
+    assert f"重新计算失败（作业 {failed.pk}）" in page.text
+    assert "QueryCanceled" not in page.text  # a stored technical error is not shown to executives
+    client.force_login(admin_user)
+    page = client.get(url, headers={"Accept-Language": "en"})
+    assert f"The recompute failed (job {failed.pk})" in page.text and "QueryCanceled: timeout" in page.text
+
+
 @pytest.mark.django_db(transaction=True)
 def test_recompute_says_so_when_background_processing_is_down(client, monkeypatch):
     # A real request outside any test transaction, so the job is published as the view returns.
