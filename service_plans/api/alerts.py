@@ -151,8 +151,13 @@ class NotificationSerializer(ApiModelSerializer):
         read_only_fields = fields
 
 
+class NotificationsMarkedSerializer(serializers.Serializer):
+    marked = serializers.IntegerField(help_text="How many unread notifications were marked read.")
+
+
 class NotificationViewSet(VerbMixin, ServiceViewSet):
-    """Your own in-app notifications (everyone, administrators too, sees only their own); ``read`` marks one read."""
+    """Your own in-app notifications (everyone, administrators too, sees only their own); ``read`` marks one
+    read, ``read-all`` all of yours."""
 
     queryset = Notification.objects.all()
     serializer_class = NotificationSerializer
@@ -160,7 +165,7 @@ class NotificationViewSet(VerbMixin, ServiceViewSet):
     ordering_fields = ["id", "created_at"]
     ordering = ("-id",)
     service_takes_actor = False
-    action_permissions = {"read": []}  # one's own notifications: no model permission needed
+    action_permissions = {"read": [], "read_all": []}  # one's own notifications: no model permission needed
 
     def base_queryset(self) -> models.QuerySet:
         return notifications.notification_list(user=self.request.user)
@@ -171,6 +176,12 @@ class NotificationViewSet(VerbMixin, ServiceViewSet):
         """Mark the notification read (reading it again changes nothing)."""
         note = self.run_verb(request, EmptySerializer, _notification_read, "notification")
         return self.object_response(note)
+
+    @extend_schema(request=EmptySerializer, responses={200: NotificationsMarkedSerializer})
+    @action(detail=False, methods=["post"], url_path="read-all")
+    def read_all(self, request: Request) -> Response:
+        """Mark every unread notification of yours read (others' are untouched); says how many were."""
+        return Response({"marked": notifications.notification_mark_read(user=request.user)})
 
 
 def _notification_read(*, notification: Notification, actor: Any) -> Notification:

@@ -340,6 +340,7 @@ MATRIX: dict[tuple[str, str], dict] = {
     ("notification-list", "GET"): LIST,
     ("notification-detail", "GET"): own_only(200, readonly=200),
     ("notification-read", "POST"): own_only(200, readonly=403),
+    ("notification-read-all", "POST"): table(owner=200, other=200, executive=200, admin=200, readonly=403, anonymous=401),
 }
 
 
@@ -723,6 +724,9 @@ def world(account_manager, other_manager, executive, admin_user, settings, monke
     return w
 
 
+LIST_VERBS = {"read-all"}  # verbs on a whole list (notifications/read-all/), not on one object
+
+
 def _basename(url_name: str) -> tuple[str, str]:
     """(resource, kind): the longest resource name that prefixes the URL name ("account-tiering-why")."""
     for name in sorted(RESOURCES, key=len, reverse=True):
@@ -759,7 +763,11 @@ def test_permission_matrix(world, url_name, method):
     for persona in PERSONAS:
         for obj_name in OBJECTS:
             account = world["own_account"] if obj_name == "own" else world["others_account"]
-            if kind == "list":
+            if kind in LIST_VERBS:  # a verb on the caller's own list: no object
+                if obj_name != "own":
+                    continue
+                url, payload = reverse(f"api:{url_name}"), {}
+            elif kind == "list":
                 url = reverse(f"api:{url_name}")
                 payload = None
                 if method == "POST":

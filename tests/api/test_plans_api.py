@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from service_plans.models import (
     AccountPlan,
@@ -347,6 +348,22 @@ def test_notifications_are_ones_own(manager_api, other_api, admin_api, account_m
     assert response.status_code == 200
     assert response.json()["read_at"] is not None
     assert manager_api.get("/api/v1/notifications/", {"is_read": "false"}).json()["results"] == []
+
+
+def test_read_all_marks_only_ones_own_unread_notifications(manager_api, admin_api, account_manager, admin_user):
+    for i in range(3):
+        Notification.objects.create(user=account_manager, kind="alert.opened", text=f"Alert {i}")
+    already = Notification.objects.create(user=account_manager, kind="alert.opened", text="Seen", read_at=timezone.now())
+    read_at = already.read_at
+    theirs = Notification.objects.create(user=admin_user, kind="alert.opened", text="Admin's")
+    response = manager_api.post("/api/v1/notifications/read-all/", {}, format="json")
+    assert response.status_code == 200 and response.json() == {"marked": 3}
+    assert manager_api.get("/api/v1/notifications/", {"is_read": "false"}).json()["results"] == []
+    already.refresh_from_db()
+    theirs.refresh_from_db()
+    assert already.read_at == read_at and theirs.read_at is None  # a read one keeps its time; others' untouched
+    assert manager_api.post("/api/v1/notifications/read-all/", {}, format="json").json() == {"marked": 0}
+    assert admin_api.post("/api/v1/notifications/read-all/", {}, format="json").json() == {"marked": 1}
 
 
 def test_playbook_etag_changes_with_its_content(admin_api):
