@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -386,6 +388,18 @@ class AccountTieringViewSet(ApiViewMixin, viewsets.GenericViewSet):
         return override
 
     @staticmethod
+    @contextmanager
+    def _ended_meanwhile_is_404() -> Iterator[None]:
+        """Two clients ending the same override at once: the second one, having waited for the first one's
+        row lock, finds it ended; that is the same answer as arriving a moment later (404), not a 400."""
+        try:
+            yield
+        except ValidationError as error:
+            if getattr(error, "error_dict", {}).keys() == {"status"}:
+                raise exceptions.NotFound(_("This account's group has no active override.")) from error
+            raise
+
+    @staticmethod
     def _created(request: Request, data: Any, resource: str, pk: int) -> Response:
         location = request.build_absolute_uri(f"/api/v1/{resource}/{pk}/")
         return Response(data, status=status.HTTP_201_CREATED, headers={"Location": location, "ETag": _representation_etag(data)})
@@ -412,7 +426,7 @@ class AccountTieringViewSet(ApiViewMixin, viewsets.GenericViewSet):
     @tier_override.mapping.delete
     def tier_override_end(self, request: Request, pk: str | None = None) -> Response:
         """End the group's active tier override now: the computed tier applies again (404 if there is none)."""
-        with transaction.atomic():
+        with transaction.atomic(), self._ended_meanwhile_is_404():
             account = self._account(request)
             ended = services.tier_override_end(override=self._active(TierOverride, account), actor=request.user)
         return Response(TierOverrideSerializer(ended).data)
@@ -445,7 +459,7 @@ class AccountTieringViewSet(ApiViewMixin, viewsets.GenericViewSet):
     @health_override.mapping.delete
     def health_override_end(self, request: Request, pk: str | None = None) -> Response:
         """End the group's active health override now: the computed score and band apply again."""
-        with transaction.atomic():
+        with transaction.atomic(), self._ended_meanwhile_is_404():
             account = self._account(request)
             ended = services.health_override_end(override=self._active(HealthOverride, account), actor=request.user)
         return Response(HealthOverrideSerializer(ended).data)

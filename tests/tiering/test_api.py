@@ -8,9 +8,12 @@ alone (``ratings_model``), so each account's tier is known.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from decimal import Decimal
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account
@@ -248,6 +251,44 @@ def test_an_executive_sets_and_ends_a_tier_override(portfolio, executive_api, ex
     assert response.json()["status"] == "revoked"
     assert _tiers(root, child) == ["T3", "T3"]
     assert executive_api.delete(f"/api/v1/accounts/{root.pk}/tier-override/").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_clients_ending_the_same_override_at_once_get_200_and_404(portfolio, executive_api, today):
+    """The second DELETE waits for the first one's row lock, then finds the override ended: a 404 like a
+    request arriving a moment later (it used to be a 400 the schema does not list)."""
+    root = portfolio["root"]
+    expires = (today + dt.timedelta(days=90)).isoformat()
+    url = f"/api/v1/accounts/{root.pk}/tier-override/"
+    response = executive_api.post(url, {"tier": "T1", "reason": "Strategic", "expires_on": expires}, format="json")
+    override_id = response.json()["id"]
+    answers = []
+
+    def second_client():
+        try:
+            answers.append(executive_api.delete(url))
+        finally:
+            connection.close()
+
+    with transaction.atomic():  # the "first client": holds the override's row lock while ending it
+        TierOverride.objects.select_for_update().get(pk=override_id)
+        thread = threading.Thread(target=second_client)
+        thread.start()
+        with connection.cursor() as cursor:  # wait until the second client is blocked on that lock
+            for _ in range(300):
+                cursor.execute("SELECT pg_stat_clear_snapshot()")  # the view is otherwise frozen for the transaction
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+                if cursor.fetchone()[0]:
+                    break
+                time.sleep(0.05)
+            else:
+                pytest.fail("the second DELETE never waited for the row lock")
+        TierOverride.objects.filter(pk=override_id).update(status="revoked")
+    thread.join(30)
+    assert [r.status_code for r in answers] == [404], answers[0].content if answers else "no answer"
+    assert "no active override" in answers[0].json()["detail"]
 
 
 @pytest.mark.parametrize(
