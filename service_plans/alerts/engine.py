@@ -82,7 +82,7 @@ def alert_label(rule: str, reason: str) -> str:
     return _alert_label(rule, reason, get_language())
 
 
-@functools.cache
+@functools.lru_cache(maxsize=4096)  # manual alerts carry free-text reasons: bounded
 def _alert_label(rule: str, reason: str, language: str | None) -> str:
     return f"{Rule(rule).label}: {REASON_LABELS.get(reason, reason)}"
 
