@@ -14,12 +14,13 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/kam
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 DEMO_ACCOUNTS ?= 300
 
-.PHONY: help install run test lint format messages lock bench clean screenshots
+.PHONY: help install run test test-fast lint format messages lock bench clean screenshots
 
 help:
 	@echo "make install  create .venv and install the pinned dependencies"
 	@echo "make run      set up and start KAM on http://127.0.0.1:8000 with demo data"
 	@echo "make test     run the whole suite on PostgreSQL and Redis"
+	@echo "make test-fast  the same without the slow and browser tests (schemathesis, workers, servers)"
 	@echo "make lint     ruff check and format check"
 	@echo "make messages rebuild the translation catalogues"
 	@echo "make bench    run the benchmarks (BENCH_SCALE=small|full)"
@@ -58,6 +59,10 @@ test: install
 	$(MANAGE) check --fail-level WARNING && \
 	$(MANAGE) makemigrations --check --dry-run && \
 	$(BIN)/pytest --create-db $(PYTEST_ARGS)
+
+# While working: everything but the tests that start processes, drive Chromium or fuzz the whole API.
+test-fast:
+	@$(MAKE) --no-print-directory test PYTEST_ARGS='-m "not slow and not browser" $(PYTEST_ARGS)'
 
 # Benchmarks: BENCH_SCALE=small (10,000 accounts, default) or full (100,000); see docs/benchmarks.md.
 BENCH_SCALE ?= small
