@@ -174,7 +174,7 @@ class InvoiceSerializer(ApiModelSerializer):
     class Meta:
         model = Invoice
         fields = [
-            "id", "account", "contract", "number", "issued_on", "due_on", "amount", "currency", "margin_amount", "paid_on",
+            "id", "account", "contract", "number", "issued_on", "due_on", "amount", "currency", "margin_amount", "quantity", "paid_on",
             "written_off_amount", "written_off_on", "is_disputed", *COMMON_READ_ONLY,
         ]  # fmt: skip
         read_only_fields = COMMON_READ_ONLY

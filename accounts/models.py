@@ -384,6 +384,15 @@ class Invoice(models.Model):
     margin_amount = models.DecimalField(
         _("gross margin"), **MONEY, null=True, blank=True, help_text=_("Gross margin on this invoice, when finance provides it.")
     )
+    quantity = models.DecimalField(
+        _("quantity"),
+        max_digits=14,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("Units invoiced (licences, tonnes, hours…), when known: the purchase-drop alert watches volume too."),
+    )
     paid_on = models.DateField(_("paid on"), null=True, blank=True)
     written_off_amount = models.DecimalField(
         _("written-off amount"), **MONEY, default=Decimal("0"), validators=[MinValueValidator(Decimal("0"))]
@@ -408,6 +417,7 @@ class Invoice(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="invoice_amount_non_negative"),
+            models.CheckConstraint(condition=Q(quantity__isnull=True) | Q(quantity__gte=0), name="invoice_quantity_non_negative"),
             models.CheckConstraint(condition=Q(due_on__gte=F("issued_on")), name="invoice_due_after_issue"),
             models.CheckConstraint(
                 condition=Q(paid_on__isnull=True) | Q(paid_on__gte=F("issued_on")), name="invoice_paid_after_issue"

@@ -48,7 +48,7 @@ CONTRACT_FIELDS = frozenset(
 INVOICE_FIELDS = frozenset(
     {
         "account", "account_id", "contract", "contract_id", "number", "issued_on", "due_on", "amount", "currency",
-        "margin_amount", "paid_on", "written_off_amount", "written_off_on", "is_disputed",
+        "margin_amount", "quantity", "paid_on", "written_off_amount", "written_off_on", "is_disputed",
     }
 )  # fmt: skip
 MEETING_FIELDS = frozenset({"account", "account_id", "kind", "occurred_at", "title", "summary", "decisions", "created_by"})

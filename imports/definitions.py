@@ -194,6 +194,7 @@ INVOICE_COLUMNS = (
     Column("amount", "decimal", "amount", required=True, cached=False, aliases=("invoice amount", "金额", "发票金额")),
     Column("currency", "text", "currency", upper=True, aliases=("币种", "货币")),
     Column("margin_amount", "decimal", "margin_amount", cached=False, aliases=("margin", "gross margin", "毛利")),
+    Column("quantity", "decimal", "quantity", aliases=("qty", "units", "volume", "数量", "销量")),
     Column("paid_on", "date", "paid_on", aliases=("paid", "payment date", "付款日期", "回款日期")),
     Column("written_off_amount", "decimal", "written_off_amount", aliases=("written off", "write-off", "核销金额", "坏账金额")),
     Column("written_off_on", "date", "written_off_on", aliases=("write-off date", "核销日期")),

@@ -182,7 +182,7 @@ class InvoiceForm(VersionedForm):
     class Meta:
         model = Invoice
         fields = [
-            "number", "contract", "issued_on", "due_on", "amount", "currency", "margin_amount", "paid_on",
+            "number", "contract", "issued_on", "due_on", "amount", "currency", "margin_amount", "quantity", "paid_on",
             "written_off_amount", "written_off_on", "is_disputed",
         ]  # fmt: skip
         widgets = {"issued_on": DATE, "due_on": DATE, "paid_on": DATE, "written_off_on": DATE}

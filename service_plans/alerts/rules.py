@@ -239,8 +239,17 @@ def r1_purchase_drop(ctx: Context) -> list[Hit]:
         .annotate(
             current=Coalesce(Sum("amount", filter=Q(issued_on__gte=cur_from)), Decimal("0")),
             previous=Sum("amount", filter=Q(issued_on__lte=prev_to)),
+            # Volume (§5.2 "revenue or volume"): only invoices that carry a quantity count, and only when
+            # the year-ago window has some; a price rise can hide a volume fall, and a discount the reverse.
+            # the windows' own invoices without quantities say nothing of volume (a fall to zero purchases
+            # is revenue's −100 %)
+            current_qty=Sum("quantity", filter=Q(issued_on__gte=cur_from)),
+            previous_qty=Sum("quantity", filter=Q(issued_on__lte=prev_to)),
         )
-        .filter(previous__gt=0, current__lte=F("previous") * (1 - loosest))
+        .filter(
+            Q(previous__gt=0, current__lte=F("previous") * (1 - loosest))
+            | Q(previous_qty__gt=0, current_qty__isnull=False, current_qty__lte=F("previous_qty") * (1 - loosest))
+        )
         .order_by()
     )
     hits = []
@@ -249,11 +258,26 @@ def r1_purchase_drop(ctx: Context) -> list[Hit]:
         if not s.applies_to(tier):
             continue
         p = s.params(tier)
-        change = (row["current"] - row["previous"]) / row["previous"] * 100
+        changes = {
+            measure: (row[current] - row[previous]) / row[previous] * 100
+            for measure, current, previous in (("revenue", "current", "previous"), ("volume", "current_qty", "previous_qty"))
+            if row[previous] and row[current] is not None
+        }
+        measure, change = min(changes.items(), key=lambda item: item[1])  # the steeper fall decides
         if change > -Decimal(str(p["drop_pct"])):
             continue
         priority = AlertPriority.HIGH if change <= -Decimal(str(p["high_drop_pct"])) else AlertPriority.MEDIUM
-        evidence = {"current": _num(row["current"]), "previous": _num(row["previous"]), "change_pct": _num(change, 1)}
+        evidence = {"measure": measure, "change_pct": _num(change, 1)}
+        if "revenue" in changes:
+            evidence.update(
+                current=_num(row["current"]), previous=_num(row["previous"]), revenue_change_pct=_num(changes["revenue"], 1)
+            )
+        if "volume" in changes:
+            evidence.update(
+                current_qty=_num(row["current_qty"]),
+                previous_qty=_num(row["previous_qty"]),
+                volume_change_pct=_num(changes["volume"], 1),
+            )
         hits.append(Hit(row["account_id"], "purchase_drop", priority, evidence))
     return hits + _r1_rfm_drop(ctx)
 

@@ -28,8 +28,7 @@ def invoice(account, issued_on, amount, *, paid_on="same", due_on=None):
 
 
 def _purchases(account, current, previous=1000):
-    invoice(account, TODAY - days(365 + 10), previous)
-    invoice(account, TODAY - days(10), current)
+    return invoice(account, TODAY - days(365 + 10), previous), invoice(account, TODAY - days(10), current)
 
 
 @pytest.mark.parametrize(
@@ -57,6 +56,39 @@ def test_r1_ignores_accounts_without_purchases_last_year():
     invoice(account, TODAY - days(10), 5)
     run()
     assert not open_keys(account)
+
+
+@pytest.mark.parametrize(
+    ("current_qty", "expected"),
+    [
+        (80, {("R1", "purchase_drop", "medium")}),  # volume −20 % while revenue holds (a price rise hides it)
+        (81, set()),  # −19 %
+        (60, {("R1", "purchase_drop", "high")}),  # −40 %: high
+        (None, set()),  # no quantity this year: revenue alone decides (flat)
+    ],
+)
+def test_r1_watches_volume_as_well_as_revenue(current_qty, expected):
+    account = AccountFactory()
+    before, now = _purchases(account, 1000)
+    # the invoices carry the units billed
+    type(before).objects.filter(pk=before.pk).update(quantity=Decimal(100))
+    type(now).objects.filter(pk=now.pk).update(quantity=None if current_qty is None else Decimal(current_qty))
+    run()
+    assert {k for k in open_keys(account) if k[0] == "R1"} == expected
+    if expected:
+        alert = account.alerts.get(rule="R1")
+        assert alert.evidence["measure"] == "volume" and alert.evidence["volume_change_pct"] == current_qty - 100
+        assert alert.evidence["revenue_change_pct"] == 0
+
+
+def test_r1_the_steeper_of_revenue_and_volume_decides():
+    account = AccountFactory()
+    before, now = _purchases(account, 700)  # revenue −30 %
+    type(before).objects.filter(pk=before.pk).update(quantity=Decimal(100))
+    type(now).objects.filter(pk=now.pk).update(quantity=Decimal(90))  # volume −10 %
+    run()
+    alert = account.alerts.get(rule="R1")
+    assert (alert.priority, alert.evidence["measure"], alert.evidence["change_pct"]) == ("medium", "revenue", -30.0)
 
 
 def test_r1_tier_settings_come_from_rule_config_rows():
