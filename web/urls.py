@@ -1,12 +1,27 @@
 from django.urls import path
 
-from web.views import accounts, alerts, dashboard, edit, exports, needs, notifications, overrides, plans, reviews, workspace
+from web.views import (
+    accounts,
+    alerts,
+    dashboard,
+    edit,
+    exports,
+    needs,
+    notifications,
+    overrides,
+    plans,
+    reviews,
+    saved_views,
+    workspace,
+)
 
 app_name = "web"
 
 urlpatterns = [
     path("accounts/", accounts.account_list, name="account_list"),
     path("accounts/export/", accounts.account_export, name="account_export"),
+    path("accounts/views/", saved_views.saved_view_menu, name="saved_view_menu"),
+    path("accounts/views/<int:pk>/delete/", saved_views.saved_view_delete_view, name="saved_view_delete"),
     path("exports/<slug:name>/", exports.list_export, name="list_export"),
     path("accounts/lookup/", accounts.account_lookup, name="account_lookup"),
     path("accounts/new/", edit.account_create, name="account_create"),
