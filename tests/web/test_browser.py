@@ -134,6 +134,16 @@ def test_manager_filters_the_list_and_sees_the_account_charts(page, live_server)
     expect(names).to_have_count(1)  # polled by Playwright; the page's CSP forbids eval-based waits
     assert names.all_inner_texts() == ["Acme Retail Group"]
     assert "tier=T1" in page.url
+    page.click("#saved-views .dropdown-toggle")  # saved views: the menu came after the page
+    page.fill("#id_view_name", "Strategic")
+    page.click("#saved-view-form button[type=submit]")
+    expect(page.locator("#saved-view-created")).to_have_count(1)
+    page.goto(f"{live_server.url}/accounts/")
+    expect(names).to_have_count(3)
+    page.click("#saved-views .dropdown-toggle")
+    page.click("#saved-view-list >> text=Strategic")  # opening the view filters the list again
+    expect(names).to_have_count(1)
+    assert "tier=T1" in page.url
     page.click("text=Acme Retail Group")
     page.wait_for_selector("#account-name")
     assert page.inner_text("#account-name") == "Acme Retail Group"
