@@ -53,6 +53,8 @@ ROLE_PERMISSIONS[EXECUTIVE].append(("tiering", "*", ("approve",)))
 ROLE_PERMISSIONS[EXECUTIVE].append(("reports", "kpirun", ("add",)))
 # Import records: administrators look after them in the admin (deleting one deletes its files).
 ROLE_PERMISSIONS[ADMINISTRATOR].append(("imports", "importrecord", ("view", "delete")))
+# Saved views: people manage their own in the list; administrators tidy up shared ones in the admin.
+ROLE_PERMISSIONS[ADMINISTRATOR].append(("web", "savedview", ("view", "change", "delete")))
 
 
 def _group_names(user: Any) -> frozenset[str]:

@@ -106,3 +106,11 @@ def test_menu_query_count_is_constant(manager_client, account_manager, n, django
     manager_client.get(MENU)  # warm the session and the user
     with django_assert_num_queries(4):  # session, user, the layout's per-user data, the views with their authors
         assert manager_client.get(MENU).status_code == 200
+
+
+def test_administrators_tidy_up_views_in_the_admin(client, admin_user, manager_client, account_manager):
+    SavedView.objects.create(user=account_manager, name="Team view", is_shared=True)
+    assert manager_client.get(reverse("admin:web_savedview_changelist")).status_code in {302, 403}
+    client.force_login(admin_user)
+    response = client.get(reverse("admin:web_savedview_changelist"))
+    assert response.status_code == 200 and "Team view" in response.text
