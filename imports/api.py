@@ -73,7 +73,12 @@ class ImportRecordSerializer(serializers.ModelSerializer):
 
 
 class ImportRequestSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="A CSV (UTF-8, UTF-16 or GBK/GB18030) or XLSX file; the first sheet is read.")
+    file = serializers.FileField(
+        help_text=(
+            "A CSV (UTF-8, UTF-16 or GBK/GB18030) or XLSX file; in a workbook of several sheets, the sheet named "
+            'for the kind ("contracts", "Contracts", "合同") is read, else the first.'
+        )
+    )
     kind = serializers.ChoiceField(choices=ImportKind.choices)
     dry_run = serializers.BooleanField(default=False, help_text="Check only: report what would happen, write nothing.")
     day_first = serializers.BooleanField(default=False, help_text="Read 01/03/2025 as 1 March.")

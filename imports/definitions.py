@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.db import models
 from django.db.models import Case, Exists, F, OuterRef, Value, When
 from django.db.models.functions import Cast, Concat
@@ -61,6 +62,15 @@ class KindSpec:
 
     def label(self, column: Column) -> str:
         return str(self.model._meta.get_field(column.field).verbose_name)
+
+    def sheet_names(self) -> list[str]:
+        """What a workbook's sheet of this kind is called: the kind, and the model's plural name in
+        every language KAM speaks ("contracts", "Contracts", "合同")."""
+        names = [self.kind, self.kind.replace("_", " ")]
+        for code, _name in settings.LANGUAGES:
+            with translation.override(code):
+                names.append(str(self.model._meta.verbose_name_plural))
+        return names
 
 
 def _id_ref(prefix: str) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,7 +126,22 @@ def _first_row(rows: Iterator[tuple[int, list[Any]]]) -> list[str]:
     return _header_names(cells)
 
 
-def _open_xlsx(data: bytes) -> Table:
+def _sheet_key(title: Any) -> str:
+    return "".join(ch for ch in str(title).casefold() if ch.isalnum())
+
+
+def _pick_sheet(worksheets: list[Any], prefer: Iterable[str]) -> Any:
+    """The sheet whose title names what is imported ("Contracts", "合同"…), else the first: a workbook
+    exported with several lists, or with a notes sheet first, still imports the right one."""
+    wanted = {_sheet_key(name) for name in prefer}
+    if len(worksheets) > 1 and wanted:
+        for sheet in worksheets:
+            if _sheet_key(sheet.title) in wanted:
+                return sheet
+    return worksheets[0] if worksheets else None
+
+
+def _open_xlsx(data: bytes, prefer_sheets: Iterable[str] = ()) -> Table:
     from openpyxl import load_workbook
 
     try:
@@ -135,7 +150,7 @@ def _open_xlsx(data: bytes) -> Table:
         raise ImportFileError(NOT_A_SPREADSHEET) from exc
     except Exception as exc:  # openpyxl's InvalidFileException and friends: not a workbook
         raise ImportFileError(NOT_A_SPREADSHEET) from exc
-    sheet = workbook.worksheets[0] if workbook.worksheets else None
+    sheet = _pick_sheet(workbook.worksheets, prefer_sheets)
     if sheet is None:
         workbook.close()
         raise ImportFileError(EMPTY_FILE)
@@ -163,14 +178,17 @@ def _open_xlsx(data: bytes) -> Table:
     return Table("xlsx", "", headers, estimated, rows, workbook.close)
 
 
-def open_table(data: bytes) -> Table:
-    """Open ``data`` as a CSV or XLSX table; raises ``ImportFileError`` with the reason otherwise."""
+def open_table(data: bytes, *, prefer_sheets: Iterable[str] = ()) -> Table:
+    """Open ``data`` as a CSV or XLSX table; raises ``ImportFileError`` with the reason otherwise.
+
+    In a workbook of several sheets, the first sheet titled like one of ``prefer_sheets`` is read,
+    else the first sheet."""
     if not data or not data.strip():
         raise ImportFileError(EMPTY_FILE)
     if data.startswith(OLE2_MAGIC):
         raise ImportFileError(LEGACY_XLS)
     if data.startswith(XLSX_MAGIC):
-        return _open_xlsx(data)
+        return _open_xlsx(data, prefer_sheets)
     if data.startswith((b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b")):
         raise ImportFileError(NOT_A_SPREADSHEET)
     return _open_csv(data)

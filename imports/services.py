@@ -67,7 +67,7 @@ def import_record_create(
         language=translation.get_language() or settings.LANGUAGE_CODE,
     )
     try:
-        table = open_table(content)
+        table = open_table(content, prefer_sheets=spec.sheet_names())
     except ImportFileError as exc:
         record.status = ImportStatus.INVALID
         record.message = str(exc.message)
@@ -132,7 +132,7 @@ def import_file_problem(*, record: ImportRecord) -> str | None:
     if record.status == ImportStatus.INVALID:
         return record.message
     try:
-        table = open_table(_source(record))
+        table = open_table(_source(record), prefer_sheets=SPECS[record.kind].sheet_names())
         table.close()
         importer: BaseImporter = import_string(SPECS[record.kind].importer)(
             user=record.user, mapping=record.mapping, headers=table.headers, file_format=table.format
@@ -156,7 +156,7 @@ def import_run(*, record: ImportRecord, dry_run: bool, progress: Callable[[float
     record.refresh_from_db()
     with translation.override(record.language or settings.LANGUAGE_CODE):
         try:
-            table = open_table(_source(record))
+            table = open_table(_source(record), prefer_sheets=SPECS[record.kind].sheet_names())
             importer: BaseImporter = import_string(SPECS[record.kind].importer)(
                 user=record.user,
                 mapping=record.mapping,

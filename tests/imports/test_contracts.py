@@ -53,6 +53,41 @@ def test_reimport_updates_by_number(account_manager, acme):
     assert (contract.annual_value, contract.version, Contract.objects.count()) == (Decimal("150.00"), 2, 1)
 
 
+def _workbook(sheets: dict[str, list[list]]) -> bytes:
+    import io
+
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for title, rows in sheets.items():
+        sheet = workbook.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+CONTRACT_ROWS = [["number", "account", "start_date", "end_date", "annual_value"], ["S-1", "ACME", "2025-01-01", "2025-12-31", 10]]
+
+
+@pytest.mark.parametrize("title", ["合同", "Contracts", "contracts"])
+def test_a_workbook_of_several_sheets_imports_the_sheet_named_for_the_kind(account_manager, acme, title):
+    content = _workbook(
+        {"说明": [["Read me first"], ["Fill in the next sheet"]], "Accounts": [["name"], ["X"]], title: CONTRACT_ROWS}
+    )
+    record = run_import("contracts", content, user=account_manager, file_name="book.xlsx")
+    assert record.status == ImportStatus.DONE, (record.message, record.errors)
+    assert list(Contract.objects.values_list("number", flat=True)) == ["S-1"]
+
+
+def test_without_a_sheet_named_for_the_kind_the_first_sheet_is_read(account_manager, acme):
+    content = _workbook({"Sheet A": CONTRACT_ROWS, "Sheet B": [["name"], ["X"]]})
+    record = run_import("contracts", content, user=account_manager, file_name="book.xlsx")
+    assert record.status == ImportStatus.DONE, (record.message, record.errors)
+
+
 def test_xlsx_with_excel_dates_and_numbers(account_manager, acme):
     content = xlsx_bytes(
         [
