@@ -37,7 +37,7 @@ FAMILIES: dict[str, Family] = {
         Family(catalogue.RECEIVABLES, fam.measure_receivables, fam.results_receivables, parts=("receivables",)),
         Family(catalogue.CONCENTRATION, fam.measure_concentration, fam.results_concentration, (3,)),
         Family(catalogue.SERVICE, fam.measure_service, fam.results_service, (1,)),
-        Family(catalogue.PROGRAMME, fam.measure_programme, fam.results_programme, parts=("programme", "programme_mix")),
+        Family(catalogue.PROGRAMME, fam.measure_programme, fam.results_programme, parts=("programme",)),
     )
 }
 assert tuple(FAMILIES) == catalogue.FAMILIES

@@ -376,29 +376,29 @@ def measure_receivables(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
         )
     },
     amounts AS (
-        SELECT p.label AS period, e.account_id, e.currency, e.revenue, e.written_off, e.paid_amount, e.days_weighted,
-            e.terms_amount, e.beyond_weighted, 0 AS receivables, 0 AS past_due, e.paid_n
+        SELECT p.label AS period, p.p_start, p.fy, e.account_id, e.currency, e.revenue, e.written_off, e.paid_amount,
+            e.days_weighted, e.terms_amount, e.beyond_weighted, 0 AS receivables, 0 AS past_due, e.paid_n
         FROM events e
         JOIN period_months pm ON pm.month = {ctx.month_of("e.d")}
         JOIN periods p ON p.label = pm.label AND e.d >= p.p_start AND e.d < p.p_until
         UNION ALL
-        SELECT p.label, o.account_id, o.currency, 0, 0, 0, 0, 0, 0,
+        SELECT p.label, p.p_start, p.fy, o.account_id, o.currency, 0, 0, 0, 0, 0, 0,
             {open_amount}, CASE WHEN o.due_on < p.p_last THEN {open_amount} ELSE 0 END, 0
         FROM open_items o
         JOIN periods p ON o.issued_on <= p.p_last AND (o.paid_on IS NULL OR o.paid_on > p.p_last)
     ),
     per_group AS (
-        SELECT {group} AS group_id, x.period, x.currency, {", ".join(f"SUM(x.{c}) AS {c}" for c in parts)}
+        SELECT {group} AS group_id, x.period, x.p_start, x.fy, x.currency, {", ".join(f"SUM(x.{c}) AS {c}" for c in parts)}
         FROM amounts x {group_join}
-        GROUP BY {group}, x.period, x.currency
+        GROUP BY {group}, x.period, x.p_start, x.fy, x.currency
     ),
     converted AS (
-        SELECT g.group_id, g.period, p.p_start, {
+        -- The period's start and fiscal year carried along: no second join with the periods.
+        SELECT g.group_id, g.period, g.p_start, {
         ", ".join(f"g.{c} * {ctx.rate('g.currency', 'r')} AS {c}" for c in money)
     }, g.paid_n
         FROM per_group g
-        JOIN periods p ON p.label = g.period
-        LEFT JOIN rates r ON r.currency = g.currency AND r.fy = p.fy
+        LEFT JOIN rates r ON r.currency = g.currency AND r.fy = g.fy
     ),
     scoped AS ({ctx.attach("converted")})
     {ctx.additive("scoped", "receivables", [(c, c) for c in parts])}
@@ -686,9 +686,12 @@ def measure_programme(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
         WHERE th.tier IS NOT NULL
     ),
     scoped AS ({ctx.attach("tiered")})
-    {ctx.additive("scoped", "programme_mix", [("tiered_groups", "1"), *tier_counts])}
+    {ctx.rollup("scoped", ["COUNT(*) AS tiered_groups", *(f"SUM({expr}) AS {name}" for name, expr in tier_counts)])}
     """
-    return _measured(ctx, mix, params, "programme_mix", measures)
+    # Not kept per group: only tiers move the mix, and a tier change refreshes the families whole.
+    if ctx.groups is not None:
+        return measures
+    return _collect(ctx.fetch(mix, params), measures)
 
 
 def results_programme(get: Lookup, period: Period) -> dict[str, f.KpiResult]:
