@@ -191,8 +191,8 @@ def kpis_recompute(
 
 def _refreshable(families: list[str], changed: dict[str, list[int]] | None, *, as_of: dt.date, labels: list[str]) -> list[str]:
     """The families a refresh of ``changed`` can apply group by group (``reports.engine.facts``)."""
-    if changed is None or connection.vendor != "postgresql":
-        return []
+    if not changed or not any(changed.get(key) for key in ("accounts", "contracts")) or connection.vendor != "postgresql":
+        return []  # nothing known about the change (e.g. families marked before this was recorded)
     return [name for name in families if FAMILIES[name].parts and facts.usable(FAMILIES[name].parts, as_of=as_of, periods=labels)]
 
 

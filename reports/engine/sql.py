@@ -31,7 +31,7 @@ from service_plans.models import Alert, Project, ServiceRequest, SurveyResponse
 
 logger = logging.getLogger(__name__)
 _NAMED = re.compile(r"%\((\w+)\)s")
-WORK_MEM = "256MB"
+WORK_MEM = "64MB"
 DIMENSIONS = ("tier", "owner", "region")
 
 
