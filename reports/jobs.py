@@ -12,7 +12,8 @@ from reports.services import kpis_recompute
 
 
 def recompute_kpis(*, job: JobRun, progress: Progress) -> dict[str, Any]:
-    """Params (all optional): ``periods`` (labels), ``families``, ``as_of`` (YYYY-MM-DD), ``trigger``."""
+    """Params (all optional): ``periods`` (labels), ``families``, ``as_of`` (YYYY-MM-DD), ``trigger``,
+    ``changed`` (the accounts and contracts a refresh is about, ``{"accounts": [...], "contracts": [...]}``)."""
     params = job.params or {}
     as_of = dt.date.fromisoformat(params["as_of"]) if params.get("as_of") else None
     trigger = params.get("trigger") or (RunTrigger.SCHEDULED if params.get("scheduled") else RunTrigger.MANUAL)
@@ -23,6 +24,7 @@ def recompute_kpis(*, job: JobRun, progress: Progress) -> dict[str, Any]:
         job=job,
         progress=progress,
         trigger=trigger,
+        changed=params.get("changed"),
     )
     return {
         "run": run.pk,
@@ -30,4 +32,5 @@ def recompute_kpis(*, job: JobRun, progress: Progress) -> dict[str, Any]:
         "periods": run.periods,
         "families": run.families,
         "values": run.value_count,
+        "timings": run.timings,
     }

@@ -65,6 +65,9 @@ class KpiRun(models.Model):
         _("full recompute"), default=False, help_text=_("Every family for the standard rolling periods.")
     )
     value_count = models.PositiveIntegerField(_("values written"), default=0)
+    timings = models.JSONField(
+        _("timings"), default=dict, blank=True, help_text=_("Seconds spent per family and in the publish step.")
+    )
     error = models.TextField(_("error"), blank=True)
     started_at = models.DateTimeField(_("started at"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
@@ -203,6 +206,13 @@ class KpiRefreshState(models.Model):
     """
 
     families = models.JSONField(_("families waiting"), default=list)
+    changed = models.JSONField(
+        _("changed rows"),
+        null=True,
+        blank=True,
+        default=dict,
+        help_text=_("Accounts and contracts changed since the last refresh; empty if not known (the refresh recomputes whole)."),
+    )
     changed_at = models.DateTimeField(_("last change"), null=True, blank=True)
     scheduled_at = models.DateTimeField(_("refresh scheduled at"), null=True, blank=True)
     job = models.ForeignKey(
@@ -215,3 +225,44 @@ class KpiRefreshState(models.Model):
 
     def __str__(self) -> str:
         return ", ".join(self.families) or "-"
+
+
+class KpiFactSet(models.Model):
+    """Where the per-group sums of one additive KPI statement (a "part") of the standard periods are
+    kept, so that the refresh after a change recomputes one group instead of everything.
+
+    The rows live in an unlogged table per run (``kpi_facts_r<run>``: part, period, group, the
+    group's tier, owner and region, and the sums); this row names the table holding the part's
+    current rows and what they were computed for. Written in the publish transaction.
+    """
+
+    part = models.CharField(_("part"), max_length=32, unique=True)
+    table = models.CharField(_("table"), max_length=63)
+    run = models.ForeignKey(KpiRun, verbose_name=_("run"), on_delete=models.CASCADE, related_name="+")
+    as_of = models.DateField(_("as of"))
+    periods = models.JSONField(_("periods"), default=list)
+
+    class Meta:
+        verbose_name = _("KPI fact set")
+        verbose_name_plural = _("KPI fact sets")
+
+    def __str__(self) -> str:
+        return f"{self.part} → {self.table}"
+
+
+class KpiMeasure(models.Model):
+    """The sums of one additive family for one scope, per period label (baselines included), as
+    published: what the values of the scope were computed from, moved by a refresh of one group."""
+
+    family = models.CharField(_("family"), max_length=32)
+    scope = models.CharField(_("scope"), max_length=200)
+    as_of = models.DateField(_("as of"))
+    sums = models.JSONField(_("sums"), default=dict)
+
+    class Meta:
+        verbose_name = _("KPI sums")
+        verbose_name_plural = _("KPI sums")
+        constraints = [models.UniqueConstraint(fields=["family", "scope"], name="kpimeasure_family_scope_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.family} {self.scope}"

@@ -13,13 +13,14 @@ import csv
 import datetime as dt
 import io
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from decimal import Context, Decimal
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,11 +31,11 @@ from kam.events import publish
 from kam.jobs import Progress
 from kam.models import JobKind, JobRun, JobStatus
 from reports import catalogue
-from reports.engine import FAMILIES, compute_family, family_periods
+from reports.engine import FAMILIES, compute_family, facts, family_periods, results_of
 from reports.engine.inputs import missing_exchange_rates, scope_universe
 from reports.engine.sql import SqlContext
 from reports.formulas import KpiResult, target_status
-from reports.models import KpiRefreshState, KpiRun, KpiTarget, KpiValue, RunStatus, RunTrigger
+from reports.models import KpiFactSet, KpiRefreshState, KpiRun, KpiTarget, KpiValue, RunStatus, RunTrigger
 from reports.periods import Period, default_periods, local_today, periods_for_labels
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ MONEY_FAMILIES = (catalogue.RETENTION, catalogue.RENEWALS, catalogue.RECEIVABLES
 VALUE_QUANTUM = Decimal("1e-12")
 WIDE = Context(prec=60)
 UPSERT_BATCH = 2_000
+MAX_CHANGED_ROWS = 200  # a refresh of more accounts and contracts than this recomputes whole
 VALUE_FIELDS = [
     "run", "period_kind", "period_start", "period_end", "as_of", "value", "numerator", "denominator", "n",
     "is_partial", "low_confidence", "reason", "target_value", "target_status", "computed_at",
@@ -84,12 +86,17 @@ def kpis_recompute(
     job: JobRun | None = None,
     progress: Progress | None = None,
     trigger: str = RunTrigger.MANUAL,
+    changed: dict[str, list[int]] | None = None,
 ) -> KpiRun:
     """Compute the KPIs of ``families`` (all by default) for ``periods`` (the last 12 months, 4
     quarters and 2 fiscal years by default) as of ``as_of`` (today), and publish them atomically.
 
     Raises ``ValidationError`` for bad periods or families, ``KpiRunError`` when the data cannot
     give correct values (a missing exchange rate); the run is then recorded as failed.
+
+    ``changed`` (the refresh after a change: the accounts and contracts concerned) lets the additive
+    families whose per-group rows are kept for these periods (``reports.engine.facts``) recompute
+    the groups of those rows only; the other families are recomputed whole.
     """
     as_of = as_of or local_today()
     period_list = periods_for_labels(list(periods), as_of=as_of) if periods else default_periods(as_of=as_of)
@@ -107,12 +114,21 @@ def kpis_recompute(
         families=family_names,
         is_full=not periods and len(family_names) == len(catalogue.FAMILIES),
     )
+    fact_table = None
     try:
-        ctx = SqlContext(now=timezone.now())
-        money_periods = [
-            p for name in family_names if name in MONEY_FAMILIES for p in family_periods(FAMILIES[name], period_list)
-        ]
-        missing = missing_exchange_rates(ctx, money_periods) if money_periods else []
+        labels = [p.label for p in period_list]
+        delta_families = _refreshable(family_names, changed, as_of=as_of, labels=labels) if not periods else []
+        full_families = [name for name in family_names if name not in delta_families]
+        if connection.vendor == "postgresql" and not periods and any(FAMILIES[name].parts for name in full_families):
+            fact_table = facts.table_name(run.pk)
+            facts.create_table(fact_table)
+        ctx = SqlContext(now=timezone.now(), fact_table=fact_table)
+        group_ctx = SqlContext(now=ctx.now, groups=_groups_of(changed)) if delta_families else None
+        missing = []
+        for names, context in ((full_families, ctx), (delta_families, group_ctx)):
+            money_periods = [p for name in names if name in MONEY_FAMILIES for p in family_periods(FAMILIES[name], period_list)]
+            if money_periods:
+                missing += [pair for pair in missing_exchange_rates(context, money_periods) if pair not in missing]
         if missing:
             raise KpiRunError(
                 _("Missing exchange rate to %(base)s: %(pairs)s. Add the rates and run again.")
@@ -123,18 +139,48 @@ def kpis_recompute(
                     ),
                 }
             )
-        scopes = scope_universe(ctx)
+        scopes = scope_universe(ctx) if full_families else []
         results: dict[tuple[str, str, str], KpiResult] = {}
+        measures: dict[str, Any] = {}
+        timings: dict[str, float] = {}
         with ctx.tuned():
-            for index, name in enumerate(family_names):
-                results.update(compute_family(FAMILIES[name], ctx, period_list, scopes))
+            for index, name in enumerate(full_families):
+                started = time.perf_counter()
+                results.update(compute_family(FAMILIES[name], ctx, period_list, scopes, measures_out=measures))
+                timings[name] = round(time.perf_counter() - started, 3)
                 if progress is not None:
                     progress.set(int(90 * (index + 1) / len(family_names)))
+        for name in delta_families:  # a few groups' rows, read by index
+            started = time.perf_counter()
+            FAMILIES[name].measure(group_ctx, family_periods(FAMILIES[name], period_list))
+            timings[f"{name} (groups)"] = round(time.perf_counter() - started, 3)
+        if fact_table:
+            started = time.perf_counter()
+            facts.index_table(fact_table)
+            timings["facts index"] = round(time.perf_counter() - started, 3)
+        started = time.perf_counter()
         with transaction.atomic():
-            _publish(run, results, period_list, family_names)
+            if delta_families:
+                results.update(_apply_groups(group_ctx, delta_families, period_list, as_of=as_of))
+            if fact_table:
+                additive = [name for name in full_families if FAMILIES[name].parts]
+                parts = [part for name in additive for part in FAMILIES[name].parts]
+                KpiFactSet.objects.filter(part__in=parts)._raw_delete(KpiFactSet.objects.db)
+                KpiFactSet.objects.bulk_create(
+                    [KpiFactSet(part=part, table=fact_table, run=run, as_of=as_of, periods=labels) for part in parts]
+                )
+                facts.save_measures({name: measures[name] for name in additive}, as_of=as_of)
+                facts.drop_unused()
+            _publish(run, results, period_list, full_families, timings=timings, started=started)
+        logger.info("KPI run %s: seconds per step %s", run.pk, timings)
         if progress is not None:
             progress.set(100)
     except Exception as exc:
+        if fact_table:
+            try:
+                facts.drop_table(fact_table)
+            except DatabaseError:  # an aborted transaction: the next publish drops it
+                logger.warning("could not drop the failed KPI run's facts", exc_info=True)
         KpiRun.objects.filter(pk=run.pk).update(
             status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:10_000], finished_at=timezone.now()
         )
@@ -143,7 +189,66 @@ def kpis_recompute(
     return run
 
 
-def _publish(run: KpiRun, results: dict[tuple[str, str, str], KpiResult], periods: list[Period], families: list[str]) -> None:
+def _refreshable(families: list[str], changed: dict[str, list[int]] | None, *, as_of: dt.date, labels: list[str]) -> list[str]:
+    """The families a refresh of ``changed`` can apply group by group (``reports.engine.facts``)."""
+    if not changed or not any(changed.get(key) for key in ("accounts", "contracts")) or connection.vendor != "postgresql":
+        return []  # nothing known about the change (e.g. families marked before this was recorded)
+    return [name for name in families if FAMILIES[name].parts and facts.usable(FAMILIES[name].parts, as_of=as_of, periods=labels)]
+
+
+def _groups_of(changed: dict[str, list[int]] | None) -> list[int]:
+    """The groups whose sums a change of these accounts and contracts can move: the groups of the
+    accounts, of the contracts, and of the contracts renewing, renewed by or consolidated with them
+    (their renewal and retention sums depend on each other's links)."""
+    from accounts.models import Account, Contract
+
+    changed = changed or {}
+    account, contract = connection.ops.quote_name(Account._meta.db_table), connection.ops.quote_name(Contract._meta.db_table)
+    linked = f"""
+        SELECT id FROM {{prev}}
+        UNION SELECT c.renewal_of_id FROM {contract} c WHERE c.id IN (SELECT id FROM {{prev}})
+        UNION SELECT c.superseded_by_id FROM {contract} c WHERE c.id IN (SELECT id FROM {{prev}})
+        UNION SELECT c.id FROM {contract} c WHERE c.renewal_of_id IN (SELECT id FROM {{prev}})
+        UNION SELECT c.id FROM {contract} c WHERE c.superseded_by_id IN (SELECT id FROM {{prev}})"""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH c0 (id) AS (SELECT unnest(CAST(%s AS BIGINT[]))),
+            c1 AS ({linked.format(prev="c0")}),
+            c2 AS ({linked.format(prev="c1")})
+            SELECT DISTINCT COALESCE(a.group_root_id, a.id) FROM {account} a
+            WHERE a.id = ANY(CAST(%s AS BIGINT[])) OR a.id IN (SELECT c.account_id FROM {contract} c WHERE c.id IN (SELECT id FROM c2))
+            ORDER BY 1""",
+            [list(changed.get("contracts", [])), list(changed.get("accounts", []))],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _apply_groups(
+    ctx: SqlContext, families: list[str], periods: list[Period], *, as_of: dt.date
+) -> dict[tuple[str, str, str], KpiResult]:
+    """Swap the groups' kept rows for the new ones, move the scopes' sums by the difference and
+    return the values of the scopes that moved (in the publish transaction)."""
+    results: dict[tuple[str, str, str], KpiResult] = {}
+    for name in families:
+        family = FAMILIES[name]
+        parts = {part: ctx.parts[part] for part in family.parts}
+        new = {part: ctx.group_facts.get(part, []) for part in family.parts}
+        old = {part: facts.replace_rows(part, parts[part], ctx.groups or [], new[part]) for part in family.parts}
+        moved = facts.apply(name, parts, old, new, as_of=as_of)
+        results.update(results_of(family, moved, periods, sorted({scope for scope, _ in moved})))
+    return results
+
+
+def _publish(
+    run: KpiRun,
+    results: dict[tuple[str, str, str], KpiResult],
+    periods: list[Period],
+    families: list[str],
+    *,
+    timings: dict[str, float] | None = None,
+    started: float | None = None,
+) -> None:
     by_label = {p.label: p for p in periods}
     targets = _target_index(code for code, _, _ in results)
     rows = []
@@ -176,7 +281,12 @@ def _publish(run: KpiRun, results: dict[tuple[str, str, str], KpiResult], period
     _upsert_values(rows, stage=f"kpi_stage_{run.pk}")
     # Values of these periods and KPIs that this run did not produce (a scope that no longer exists).
     KpiValue.objects.filter(period__in=list(by_label), code__in=catalogue.codes_of(families)).exclude(run=run).delete()
-    KpiRun.objects.filter(pk=run.pk).update(status=RunStatus.PUBLISHED, value_count=len(rows), finished_at=timezone.now())
+    timings = dict(timings or {})
+    if started is not None:
+        timings["publish"] = round(time.perf_counter() - started, 3)
+    KpiRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.PUBLISHED, value_count=len(rows), finished_at=timezone.now(), timings=timings
+    )
     publish("kpis.recomputed", {"job_id": run.job_id, "periods": [p.label for p in periods]})
 
 
@@ -328,8 +438,18 @@ def _state_for_update() -> KpiRefreshState:
     return state
 
 
-def kpis_changed(*, families: Iterable[str]) -> bool:
+def _merge_changed(waiting: dict[str, list[int]] | None, changed: dict[str, list[int]] | None) -> dict[str, list[int]] | None:
+    if waiting is None or changed is None:
+        return None
+    merged = {key: sorted(set(waiting.get(key, ())) | set(changed.get(key, ()))) for key in ("accounts", "contracts")}
+    return None if sum(map(len, merged.values())) > MAX_CHANGED_ROWS else merged
+
+
+def kpis_changed(*, families: Iterable[str], changed: dict[str, list[int]] | None = None) -> bool:
     """Record that source data of ``families`` changed; schedule one refresh if none is pending.
+
+    ``changed``: the accounts and contracts concerned (``reports.receivers``), for a refresh of
+    their groups only; None when not known (the refresh recomputes the families whole).
 
     Called after the change committed (``reports.receivers``). Returns whether a refresh task was
     queued. Without a broker (the embedded default, and tests unless a real worker runs) nothing is
@@ -341,6 +461,7 @@ def kpis_changed(*, families: Iterable[str]) -> bool:
     queue = False
     with transaction.atomic():
         state = _state_for_update()
+        state.changed = _merge_changed({} if not state.families else state.changed, changed)
         state.families = sorted(set(state.families) | set(families))
         state.changed_at = now
         if not app.conf.task_always_eager and (state.scheduled_at is None or state.scheduled_at < now - _refresh_stale_after()):
@@ -400,9 +521,10 @@ def kpis_refresh_run() -> dict[str, Any]:
         if _refresh_job_busy(exclude=job.pk if job else None):
             return {"status": "waiting", "countdown": debounce.total_seconds()}
         if job is None:
-            job = JobRun.objects.create(
-                kind=JobKind.RECOMPUTE_KPIS, params={"families": state.families, "trigger": RunTrigger.CHANGE}
-            )
+            params: dict[str, Any] = {"families": state.families, "trigger": RunTrigger.CHANGE}
+            if state.changed is not None:
+                params["changed"] = state.changed
+            job = JobRun.objects.create(kind=JobKind.RECOMPUTE_KPIS, params=params)
             state.job = job
             state.save()
         claimed_at = state.changed_at
@@ -418,7 +540,7 @@ def kpis_refresh_run() -> dict[str, Any]:
             state.save()
             return {"status": "waiting", "countdown": debounce.total_seconds(), "job": job.pk}
         if state.changed_at == claimed_at:
-            state.families, state.scheduled_at = [], None
+            state.families, state.scheduled_at, state.changed = [], None, {}
             state.save()
             return {"status": job.status, "job": job.pk}
         state.save()  # changed while running: this task stays scheduled and runs again

@@ -23,18 +23,21 @@ class Family:
     measure: Callable[[SqlContext, Sequence[Period]], fam.Measures]
     results: Callable[[fam.Lookup, Period], dict[str, KpiResult]]
     baseline_years: tuple[int, ...] = ()  # earlier windows the family compares with
+    # The family's additive statements (``SqlContext.additive``): when it has no other statement, a
+    # refresh can recompute one group and move the scopes' sums by the difference (``facts``).
+    parts: tuple[str, ...] = ()
 
 
 FAMILIES: dict[str, Family] = {
     family.name: family
     for family in (
-        Family(catalogue.RETENTION, fam.measure_retention, fam.results_retention),
-        Family(catalogue.RENEWALS, fam.measure_renewals, fam.results_renewals),
-        Family(catalogue.SATISFACTION, fam.measure_satisfaction, fam.results_satisfaction, (1,)),
-        Family(catalogue.RECEIVABLES, fam.measure_receivables, fam.results_receivables),
+        Family(catalogue.RETENTION, fam.measure_retention, fam.results_retention, parts=("retention",)),
+        Family(catalogue.RENEWALS, fam.measure_renewals, fam.results_renewals, parts=("renewals",)),
+        Family(catalogue.SATISFACTION, fam.measure_satisfaction, fam.results_satisfaction, (1,), ("satisfaction",)),
+        Family(catalogue.RECEIVABLES, fam.measure_receivables, fam.results_receivables, parts=("receivables",)),
         Family(catalogue.CONCENTRATION, fam.measure_concentration, fam.results_concentration, (3,)),
         Family(catalogue.SERVICE, fam.measure_service, fam.results_service, (1,)),
-        Family(catalogue.PROGRAMME, fam.measure_programme, fam.results_programme),
+        Family(catalogue.PROGRAMME, fam.measure_programme, fam.results_programme, parts=("programme",)),
     )
 }
 assert tuple(FAMILIES) == catalogue.FAMILIES
@@ -47,8 +50,17 @@ def family_periods(family: Family, periods: Sequence[Period]) -> list[Period]:
     return [*periods, *(p.shifted(-years) for years in family.baseline_years for p in periods)]
 
 
-def compute_family(family: Family, ctx: SqlContext, periods: Sequence[Period], scopes: Sequence[str]) -> dict[Key, KpiResult]:
+def compute_family(
+    family: Family, ctx: SqlContext, periods: Sequence[Period], scopes: Sequence[str], measures_out: dict | None = None
+) -> dict[Key, KpiResult]:
     measures = family.measure(ctx, family_periods(family, periods))
+    if measures_out is not None:
+        measures_out[family.name] = measures
+    return results_of(family, measures, periods, scopes)
+
+
+def results_of(family: Family, measures: fam.Measures, periods: Sequence[Period], scopes: Sequence[str]) -> dict[Key, KpiResult]:
+    """The family's values for ``scopes`` × ``periods`` from its sums per (scope, period label)."""
     results: dict[Key, KpiResult] = {}
     for scope in scopes:
 

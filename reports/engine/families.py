@@ -30,6 +30,16 @@ def _collect(rows: list[dict[str, Any]], into: Measures | None = None) -> Measur
     return into
 
 
+def _measured(ctx: SqlContext, sql: str, params: dict[str, Any], part: str, into: Measures | None = None) -> Measures:
+    """Run an additive statement (ending in ``ctx.additive``): its roll-up to scopes, or in group
+    mode its per-group rows, kept in ``ctx.group_facts`` for the refresh."""
+    rows = ctx.fetch(sql, params)
+    if ctx.groups is not None:
+        ctx.group_facts[part] = rows
+        return {} if into is None else into
+    return _collect(rows, into)
+
+
 def _int(value: Any) -> int:
     return int(value or 0)
 
@@ -64,7 +74,7 @@ def measure_retention(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
                 CASE WHEN {ctx.auto_rolls("c", "rl")} THEN %(open_ended)s ELSE c.end_date END AS end_date
             FROM {t["contract"]} c
             LEFT JOIN links rl ON rl.old_id = c.id
-            WHERE c.status <> 'draft' AND c.start_date <= %(max_until)s
+            WHERE c.status <> 'draft' AND c.start_date <= %(max_until)s{ctx.in_groups("c.account_id")}
         ) c
         CROSS JOIN (SELECT DISTINCT fy FROM periods) y
         LEFT JOIN rates rc ON rc.currency = c.currency AND rc.fy = y.fy
@@ -85,7 +95,7 @@ def measure_retention(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
         FROM {t["alert"]} al
         JOIN periods p ON al.opened_at < p.ts_until AND (al.closed_at IS NULL OR al.closed_at >= p.ts_until)
         JOIN {t["account"]} ra ON ra.id = al.account_id
-        WHERE al.priority IN ('high', 'critical') AND al.opened_at < %(max_ts_until)s
+        WHERE al.priority IN ('high', 'critical') AND al.opened_at < %(max_ts_until)s{ctx.in_groups("al.account_id")}
     ),
     measured AS (
         -- C0, the cohort: groups with value at the period start; new logos and reactivations are
@@ -102,22 +112,23 @@ def measure_retention(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
     ),
     scoped AS ({ctx.attach("measured")})
     {
-        ctx.rollup(
+        ctx.additive(
             "scoped",
+            "retention",
             [
-                "SUM(cohort_start) AS start_total",
-                "SUM(kept) AS kept",
-                "SUM(cohort_end) AS end_total",
-                "SUM(in_cohort) AS cohort",
-                "SUM(churned) AS churned",
-                "SUM(end_arr) AS arr_total",
-                "SUM(risk_arr) AS arr_at_risk",
-                "SUM(CASE WHEN risk_arr > 0 THEN 1 ELSE 0 END) AS groups_at_risk",
+                ("start_total", "cohort_start"),
+                ("kept", "kept"),
+                ("end_total", "cohort_end"),
+                ("cohort", "in_cohort"),
+                ("churned", "churned"),
+                ("arr_total", "end_arr"),
+                ("arr_at_risk", "risk_arr"),
+                ("groups_at_risk", "CASE WHEN risk_arr > 0 THEN 1 ELSE 0 END"),
             ],
         )
     }
     """
-    return _collect(ctx.fetch(sql, params))
+    return _measured(ctx, sql, params, "retention")
 
 
 def results_retention(get: Lookup, period: Period) -> dict[str, f.KpiResult]:
@@ -179,7 +190,7 @@ def measure_renewals(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
         LEFT JOIN split s ON s.new_id = l.new_id AND s.fy = p.fy
         LEFT JOIN rates rc ON rc.currency = c.currency AND rc.fy = p.fy
         LEFT JOIN rates rn ON rn.currency = n.currency AND rn.fy = p.fy
-        WHERE c.status <> 'draft' AND c.end_date >= %(min_start)s AND c.end_date < %(max_end)s
+        WHERE c.status <> 'draft' AND c.end_date >= %(min_start)s AND c.end_date < %(max_end)s{ctx.in_groups("c.account_id")}
     ),
     due AS (
         SELECT period, p_start, group_id, p_due_last, p_grace, prior_value,
@@ -206,9 +217,9 @@ def measure_renewals(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
         FROM marked GROUP BY group_id, period, p_start
     ),
     scoped AS ({ctx.attach("per_group")})
-    {ctx.rollup("scoped", ["SUM(due_n) AS due", *(f"SUM({c}) AS {c}" for c in ("due_value", "renewed", "renewed_eventual", "auto_renewed", "gross", "net", "gross_eventual", "net_eventual"))])}
+    {ctx.additive("scoped", "renewals", [("due", "due_n"), *((c, c) for c in ("due_value", "renewed", "renewed_eventual", "auto_renewed", "gross", "net", "gross_eventual", "net_eventual"))])}
     """
-    return _collect(ctx.fetch(sql, params))
+    return _measured(ctx, sql, params, "renewals")
 
 
 def results_renewals(get: Lookup, period: Period) -> dict[str, f.KpiResult]:
@@ -250,7 +261,7 @@ def measure_satisfaction(ctx: SqlContext, periods: Sequence[Period]) -> Measures
             "recent",
             f'''
         SELECT account_id, kind, score, respondent_role, responded_at FROM {t["survey"]}
-        WHERE kind IN ('nps', 'csat') AND responded_at >= %(min_ts_window)s AND responded_at < %(max_ts_until)s''',
+        WHERE kind IN ('nps', 'csat') AND responded_at >= %(min_ts_window)s AND responded_at < %(max_ts_until)s{ctx.in_groups("account_id")}''',
         )
     },
     answers AS (
@@ -274,19 +285,20 @@ def measure_satisfaction(ctx: SqlContext, periods: Sequence[Period]) -> Measures
     ),
     scoped AS ({ctx.attach("classified")})
     {
-        ctx.rollup(
+        ctx.additive(
             "scoped",
+            "satisfaction",
             [
-                "SUM(nps_account) AS nps_accounts",
-                "SUM(promoter) AS promoters",
-                "SUM(detractor) AS detractors",
-                "SUM(csat_n) AS csat_n",
-                "SUM(csat_satisfied) AS csat_satisfied",
+                ("nps_accounts", "nps_account"),
+                ("promoters", "promoter"),
+                ("detractors", "detractor"),
+                ("csat_n", "csat_n"),
+                ("csat_satisfied", "csat_satisfied"),
             ],
         )
     }
     """
-    return _collect(ctx.fetch(sql, params))
+    return _measured(ctx, sql, params, "satisfaction")
 
 
 def _nps_csat(m: dict[str, Any]) -> tuple[f.KpiResult, f.KpiResult]:
@@ -340,16 +352,16 @@ def measure_receivables(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
     events AS (
         SELECT account_id, currency, issued_on AS d, amount AS revenue, 0 AS written_off, 0 AS paid_amount,
             0 AS days_weighted, 0 AS terms_amount, 0 AS beyond_weighted, 0 AS paid_n
-        FROM {t["invoice"]} WHERE issued_on >= %(min_start)s AND issued_on < %(max_until)s
+        FROM {t["invoice"]} WHERE issued_on >= %(min_start)s AND issued_on < %(max_until)s{ctx.in_groups("account_id")}
         UNION ALL
         SELECT account_id, currency, written_off_on, 0, written_off_amount, 0, 0, 0, 0, 0
-        FROM {t["invoice"]} WHERE written_off_on >= %(min_start)s AND written_off_on < %(max_until)s
+        FROM {t["invoice"]} WHERE written_off_on >= %(min_start)s AND written_off_on < %(max_until)s{ctx.in_groups("account_id")}
         UNION ALL
         SELECT account_id, currency, paid_on, 0, 0, amount, amount * {ctx.days_between("paid_on", "issued_on")},
             CASE WHEN is_disputed THEN 0 ELSE amount END,
             CASE WHEN is_disputed OR paid_on <= due_on THEN 0 ELSE amount * {ctx.days_between("paid_on", "due_on")} END,
             1
-        FROM {t["invoice"]} WHERE paid_on >= %(min_start)s AND paid_on < %(max_until)s
+        FROM {t["invoice"]} WHERE paid_on >= %(min_start)s AND paid_on < %(max_until)s{ctx.in_groups("account_id")}
     ),
     {
         ctx.materialized(
@@ -358,38 +370,40 @@ def measure_receivables(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
         SELECT account_id, currency, issued_on, due_on, paid_on, amount, written_off_amount, written_off_on
         FROM {t["invoice"]}
         WHERE issued_on <= %(max_last)s AND (paid_on IS NULL OR paid_on > %(min_last)s)
-          AND NOT (written_off_on IS NOT NULL AND written_off_on <= %(min_last)s AND written_off_amount >= amount)''',
+          AND NOT (written_off_on IS NOT NULL AND written_off_on <= %(min_last)s AND written_off_amount >= amount){
+                ctx.in_groups("account_id")
+            }''',
         )
     },
     amounts AS (
-        SELECT p.label AS period, e.account_id, e.currency, e.revenue, e.written_off, e.paid_amount, e.days_weighted,
-            e.terms_amount, e.beyond_weighted, 0 AS receivables, 0 AS past_due, e.paid_n
+        SELECT p.label AS period, p.p_start, p.fy, e.account_id, e.currency, e.revenue, e.written_off, e.paid_amount,
+            e.days_weighted, e.terms_amount, e.beyond_weighted, 0 AS receivables, 0 AS past_due, e.paid_n
         FROM events e
         JOIN period_months pm ON pm.month = {ctx.month_of("e.d")}
         JOIN periods p ON p.label = pm.label AND e.d >= p.p_start AND e.d < p.p_until
         UNION ALL
-        SELECT p.label, o.account_id, o.currency, 0, 0, 0, 0, 0, 0,
+        SELECT p.label, p.p_start, p.fy, o.account_id, o.currency, 0, 0, 0, 0, 0, 0,
             {open_amount}, CASE WHEN o.due_on < p.p_last THEN {open_amount} ELSE 0 END, 0
         FROM open_items o
         JOIN periods p ON o.issued_on <= p.p_last AND (o.paid_on IS NULL OR o.paid_on > p.p_last)
     ),
     per_group AS (
-        SELECT {group} AS group_id, x.period, x.currency, {", ".join(f"SUM(x.{c}) AS {c}" for c in parts)}
+        SELECT {group} AS group_id, x.period, x.p_start, x.fy, x.currency, {", ".join(f"SUM(x.{c}) AS {c}" for c in parts)}
         FROM amounts x {group_join}
-        GROUP BY {group}, x.period, x.currency
+        GROUP BY {group}, x.period, x.p_start, x.fy, x.currency
     ),
     converted AS (
-        SELECT g.group_id, g.period, p.p_start, {
+        -- The period's start and fiscal year carried along: no second join with the periods.
+        SELECT g.group_id, g.period, g.p_start, {
         ", ".join(f"g.{c} * {ctx.rate('g.currency', 'r')} AS {c}" for c in money)
     }, g.paid_n
         FROM per_group g
-        JOIN periods p ON p.label = g.period
-        LEFT JOIN rates r ON r.currency = g.currency AND r.fy = p.fy
+        LEFT JOIN rates r ON r.currency = g.currency AND r.fy = g.fy
     ),
     scoped AS ({ctx.attach("converted")})
-    {ctx.rollup("scoped", [f"SUM({c}) AS {c}" for c in parts])}
+    {ctx.additive("scoped", "receivables", [(c, c) for c in parts])}
     """
-    return _collect(ctx.fetch(sql, params))
+    return _measured(ctx, sql, params, "receivables")
 
 
 def results_receivables(get: Lookup, period: Period) -> dict[str, f.KpiResult]:
@@ -631,13 +645,13 @@ def measure_programme(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
         FROM {t["contract"]} c
         JOIN periods p ON c.start_date <= p.p_last AND c.end_date >= p.p_last
         {contract_group_join}
-        WHERE c.is_customised_solution AND c.status <> 'draft'
+        WHERE c.is_customised_solution AND c.status <> 'draft'{ctx.in_groups("c.account_id")}
         UNION
         SELECT {project_group}, p.label
         FROM {t["project"]} pr
         JOIN periods p ON pr.started_on <= p.p_last AND (pr.ended_on IS NULL OR pr.ended_on >= p.p_last)
         {project_group_join}
-        WHERE pr.kind = 'customised_solution' AND {running}
+        WHERE pr.kind = 'customised_solution' AND {running}{ctx.in_groups("pr.account_id")}
     ),
     projects AS (
         SELECT {project_group} AS group_id, p.label AS period, COUNT(*) AS projects,
@@ -645,7 +659,7 @@ def measure_programme(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
         FROM {t["project"]} pr
         JOIN periods p ON pr.started_on < p.p_until AND (pr.ended_on IS NULL OR pr.ended_on >= p.p_start)
         {project_group_join}
-        WHERE {running}
+        WHERE {running}{ctx.in_groups("pr.account_id")}
         GROUP BY {project_group}, p.label
     ),
     per_group AS (
@@ -657,13 +671,13 @@ def measure_programme(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
         LEFT JOIN projects pj ON pj.group_id = k.group_id AND pj.period = k.period
     ),
     scoped AS ({ctx.attach("per_group")})
-    {ctx.rollup("scoped", ["COUNT(*) AS key_groups", "SUM(covered) AS covered", "SUM(projects) AS key_projects", "SUM(joint) AS joint_projects"])}
+    {ctx.additive("scoped", "programme", [("key_groups", "1"), ("covered", "covered"), ("key_projects", "projects"), ("joint_projects", "joint")])}
     """
-    measures = _collect(ctx.fetch(programme, params))
+    measures = _measured(ctx, programme, params, "programme")
     # The tier mix on the period's last day, for each scope (membership of a tier scope is still the
     # tier on the first day, so tier:T1's mix shows where last period's T1 accounts are now).
     params = {}
-    tier_counts = [f"SUM(CASE WHEN tier_now = '{tier}' THEN 1 ELSE 0 END) AS {tier.lower()}_groups" for tier in TIERS]
+    tier_counts = [(f"{tier.lower()}_groups", f"CASE WHEN tier_now = '{tier}' THEN 1 ELSE 0 END") for tier in TIERS]
     mix = f"""
     WITH {ctx.common(periods, params)},
     tiered AS (
@@ -672,8 +686,11 @@ def measure_programme(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
         WHERE th.tier IS NOT NULL
     ),
     scoped AS ({ctx.attach("tiered")})
-    {ctx.rollup("scoped", ["COUNT(*) AS tiered_groups", *tier_counts])}
+    {ctx.rollup("scoped", ["COUNT(*) AS tiered_groups", *(f"SUM({expr}) AS {name}" for name, expr in tier_counts)])}
     """
+    # Not kept per group: only tiers move the mix, and a tier change refreshes the families whole.
+    if ctx.groups is not None:
+        return measures
     return _collect(ctx.fetch(mix, params), measures)
 
 

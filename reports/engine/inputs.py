@@ -44,6 +44,8 @@ def missing_exchange_rates(ctx: SqlContext, periods: Sequence[Period]) -> list[t
     if not windows:
         return []
     params: dict[str, Any] = {"base_currency": ctx.base_currency, "far": ctx.date(FAR_FUTURE)}
+    if ctx.groups is not None:  # a refresh: the rows of its groups only
+        params["only_groups"] = ctx.groups
     rows = []
     for i, (year, (start, end)) in enumerate(sorted(windows.items())):
         params.update({f"w{i}_fy": year, f"w{i}_start": ctx.date(start), f"w{i}_end": ctx.date(end)})
@@ -53,14 +55,14 @@ def missing_exchange_rates(ctx: SqlContext, periods: Sequence[Period]) -> list[t
         f"""
         WITH windows (fy, w_start, w_end) AS (VALUES {", ".join(rows)}),
         used AS (
-            SELECT currency, start_date AS d1, end_date AS d2 FROM {t["contract"]} WHERE status <> 'draft'
+            SELECT currency, start_date AS d1, end_date AS d2 FROM {t["contract"]} WHERE status <> 'draft'{ctx.in_groups("account_id")}
             UNION ALL
             SELECT n.currency, c.end_date, c.end_date
-            FROM {t["contract"]} n JOIN {t["contract"]} c ON c.id = n.renewal_of_id WHERE n.status <> 'draft'
+            FROM {t["contract"]} n JOIN {t["contract"]} c ON c.id = n.renewal_of_id WHERE n.status <> 'draft'{ctx.in_groups("n.account_id")}
             UNION ALL
             SELECT currency, issued_on,
                 COALESCE(paid_on, CASE WHEN written_off_amount >= amount THEN written_off_on END, %(far)s)
-            FROM {t["invoice"]}
+            FROM {t["invoice"]} WHERE TRUE{ctx.in_groups("account_id")}
         )
         SELECT DISTINCT u.currency, w.fy
         -- w_end is the period's end instant (the day after it), where ARR is measured too.

@@ -42,8 +42,17 @@ def table(model: Any) -> str:
 class SqlContext:
     """One run's SQL: the periods it covers, the base currency and the current time."""
 
-    def __init__(self, *, now: dt.datetime) -> None:
+    def __init__(self, *, now: dt.datetime, groups: Sequence[int] | None = None, fact_table: str | None = None) -> None:
         self.now = now
+        # Group mode (the refresh after a change, PostgreSQL only): the sources are read for these
+        # groups only and the additive statements return their per-group rows (``group_facts``)
+        # instead of the roll-up to scopes.
+        self.groups = list(groups) if groups is not None else None
+        self.group_facts: dict[str, list[dict[str, Any]]] = {}
+        # Fact capture (a run of the standard periods on PostgreSQL): the additive statements also
+        # write their per-group rows into this table, for later refreshes of one group.
+        self.fact_table = fact_table
+        self.parts: dict[str, list[str]] = {}  # the sums of each additive statement, in array order
         self.vendor = connection.vendor
         self.base_currency = settings.KAM_BASE_CURRENCY
         user = get_user_model()
@@ -187,14 +196,31 @@ class SqlContext:
                 month, j = add_months(month, 1), j + 1
         return f"period_months (label, month) AS (VALUES {', '.join(rows)})"
 
+    # --- group mode ----------------------------------------------------------------------------
+
+    def in_groups(self, account: str) -> str:
+        """`` AND account IN (accounts of the run's groups)`` in group mode, else nothing: appended
+        to the WHERE of every source scan so that a refresh reads one group's rows by index."""
+        if self.groups is None:
+            return ""
+        a = self.t["account"]
+        # An array computed once (an InitPlan) that the account_id indexes can take as a key.
+        return f" AND {account} = ANY(ARRAY(SELECT ga.id FROM {a} ga WHERE ga.id = ANY(%(only_groups)s) OR ga.group_root_id = ANY(%(only_groups)s)))"
+
+    def group_is(self, group: str) -> str:
+        """`` AND group = one of the run's groups`` in group mode, else nothing."""
+        return "" if self.groups is None else f" AND {group} = ANY(%(only_groups)s)"
+
     def common(self, periods: Sequence[Period], params: dict[str, Any]) -> str:
         """The CTEs every family starts from (without the leading WITH)."""
         params["base_currency"] = self.base_currency
+        if self.groups is not None:
+            params["only_groups"] = self.groups
         return ",\n".join(
             [
                 self.periods_cte(periods, params),
                 self.period_months_cte(periods, params),
-                tier_history_cte(self.t["account"]),
+                tier_history_cte(self.t["account"], only_groups=self.groups is not None),
                 f"rates AS (SELECT currency, year AS fy, rate_to_base AS rate FROM {self.t['rate']})",
             ]
         )
@@ -208,15 +234,23 @@ class SqlContext:
         a consolidation's value can be split over them pro rata.
         """
         t = self.t["contract"]
+        # In group mode: only the links to the contracts that renew one of the groups' contracts,
+        # but all of those (so that n_links still counts every contract a new one renews).
+        n_only = o_only = ""
+        if self.groups is not None:
+            mine = f"SELECT gc.id FROM {t} gc WHERE TRUE{self.in_groups('gc.account_id')}"
+            renewing = f"""(SELECT r.id FROM {t} r WHERE r.renewal_of_id IN ({mine})
+                UNION SELECT s.superseded_by_id FROM {t} s WHERE s.superseded_by_id IS NOT NULL AND s.id IN ({mine}))"""
+            n_only, o_only = f" AND n.id IN {renewing}", f" AND o.superseded_by_id IN {renewing}"
         return f"""links AS (
             SELECT l.old_id, l.new_id, COUNT(*) OVER (PARTITION BY l.new_id) AS n_links
             FROM (
                 SELECT n.renewal_of_id AS old_id, n.id AS new_id
-                FROM {t} n WHERE n.renewal_of_id IS NOT NULL AND n.status <> 'draft'
+                FROM {t} n WHERE n.renewal_of_id IS NOT NULL AND n.status <> 'draft'{n_only}
                 UNION
                 SELECT o.id AS old_id, o.superseded_by_id AS new_id
                 FROM {t} o JOIN {t} n ON n.id = o.superseded_by_id AND n.status <> 'draft'
-                WHERE NOT EXISTS (SELECT 1 FROM {t} r WHERE r.renewal_of_id = o.id AND r.status <> 'draft')
+                WHERE NOT EXISTS (SELECT 1 FROM {t} r WHERE r.renewal_of_id = o.id AND r.status <> 'draft'){o_only}
             ) l
         )"""
 
@@ -283,6 +317,32 @@ class SqlContext:
             for dim in DIMENSIONS
         ]
         return "\nUNION ALL\n".join(parts)
+
+    def additive(self, source: str, part: str, sums: Sequence[tuple[str, str]]) -> str:
+        """The end of an additive statement: ``sums`` are (name, expression on one row of ``source``),
+        so that a scope's value is the sum over its groups' rows and a refresh can take one group's
+        old rows out of a scope and put its new ones in (``reports.engine.facts``).
+
+        Normally the roll-up of ``rollup``; with fact capture, the per-group rows are also written
+        to the fact table by the same statement; in group mode, the per-group rows themselves.
+        """
+        self.parts[part] = [name for name, _ in sums]
+        count = f"rows_{part}"
+        if self.groups is not None:
+            values = ", ".join(f"{expr} AS {name}" for name, expr in sums)
+            return f"""
+                SELECT period, group_id, tier, owner, region, {values}
+                FROM {source}"""
+        rolled = self.rollup(source, [f"COUNT(*) AS {count}", *(f"SUM({expr}) AS {name}" for name, expr in sums)])
+        if not self.fact_table:
+            return rolled
+        array = ", ".join(f"CAST({expr} AS NUMERIC)" for _, expr in sums)
+        return f""",
+            facts_written AS (
+                INSERT INTO {self.fact_table} (part, period, group_id, tier, owner, region, sums)
+                SELECT '{part}', period, group_id, tier, owner, region, ARRAY[{array}] FROM {source}
+            )
+            {rolled}"""
 
     def explode(self, source: str, columns: str) -> str:
         """One row per (scope, row of ``source``): for window functions that rank within a scope."""

@@ -20,21 +20,24 @@ TIERS = ("T1", "T2", "T3", "T4")
 KEY_TIERS = ("T1", "T2")  # key accounts = T1 ∪ T2 (DOMAIN.md §4.12, §4.16)
 
 
-def tier_history_cte(account_table: str) -> str:
+def tier_history_cte(account_table: str, *, only_groups: bool = False) -> str:
+    """``only_groups``: the history of the groups in the ``only_groups`` parameter only (a refresh)."""
     from tiering.models import TierAssignment
 
     history = connection.ops.quote_name(TierAssignment._meta.db_table)
+    of_assignment = " WHERE ta.account_id = ANY(%(only_groups)s)" if only_groups else ""
+    of_account = " AND a.id = ANY(%(only_groups)s)" if only_groups else ""
     return f"""tier_history (group_id, tier, valid_from, valid_until) AS (
         SELECT account_id, tier, CASE WHEN seq = 1 THEN NULL ELSE valid_from END, valid_to
         FROM (
             SELECT ta.account_id, NULLIF(ta.tier, '') AS tier, ta.valid_from, ta.valid_to,
                 ROW_NUMBER() OVER (PARTITION BY ta.account_id ORDER BY ta.valid_from, ta.id) AS seq
-            FROM {history} ta
+            FROM {history} ta{of_assignment}
         ) assignments
         UNION ALL
         SELECT a.id, NULLIF(a.tier, ''), CAST(NULL AS DATE), CAST(NULL AS DATE)
         FROM {account_table} a
-        WHERE a.parent_id IS NULL AND NOT EXISTS (SELECT 1 FROM {history} t WHERE t.account_id = a.id))"""
+        WHERE a.parent_id IS NULL{of_account} AND NOT EXISTS (SELECT 1 FROM {history} t WHERE t.account_id = a.id))"""
 
 
 def tier_valid_on(alias: str, day: str) -> str:
