@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import logging
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -64,6 +66,8 @@ from tiering.scoring import (
     score_column,
 )
 
+logger = logging.getLogger(__name__)
+
 ACCOUNT = Account._meta.db_table
 ASSIGNMENT = TierAssignment._meta.db_table
 # How far before the look-back date a health snapshot may be and still serve for the trend.
@@ -108,6 +112,24 @@ class Config:
                 consecutive_runs=model.health_band_consecutive_runs,
             ),
         )
+
+
+class Stopwatch:
+    """Wall seconds per phase of a run (``lap`` ends the current phase under a name), kept in the
+    run's counts as ``seconds`` so that a slow run says where its time went."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = round(self.seconds.get(name, 0.0) + now - self._last, 3)
+        self._last = now
+
+
+# The queries of ``collect_inputs``, in order (its ``step`` is called after each).
+INPUT_STEPS = ("accounts", "rates", "invoices", "nps", "meetings", "sla", "renewals")
 
 
 # --- Scoring (pure Python over the aggregated inputs) ---------------------------------------------
@@ -699,8 +721,11 @@ def _run(
 ) -> dict[str, Any]:
     model = config.model
     as_of = run.as_of
+    watch = Stopwatch()
+    steps = iter(INPUT_STEPS)
 
     def step() -> None:
+        watch.lap(f"inputs.{next(steps, 'other')}")
         progress.advance(5)
 
     inputs = collect_inputs(
@@ -710,11 +735,13 @@ def _run(
         step=step,
     )  # 7 steps: 5 → 40
     value_results = evaluate_value(config, inputs, previous_tier_states(period)) if tiers else []
+    watch.lap("score.value")
     progress.set(55)
     health_results: list[HealthResult] = []
     if health:
         previous, before = previous_health(as_of, model.health_trend_lookback_days)
         health_results = evaluate_health(config, inputs, previous, before)
+        watch.lap("score.health")
     progress.set(70)
 
     with transaction.atomic():
@@ -722,29 +749,38 @@ def _run(
         expire_overrides(as_of)
         tier_overrides = active_tier_overrides(as_of)
         counts: dict[str, Any] = {"groups": len(inputs.groups), "accounts": sum(inputs.member_count.values())}
+        watch.lap("publish.lock_overrides")
         if tiers:
             _write_snapshots(ScoreSnapshot, run, VALUE_COLUMNS, _value_rows(run, value_results, period, tier_overrides))
             snapshot_ids = dict(ScoreSnapshot.objects.filter(run=run).values_list("account_id", "id"))
             computed = {r.group: (r.state.tier, snapshot_ids.get(r.group), r.reason) for r in value_results}
+            watch.lap("publish.value_snapshots")
         else:
             _tier_run, computed = _latest_computed_tiers()
         progress.set(80)
         desired = desired_tiers(groups=inputs.groups, status=inputs.status, computed=computed, overrides=tier_overrides)
         changes = reconcile_assignments(desired=desired, as_of=as_of, run=run)
+        watch.lap("publish.tier_assignments")
         if health:
             health_overrides = active_health_overrides(as_of)
             for r in health_results:
                 apply_health_override(r, health_overrides.get(r.group), config.band_rules)
             _write_snapshots(HealthSnapshot, run, HEALTH_COLUMNS, _health_rows(run, health_results))
+            watch.lap("publish.health_snapshots")
         tier_events, health_events = denormalise_accounts(
             changes=changes, as_of=as_of, value_run=run if tiers else None, health_run=run if health else None
         )
+        watch.lap("publish.accounts")
         progress.set(95)
         publish_many("account.tier_changed", tier_events)
         publish_many("account.health_band_changed", health_events)
         counts.update(_counts(value_results, health_results, tier_events, health_events, changes, inputs))
+        watch.lap("publish.events")
+        counts["seconds"] = dict(watch.seconds)
         run.status, run.finished_at, run.counts, run.windows = RunStatus.DONE, timezone.now(), counts, inputs.windows
         run.save(update_fields=["status", "finished_at", "counts", "windows"])
+    watch.lap("publish.commit")  # not in the stored counts: the row was written before the commit
+    logger.debug("score run %s: seconds per phase %s", run.pk, watch.seconds)
     return counts
 
 
