@@ -156,6 +156,54 @@ def bulk_insert(model: type[models.Model], columns: Sequence[str], rows: Iterabl
     return len(rows)
 
 
+class PreparedCopy:
+    """Rows of ``model`` already converted to COPY's CSV (``prepare_insert``), to insert later.
+
+    Converting is pure Python and touches no connection, so a job can prepare its rows in a
+    thread while its connection runs another statement (psycopg2 releases the GIL while it waits
+    for the server): the conversion then costs no wall time.
+    """
+
+    def __init__(self, model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        extra_names, extra_values = _implicit_columns(model, columns)
+        self.model = model
+        self.columns = [*columns, *extra_names]
+        if extra_names:
+            rows = ((*row, *extra_values) for row in rows)
+        self.chunks = list(_csv_chunks(rows, _json_columns(model, self.columns)))
+
+    def insert(self) -> None:
+        """COPY the prepared rows in (PostgreSQL only); nothing to do without rows."""
+        if not self.chunks:
+            return
+        meta = self.model._meta
+        column_sql = ", ".join(connection.ops.quote_name(meta.get_field(name).column) for name in self.columns)
+        with connection.cursor() as cursor:
+            cursor.cursor.copy_expert(
+                f"COPY {connection.ops.quote_name(meta.db_table)} ({column_sql}) FROM STDIN WITH (FORMAT csv)",
+                _ChunkReader(iter(self.chunks)),
+            )
+
+
+def array_literal(values: Iterable[Any]) -> str:
+    """A PostgreSQL array literal (``'{1,"T1",NULL}'``) of ints, decimals, strings and None, to pass as
+    one parameter cast to an array type (``%s::text[]``): PostgreSQL reads it with one ``array_in``,
+    where the ``ARRAY[…]`` that psycopg2 makes of a list is parsed into an expression per element."""
+    items = []
+    for value in values:
+        if value is None:
+            items.append("NULL")
+        elif isinstance(value, str):
+            items.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        elif isinstance(value, Decimal):
+            items.append(format(value, "f"))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            items.append(repr(value))
+        else:
+            raise TypeError(f"array_literal: unsupported value {value!r}")
+    return "{" + ",".join(items) + "}"
+
+
 def next_ids(model: type[models.Model], count: int, start: int | None = None) -> range:
     """Reserve ``count`` primary keys above the current maximum (call under the seeding lock)."""
     if start is None:
