@@ -50,6 +50,9 @@ _CONVERTERS: dict[type, Any] = {
 }
 
 
+# Types the CSV writer already writes as PostgreSQL reads them (None: empty and unquoted, NULL).
+_AS_IS = frozenset({str, int, float, type(None)})
+
 JsonColumns = dict[int, Any]  # position in the row -> the JSONField's encoder class (or None)
 
 
@@ -65,19 +68,19 @@ def _csv_chunks(rows: Iterable[Sequence[Any]], json_columns: JsonColumns | None 
     import json
 
     # One encoder per JSON column, made once: json.dumps(cls=…) builds a new one for every value.
-    encoders = {i: (cls or json.JSONEncoder)(separators=(",", ":")).encode for i, cls in (json_columns or {}).items()}
-    converters = _CONVERTERS
+    encoders = [(i, (cls or json.JSONEncoder)(separators=(",", ":")).encode) for i, cls in (json_columns or {}).items()]
+    converters, as_is = _CONVERTERS, _AS_IS
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_NOTNULL)
     writerows = writer.writerows
     batch: list[list[Any]] = []
     for row in rows:
-        batch.append(
-            [
-                encoders[i](v) if i in encoders and v is not None else converters.get(v.__class__, _copy_value)(v)
-                for i, v in enumerate(row)
-            ]
-        )
+        # Most values (text, numbers, NULL) go to the writer as they are: no call at all for them.
+        values = [v if v.__class__ in as_is else converters.get(v.__class__, _copy_value)(v) for v in row]
+        for i, encode in encoders:
+            if (value := row[i]) is not None:
+                values[i] = encode(value)
+        batch.append(values)
         if len(batch) >= COPY_CHUNK_ROWS:
             writerows(batch)
             batch.clear()
