@@ -130,7 +130,8 @@ class Stopwatch:
         self._last = now
 
 
-# The queries of ``collect_inputs``, in order (its ``step`` is called after each).
+# The queries of ``collect_inputs``, in order (its ``step`` is called after each; queries 4–7 run
+# meanwhile on a second connection, so ``inputs.nps`` includes waiting for them).
 INPUT_STEPS = ("accounts", "rates", "invoices", "nps", "meetings", "sla", "renewals")
 
 
