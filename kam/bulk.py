@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -50,28 +50,70 @@ _CONVERTERS: dict[type, Any] = {
 }
 
 
+# Types the CSV writer already writes as PostgreSQL reads them (None: empty and unquoted, NULL).
+_AS_IS = frozenset({str, int, float, type(None)})
+
 JsonColumns = dict[int, Any]  # position in the row -> the JSONField's encoder class (or None)
 
 
-def _csv_buffer(rows: Iterable[Sequence[Any]], json_columns: JsonColumns | None = None) -> io.StringIO:
-    """Rows as COPY's CSV. Every value but NULL is quoted, so no string (not even "" or "\\N") can
-    read as NULL; JSON columns take Python values, encoded with their field's encoder as Django would."""
+# Rows per chunk of a streamed COPY: large enough that a chunk is one C-level write, small enough
+# that PostgreSQL starts parsing while Python still converts the rest (a few MB at most in flight).
+COPY_CHUNK_ROWS = 2000
+
+
+def _csv_chunks(rows: Iterable[Sequence[Any]], json_columns: JsonColumns | None = None) -> Iterator[str]:
+    """Rows as COPY's CSV, a chunk of ``COPY_CHUNK_ROWS`` rows at a time. Every value but NULL is
+    quoted, so no string (not even "" or "\\N") can read as NULL; JSON columns take Python values,
+    encoded with their field's encoder as Django would."""
     import json
 
     # One encoder per JSON column, made once: json.dumps(cls=…) builds a new one for every value.
-    encoders = {i: (cls or json.JSONEncoder)(separators=(",", ":")).encode for i, cls in (json_columns or {}).items()}
-    converters = _CONVERTERS
+    encoders = [(i, (cls or json.JSONEncoder)(separators=(",", ":")).encode) for i, cls in (json_columns or {}).items()]
+    converters, as_is = _CONVERTERS, _AS_IS
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_NOTNULL)
+    writerows = writer.writerows
+    batch: list[list[Any]] = []
     for row in rows:
-        writer.writerow(
-            [
-                encoders[i](v) if i in encoders and v is not None else converters.get(v.__class__, _copy_value)(v)
-                for i, v in enumerate(row)
-            ]
-        )
-    buffer.seek(0)
+        # Most values (text, numbers, NULL) go to the writer as they are: no call at all for them.
+        values = [v if v.__class__ in as_is else converters.get(v.__class__, _copy_value)(v) for v in row]
+        for i, encode in encoders:
+            if (value := row[i]) is not None:
+                values[i] = encode(value)
+        batch.append(values)
+        if len(batch) >= COPY_CHUNK_ROWS:
+            writerows(batch)
+            batch.clear()
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    if batch:
+        writerows(batch)
+        yield buffer.getvalue()
+
+
+def _csv_buffer(rows: Iterable[Sequence[Any]], json_columns: JsonColumns | None = None) -> io.StringIO:
+    """Rows as COPY's CSV in one buffer (see ``_csv_chunks``)."""
+    buffer = io.StringIO("".join(_csv_chunks(rows, json_columns)))
     return buffer
+
+
+class _ChunkReader:
+    """A file for ``copy_expert`` that reads from a generator of text chunks.
+
+    psycopg2 sends each chunk as soon as it is read, so PostgreSQL parses and inserts the rows
+    already sent while Python converts the next ones: the two processes work at the same time
+    (on two cores) instead of one after the other, and the whole CSV is never held in memory.
+    """
+
+    def __init__(self, chunks: Iterator[str]) -> None:
+        self._chunks = chunks
+
+    def read(self, size: int = -1) -> str:
+        return next(self._chunks, "")
+
+    def readline(self, size: int = -1) -> str:  # part of the file protocol psycopg2 checks for
+        return self.read(size)
 
 
 def _json_columns(model: type[models.Model], names: Sequence[str], offset: int = 0) -> JsonColumns:
@@ -115,6 +157,54 @@ def bulk_insert(model: type[models.Model], columns: Sequence[str], rows: Iterabl
     objs = [model(**dict(zip(columns, row, strict=True))) for row in rows]
     model.objects.bulk_create(objs, batch_size=500)
     return len(rows)
+
+
+class PreparedCopy:
+    """Rows of ``model`` already converted to COPY's CSV (``prepare_insert``), to insert later.
+
+    Converting is pure Python and touches no connection, so a job can prepare its rows in a
+    thread while its connection runs another statement (psycopg2 releases the GIL while it waits
+    for the server): the conversion then costs no wall time.
+    """
+
+    def __init__(self, model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        extra_names, extra_values = _implicit_columns(model, columns)
+        self.model = model
+        self.columns = [*columns, *extra_names]
+        if extra_names:
+            rows = ((*row, *extra_values) for row in rows)
+        self.chunks = list(_csv_chunks(rows, _json_columns(model, self.columns)))
+
+    def insert(self) -> None:
+        """COPY the prepared rows in (PostgreSQL only); nothing to do without rows."""
+        if not self.chunks:
+            return
+        meta = self.model._meta
+        column_sql = ", ".join(connection.ops.quote_name(meta.get_field(name).column) for name in self.columns)
+        with connection.cursor() as cursor:
+            cursor.cursor.copy_expert(
+                f"COPY {connection.ops.quote_name(meta.db_table)} ({column_sql}) FROM STDIN WITH (FORMAT csv)",
+                _ChunkReader(iter(self.chunks)),
+            )
+
+
+def array_literal(values: Iterable[Any]) -> str:
+    """A PostgreSQL array literal (``'{1,"T1",NULL}'``) of ints, decimals, strings and None, to pass as
+    one parameter cast to an array type (``%s::text[]``): PostgreSQL reads it with one ``array_in``,
+    where the ``ARRAY[…]`` that psycopg2 makes of a list is parsed into an expression per element."""
+    items = []
+    for value in values:
+        if value is None:
+            items.append("NULL")
+        elif isinstance(value, str):
+            items.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        elif isinstance(value, Decimal):
+            items.append(format(value, "f"))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            items.append(repr(value))
+        else:
+            raise TypeError(f"array_literal: unsupported value {value!r}")
+    return "{" + ",".join(items) + "}"
 
 
 def next_ids(model: type[models.Model], count: int, start: int | None = None) -> range:
@@ -193,10 +283,12 @@ def copy_rows(
     json_columns: JsonColumns | None = None,
 ) -> None:
     """COPY ``rows`` into any table (a staging table, say) on PostgreSQL; the caller checks the vendor."""
-    buffer = _csv_buffer(rows, json_columns)
     column_sql = ", ".join(connection.ops.quote_name(c) for c in db_columns)
     with connection.cursor() as cursor:
-        cursor.cursor.copy_expert(f"COPY {connection.ops.quote_name(table)} ({column_sql}) FROM STDIN WITH (FORMAT csv)", buffer)
+        cursor.cursor.copy_expert(
+            f"COPY {connection.ops.quote_name(table)} ({column_sql}) FROM STDIN WITH (FORMAT csv)",
+            _ChunkReader(_csv_chunks(rows, json_columns)),
+        )
 
 
 def bulk_update(model: type[models.Model], objs: Iterable[models.Model], fields: Sequence[str]) -> int:

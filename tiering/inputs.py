@@ -21,6 +21,7 @@ the currency and the year; it is never read as zero.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +29,22 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Case, Count, DecimalField, ExpressionWrapper, F, Func, IntegerField, Max, Q, Sum, Value, When
+from django.db import connection, connections
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Func,
+    IntegerField,
+    Max,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -169,6 +185,18 @@ def collect_inputs(
         "as_of": str(as_of),
     }
 
+    # Queries 4–7 do not depend on the first three: on PostgreSQL they run on a second connection
+    # while this one runs the accounts and invoice queries.
+    side_rows = fetch_meanwhile(
+        _side_queries(
+            as_of=as_of,
+            t12_start_at=t12_start_at,
+            end_at=end_at,
+            t90_start_at=t90_start_at,
+            renewal_freeze_days=renewal_freeze_days,
+        )
+    )
+
     # 1. Accounts: groups, status, ratings of the group's root, wallet estimates of every member.
     account_rows = list(
         Account.objects.values_list(
@@ -286,6 +314,32 @@ def collect_inputs(
             float((acc["t12_revenue"] / acc["prior_revenue"] - 1) * 100) if acc["prior_revenue"] > 0 else None
         )
 
+    # 4.–7. (their queries run meanwhile, see ``_side_queries``)
+    nps_rows, meeting_rows, sla_rows, renewal_groups = side_rows()
+    for row in nps_rows:
+        if row["weights"]:
+            measures["nps_role_weighted_12m"][row["group"]] = row["weighted"] / row["weights"]
+            if not row["key_roles"]:
+                data.notes["nps_role_weighted_12m"][row["group"]] = "low_confidence"
+    step()
+    for row in meeting_rows:
+        measures["days_since_exec_meeting"][row["group"]] = (as_of - timezone.localdate(row["last"])).days
+    step()
+    for row in sla_rows:
+        eligible = row["due1"] + row["due2"]
+        if eligible:
+            measures["sla_attainment_t90"][row["group"]] = 100.0 * (row["met1"] + row["met2"]) / eligible
+    step()
+    data.open_renewal = set(renewal_groups)
+    step()
+    data.windows["value_basis"] = data.value_basis
+    return data
+
+
+def _side_queries(
+    *, as_of: dt.date, t12_start_at: dt.datetime, end_at: dt.datetime, t90_start_at: dt.datetime, renewal_freeze_days: int
+) -> list[QuerySet]:
+    """The queries of measures 4–7 (NPS, executive meetings, SLA attainment, open renewals)."""
     # 4. NPS: role-weighted mean of the last twelve months (§4.7); low confidence without a key role.
     by_weight: dict[int, list[str]] = defaultdict(list)
     for role, weight in NPS_ROLE_WEIGHTS.items():
@@ -305,12 +359,6 @@ def collect_inputs(
         )
         .order_by()
     )
-    for row in nps_rows:
-        if row["weights"]:
-            measures["nps_role_weighted_12m"][row["group"]] = row["weighted"] / row["weights"]
-            if not row["key_roles"]:
-                data.notes["nps_role_weighted_12m"][row["group"]] = "low_confidence"
-    step()
 
     # 5. Executive-level meetings: days since the latest one.
     meeting_rows = (
@@ -319,9 +367,6 @@ def collect_inputs(
         .annotate(last=Max("occurred_at"))
         .order_by()
     )
-    for row in meeting_rows:
-        measures["days_since_exec_meeting"][row["group"]] = (as_of - timezone.localdate(row["last"])).days
-    step()
 
     # 6. SLA attainment, T90 (§4.11): first-response and resolution targets that fell due, or were
     # met, in the window; an open instance past its target is breached, one not yet due is pending.
@@ -345,14 +390,9 @@ def collect_inputs(
         )
         .order_by()
     )
-    for row in sla_rows:
-        eligible = row["due1"] + row["due2"]
-        if eligible:
-            measures["sla_attainment_t90"][row["group"]] = 100.0 * (row["met1"] + row["met2"]) / eligible
-    step()
 
     # 7. Renewals falling due within the freeze window and not renewed yet (§1.8 "freeze").
-    data.open_renewal = set(
+    renewal_groups = (
         Contract.objects.filter(
             end_date__gte=as_of, end_date__lte=as_of + dt.timedelta(days=renewal_freeze_days), renewal__isnull=True
         )
@@ -360,9 +400,41 @@ def collect_inputs(
         .values_list(GROUP, flat=True)
         .distinct()
     )
-    step()
-    data.windows["value_basis"] = data.value_basis
-    return data
+    return [nps_rows, meeting_rows, sla_rows, renewal_groups]
+
+
+def fetch_meanwhile(querysets: list[QuerySet]) -> Callable[[], list[list[Any]]]:
+    """Start evaluating ``querysets`` and return a function that gives their rows.
+
+    On PostgreSQL, outside a transaction, a thread evaluates them on its own connection (closed
+    when done) while the caller's connection runs other queries: two backends on two cores. Each
+    query reads its own snapshot either way, as it did when they ran one after the other. Inside
+    a transaction (tests, a caller's atomic block) another connection would not see its
+    uncommitted rows, so they are evaluated on the caller's connection when asked for.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return lambda: [list(qs) for qs in querysets]
+    results: list[list[Any]] = []
+    errors: list[BaseException] = []
+
+    def fetch() -> None:
+        try:
+            results.extend(list(qs) for qs in querysets)
+        except BaseException as exc:  # re-raised in the caller's thread
+            errors.append(exc)
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    thread = threading.Thread(target=fetch, name="score-inputs", daemon=True)
+    thread.start()
+
+    def rows() -> list[list[Any]]:
+        thread.join()
+        if errors:
+            raise errors[0]
+        return results
+
+    return rows
 
 
 def _cagr(begin: Decimal | None, end: Decimal) -> float | None:

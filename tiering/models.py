@@ -336,9 +336,12 @@ class ScoreSnapshot(models.Model):
     streak and residence counters carry the hysteresis state to the next evaluation.
     """
 
-    run = models.ForeignKey(ScoringRun, verbose_name=_("run"), on_delete=models.CASCADE, related_name="score_snapshots")
+    # No index of their own: (run, account) and (account, -as_of) below serve both foreign keys.
+    run = models.ForeignKey(
+        ScoringRun, verbose_name=_("run"), on_delete=models.CASCADE, related_name="score_snapshots", db_index=False
+    )
     account = models.ForeignKey(
-        "accounts.Account", verbose_name=_("group"), on_delete=models.CASCADE, related_name="score_snapshots"
+        "accounts.Account", verbose_name=_("group"), on_delete=models.CASCADE, related_name="score_snapshots", db_index=False
     )
     as_of = models.DateField(_("as of"))
     period_start = models.DateField(_("evaluation period start"))
@@ -382,9 +385,12 @@ class ScoreSnapshot(models.Model):
 class HealthSnapshot(models.Model):
     """A group's health as one run computed it (§2.2): computed score and band, override, trend."""
 
-    run = models.ForeignKey(ScoringRun, verbose_name=_("run"), on_delete=models.CASCADE, related_name="health_snapshots")
+    # No index of their own: (run, account) and (account, -as_of) below serve both foreign keys.
+    run = models.ForeignKey(
+        ScoringRun, verbose_name=_("run"), on_delete=models.CASCADE, related_name="health_snapshots", db_index=False
+    )
     account = models.ForeignKey(
-        "accounts.Account", verbose_name=_("group"), on_delete=models.CASCADE, related_name="health_snapshots"
+        "accounts.Account", verbose_name=_("group"), on_delete=models.CASCADE, related_name="health_snapshots", db_index=False
     )
     as_of = models.DateField(_("as of"))
     score = models.DecimalField(_("computed health score"), **SCORE, null=True, blank=True)

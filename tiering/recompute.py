@@ -15,7 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import logging
+import threading
+import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -26,7 +30,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Account
-from kam.bulk import bulk_insert
+from kam.bulk import PreparedCopy, array_literal, bulk_insert
 from kam.events import publish_many
 from kam.jobs import Progress
 from kam.locks import lock_key
@@ -63,6 +67,8 @@ from tiering.scoring import (
     round2,
     score_column,
 )
+
+logger = logging.getLogger(__name__)
 
 ACCOUNT = Account._meta.db_table
 ASSIGNMENT = TierAssignment._meta.db_table
@@ -108,6 +114,25 @@ class Config:
                 consecutive_runs=model.health_band_consecutive_runs,
             ),
         )
+
+
+class Stopwatch:
+    """Wall seconds per phase of a run (``lap`` ends the current phase under a name), kept in the
+    run's counts as ``seconds`` so that a slow run says where its time went."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = round(self.seconds.get(name, 0.0) + now - self._last, 3)
+        self._last = now
+
+
+# The queries of ``collect_inputs``, in order (its ``step`` is called after each; queries 4–7 run
+# meanwhile on a second connection, so ``inputs.nps`` includes waiting for them).
+INPUT_STEPS = ("accounts", "rates", "invoices", "nps", "meetings", "sla", "renewals")
 
 
 # --- Scoring (pure Python over the aggregated inputs) ---------------------------------------------
@@ -517,9 +542,73 @@ def denormalise_accounts(
             """,
             params,
         )
-        changed = sorted(cursor.fetchall())
+        changed = cursor.fetchall()
+    return account_events(changed, changes=changes, as_of=as_of)
+
+
+def update_accounts(
+    *,
+    tiers: dict[int, str],
+    values: dict[int, tuple[str, Decimal | None]] | None,
+    health: dict[int, tuple[str, Decimal | None, Decimal | None]] | None,
+) -> list[tuple]:
+    """``denormalise_accounts`` for a whole-portfolio run on PostgreSQL, with the values given per
+    group rather than read from the tables: the tier of every group (as its open assignment will
+    be), and — for the parts run — ABC class and value score, health band, score and change. A
+    group not given has none (blank, NULL), as a group without a snapshot or an open assignment.
+
+    The values travel as array literals (one parameter each, whatever the number of groups) and
+    are joined to every member account; only the rows that change are written. Returns the rows
+    ``account_events`` reads.
+    """
+    columns = {"tier": ("text", tiers)}
+    if values is not None:
+        columns["abc_class"] = ("text", {g: v[0] for g, v in values.items()})
+        columns["value_score"] = ("numeric", {g: v[1] for g, v in values.items()})
+    if health is not None:
+        columns["health_band"] = ("text", {g: v[0] for g, v in health.items()})
+        columns["health_score"] = ("numeric", {g: v[1] for g, v in health.items()})
+        columns["delta"] = ("numeric", {g: v[2] for g, v in health.items()})
+    groups = sorted(set().union(*(values_by_group.keys() for _type, values_by_group in columns.values())))
+    params = [array_literal(groups)] + [
+        array_literal([values_by_group.get(g) for g in groups]) for _type, values_by_group in columns.values()
+    ]
+    arrays = ", ".join(["%s::bigint[]", *(f"%s::{sql_type}[]" for sql_type, _values in columns.values())])
+    names = ", ".join(["grp", *columns])
+    abc, score = ("COALESCE(v.abc_class, '')", "v.value_score") if values is not None else ("a.abc_class", "a.value_score")
+    band, score_h, delta = (
+        ("COALESCE(v.health_band, '')", "v.health_score", "v.delta")
+        if health is not None
+        else ("a.health_band", "a.health_score", "NULL")
+    )
+    group = "COALESCE(a.group_root_id, a.id)"
+    source = f"""
+        SELECT a.id, a.tier AS old_tier, a.health_band AS old_band, COALESCE(v.tier, '') AS tier, {abc} AS abc_class,
+               {score} AS value_score, {band} AS health_band, {score_h} AS health_score, {delta} AS delta, {group} AS grp
+        FROM {ACCOUNT} a LEFT JOIN unnest({arrays}) AS v({names}) ON v.grp = {group}
+        WHERE (a.tier <> COALESCE(v.tier, '') OR a.abc_class <> {abc} OR a.value_score IS DISTINCT FROM {score}
+               OR a.health_band <> {band} OR a.health_score IS DISTINCT FROM {score_h})
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {ACCOUNT} SET tier = s.tier, abc_class = s.abc_class, value_score = s.value_score,
+                   health_band = s.health_band, health_score = s.health_score
+            FROM ({source}) s WHERE s.id = {ACCOUNT}.id
+            RETURNING s.id, s.old_tier, s.old_band, s.tier, s.health_band, s.health_score, s.delta, s.grp
+            """,
+            params,
+        )
+        return cursor.fetchall()
+
+
+def account_events(
+    changed: list[tuple], *, changes: TierChanges, as_of: dt.date
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The ``account.tier_changed`` and ``account.health_band_changed`` payloads of the account rows
+    an UPDATE … RETURNING changed (id, old tier, old band, tier, band, health score, delta, group)."""
     tier_events, band_events = [], []
-    for account_id, old_tier, old_band, tier, band_now, health_now, delta_now, grp in changed:
+    for account_id, old_tier, old_band, tier, band_now, health_now, delta_now, grp in sorted(changed):
         if old_tier != tier:
             reason, effective = changes.by_group.get(grp, (TierChangeReason.GROUP, as_of))
             tier_events.append(
@@ -624,9 +713,13 @@ def _write_snapshots(model: type[ScoreSnapshot] | type[HealthSnapshot], run: Sco
     a run that is computed again has none; the DELETE (raw, so the ORM does not fetch the rows to
     cascade) and the unique (run, account) constraint guard the rule anyway.
     """
+    _delete_snapshots(model, run)
+    bulk_insert(model, columns, rows)
+
+
+def _delete_snapshots(model: type[ScoreSnapshot] | type[HealthSnapshot], run: ScoringRun) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {model._meta.db_table} WHERE run_id = %s", [run.pk])
-    bulk_insert(model, columns, rows)
 
 
 # --- The run --------------------------------------------------------------------------------------
@@ -677,6 +770,42 @@ def scores_recompute(
 
 
 @contextmanager
+def vacuum_meanwhile(table: str) -> Iterator[None]:
+    """``VACUUM`` ``table`` on a second connection while the body runs (PostgreSQL, outside a transaction).
+
+    A run rewrites most account rows, and each new row version enters every index of the table.
+    When the versions the previous writes left behind are still there (the nightly run after a
+    day's edits, or a whole-portfolio write just before, as the benchmark's reset does), the new
+    index entries land on full pages and split them: the account UPDATE took twice as long.
+    Vacuuming first frees that room. It runs while the run scores in Python, on the other core,
+    so it costs no wall time; ``SKIP_LOCKED`` leaves the table alone if autovacuum is at it, and
+    a failure (a role that does not own the table) only means the UPDATE runs without it.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+
+    def vacuum() -> None:
+        from django.db import DatabaseError, connections
+
+        other = connections.create_connection(connection.alias)
+        try:
+            with other.cursor() as cursor:
+                cursor.execute(f"VACUUM (SKIP_LOCKED) {other.ops.quote_name(table)}")
+        except DatabaseError as exc:
+            logger.info("score run: VACUUM %s skipped (%s)", table, exc)
+        finally:
+            other.close()
+
+    thread = threading.Thread(target=vacuum, name="score-vacuum", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
+
+
+@contextmanager
 def gc_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector for a run.
 
@@ -699,8 +828,11 @@ def _run(
 ) -> dict[str, Any]:
     model = config.model
     as_of = run.as_of
+    watch = Stopwatch()
+    steps = iter(INPUT_STEPS)
 
     def step() -> None:
+        watch.lap(f"inputs.{next(steps, 'other')}")
         progress.advance(5)
 
     inputs = collect_inputs(
@@ -709,43 +841,146 @@ def _run(
         renewal_freeze_days=model.renewal_freeze_days,
         step=step,
     )  # 7 steps: 5 → 40
-    value_results = evaluate_value(config, inputs, previous_tier_states(period)) if tiers else []
-    progress.set(55)
-    health_results: list[HealthResult] = []
-    if health:
-        previous, before = previous_health(as_of, model.health_trend_lookback_days)
-        health_results = evaluate_health(config, inputs, previous, before)
+    with vacuum_meanwhile(ACCOUNT):
+        value_results = evaluate_value(config, inputs, previous_tier_states(period)) if tiers else []
+        watch.lap("score.value")
+        progress.set(55)
+        health_results: list[HealthResult] = []
+        if health:
+            previous, before = previous_health(as_of, model.health_trend_lookback_days)
+            health_results = evaluate_health(config, inputs, previous, before)
+            watch.lap("score.health")
+    watch.lap("score.vacuum_wait")
     progress.set(70)
 
     with transaction.atomic():
         publish_lock()
         expire_overrides(as_of)
         tier_overrides = active_tier_overrides(as_of)
-        counts: dict[str, Any] = {"groups": len(inputs.groups), "accounts": sum(inputs.member_count.values())}
-        if tiers:
-            _write_snapshots(ScoreSnapshot, run, VALUE_COLUMNS, _value_rows(run, value_results, period, tier_overrides))
-            snapshot_ids = dict(ScoreSnapshot.objects.filter(run=run).values_list("account_id", "id"))
-            computed = {r.group: (r.state.tier, snapshot_ids.get(r.group), r.reason) for r in value_results}
-        else:
-            _tier_run, computed = _latest_computed_tiers()
-        progress.set(80)
-        desired = desired_tiers(groups=inputs.groups, status=inputs.status, computed=computed, overrides=tier_overrides)
-        changes = reconcile_assignments(desired=desired, as_of=as_of, run=run)
         if health:
             health_overrides = active_health_overrides(as_of)
             for r in health_results:
                 apply_health_override(r, health_overrides.get(r.group), config.band_rules)
-            _write_snapshots(HealthSnapshot, run, HEALTH_COLUMNS, _health_rows(run, health_results))
-        tier_events, health_events = denormalise_accounts(
-            changes=changes, as_of=as_of, value_run=run if tiers else None, health_run=run if health else None
-        )
+        counts: dict[str, Any] = {"groups": len(inputs.groups), "accounts": sum(inputs.member_count.values())}
+        watch.lap("publish.lock_overrides")
+        if connection.vendor == "postgresql":
+            changes, tier_events, health_events = _publish_postgresql(
+                run, inputs, value_results, health_results, tier_overrides, tiers=tiers, health=health, watch=watch
+            )
+        else:
+            changes, tier_events, health_events = _publish(
+                run, inputs, value_results, health_results, tier_overrides, tiers=tiers, health=health, watch=watch
+            )
         progress.set(95)
         publish_many("account.tier_changed", tier_events)
         publish_many("account.health_band_changed", health_events)
         counts.update(_counts(value_results, health_results, tier_events, health_events, changes, inputs))
+        watch.lap("publish.events")
+        counts["seconds"] = dict(watch.seconds)
         run.status, run.finished_at, run.counts, run.windows = RunStatus.DONE, timezone.now(), counts, inputs.windows
         run.save(update_fields=["status", "finished_at", "counts", "windows"])
+    watch.lap("publish.commit")  # not in the stored counts: the row was written before the commit
+    logger.debug("score run %s: seconds per phase %s", run.pk, watch.seconds)
     return counts
+
+
+Events = tuple[TierChanges, list[dict[str, Any]], list[dict[str, Any]]]
+
+
+def _publish(
+    run: ScoringRun,
+    inputs: PortfolioInputs,
+    value_results: list[ValueResult],
+    health_results: list[HealthResult],
+    tier_overrides: dict[int, tuple[int, str]],
+    *,
+    tiers: bool,
+    health: bool,
+    watch: Stopwatch,
+) -> Events:
+    """Snapshots, tier assignments, then the accounts from the snapshots (any database)."""
+    as_of = run.as_of
+    if tiers:
+        _write_snapshots(ScoreSnapshot, run, VALUE_COLUMNS, _value_rows(run, value_results, run.period_start, tier_overrides))
+        snapshot_ids = dict(ScoreSnapshot.objects.filter(run=run).values_list("account_id", "id"))
+        computed = {r.group: (r.state.tier, snapshot_ids.get(r.group), r.reason) for r in value_results}
+        watch.lap("publish.value_snapshots")
+    else:
+        _tier_run, computed = _latest_computed_tiers()
+    desired = desired_tiers(groups=inputs.groups, status=inputs.status, computed=computed, overrides=tier_overrides)
+    changes = reconcile_assignments(desired=desired, as_of=as_of, run=run)
+    watch.lap("publish.tier_assignments")
+    if health:
+        _write_snapshots(HealthSnapshot, run, HEALTH_COLUMNS, _health_rows(run, health_results))
+        watch.lap("publish.health_snapshots")
+    tier_events, health_events = denormalise_accounts(
+        changes=changes, as_of=as_of, value_run=run if tiers else None, health_run=run if health else None
+    )
+    watch.lap("publish.accounts")
+    return changes, tier_events, health_events
+
+
+def _publish_postgresql(
+    run: ScoringRun,
+    inputs: PortfolioInputs,
+    value_results: list[ValueResult],
+    health_results: list[HealthResult],
+    tier_overrides: dict[int, tuple[int, str]],
+    *,
+    tiers: bool,
+    health: bool,
+    watch: Stopwatch,
+) -> Events:
+    """The same writes as ``_publish``, ordered so that Python and PostgreSQL work at the same time.
+
+    The account UPDATE — the longest statement of a run, PostgreSQL alone: every changed row enters
+    every index of the accounts table — goes first, with the values sent from Python, while a
+    thread converts the snapshots to COPY's CSV (psycopg2 releases the GIL while the statement
+    runs, and the thread touches no connection). Then the snapshots are copied in and the tier
+    assignments written, as ``_publish`` does. Same statements, same count, same results.
+    """
+    as_of = run.as_of
+    if tiers:
+        computed: dict[int, tuple[str, int | None, str]] = {r.group: (r.state.tier, None, r.reason) for r in value_results}
+    else:
+        _tier_run, computed = _latest_computed_tiers()
+    desired = desired_tiers(groups=inputs.groups, status=inputs.status, computed=computed, overrides=tier_overrides)
+
+    def prepare() -> tuple[PreparedCopy | None, PreparedCopy | None]:
+        value_copy = health_copy = None
+        if tiers:
+            value_copy = PreparedCopy(
+                ScoreSnapshot, VALUE_COLUMNS, _value_rows(run, value_results, run.period_start, tier_overrides)
+            )
+        if health:
+            health_copy = PreparedCopy(HealthSnapshot, HEALTH_COLUMNS, _health_rows(run, health_results))
+        return value_copy, health_copy
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="score-csv") as pool:
+        prepared = pool.submit(prepare)
+        changed = update_accounts(
+            tiers={group: want.tier for group, want in desired.items()},
+            values={r.group: (r.abc_class, r.scored.score) for r in value_results} if tiers else None,
+            health={r.group: (r.effective_band, r.effective_score, r.delta) for r in health_results} if health else None,
+        )
+        watch.lap("publish.accounts")
+        value_copy, health_copy = prepared.result()
+        watch.lap("publish.wait_for_csv")
+    if value_copy is not None:
+        _delete_snapshots(ScoreSnapshot, run)
+        value_copy.insert()
+        snapshot_ids = dict(ScoreSnapshot.objects.filter(run=run).values_list("account_id", "id"))
+        computed = {r.group: (r.state.tier, snapshot_ids.get(r.group), r.reason) for r in value_results}
+        desired = desired_tiers(groups=inputs.groups, status=inputs.status, computed=computed, overrides=tier_overrides)
+        watch.lap("publish.value_snapshots")
+    changes = reconcile_assignments(desired=desired, as_of=as_of, run=run)
+    watch.lap("publish.tier_assignments")
+    if health_copy is not None:
+        _delete_snapshots(HealthSnapshot, run)
+        health_copy.insert()
+        watch.lap("publish.health_snapshots")
+    tier_events, health_events = account_events(changed, changes=changes, as_of=as_of)
+    return changes, tier_events, health_events
 
 
 def _counts(

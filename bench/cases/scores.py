@@ -141,6 +141,9 @@ def recompute_scores(*, scale: Any) -> dict[str, Any]:
         "sql_floor_s": round(floor_s, 2),
         "inputs_to_floor": round(inputs_s / floor_s, 2),
         "run_to_floor": round(first_s / floor_s, 2),
+        "floor_s": floor_s,  # for the summary table's floor and ratio columns
+        "ratio": round(first_s / floor_s, 2),
+        "first_run_phases_s": first.get("seconds"),
         "groups": first.get("groups"),
         "tiers": first.get("computed_tiers"),
         "queries": count_queries(_recompute),

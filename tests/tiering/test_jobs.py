@@ -51,6 +51,32 @@ def test_a_requested_job_runs_and_records_its_counts(portfolio, account_manager,
     assert not ScoreSnapshot.objects.exists()
 
 
+def _vacuum_count(table: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = %s", [table])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_outside_a_transaction_vacuums_the_accounts_while_it_scores(portfolio):
+    """``vacuum_meanwhile``: a second connection vacuums the table the run is about to rewrite."""
+    before = _vacuum_count("accounts_account")
+    counts = scores_recompute()
+    assert counts["groups"] == 1
+    deadline = time.monotonic() + 10
+    while _vacuum_count("accounts_account") == before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _vacuum_count("accounts_account") == before + 1
+    assert ScoringRun.objects.get().status == "done"
+
+
+def test_inside_a_transaction_the_run_does_not_vacuum(portfolio):
+    before = _vacuum_count("accounts_account")
+    scores_recompute()
+    assert _vacuum_count("accounts_account") == before
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_second_concurrent_run_does_nothing(portfolio):
     """While one run holds the job lock, another request ends at once with "already running"."""
