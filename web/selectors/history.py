@@ -1,8 +1,8 @@
 """Recent changes from simple-history, with what changed, in a fixed number of queries.
 
-For each tracked model: one query for the latest history rows in scope, each annotated with the id
-of the row before it (a correlated subquery on the history table's (id, history_date) index), and
-one query for those previous rows; the field-by-field diff is then made in Python.
+For each tracked model, one query: the latest history rows in scope and the rows just before them
+(each row's predecessor is a correlated subquery on the history table's (id, history_date) index);
+the field-by-field diff is then made in Python.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import models
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import BooleanField, ExpressionWrapper, OuterRef, Q, Subquery, Value
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Contact, Contract, Invoice
@@ -99,15 +99,29 @@ def recent_changes(*, account_filter: Callable[[str], Q], limit: int = 15) -> li
             .order_by("-history_date", "-history_id")
             .values("history_id")[:1]
         )
-        rows = list(
-            history.objects.filter(account_filter(lookup))
-            .select_related("history_user")
+        ordering = ("-history_date", "-history_id")
+        scope = account_filter(lookup)
+        latest = history.objects.filter(scope).order_by(*ordering)[:limit]
+        before_latest = (
+            history.objects.filter(history_id__in=latest.values("history_id"))
             .annotate(previous_history_id=Subquery(previous_id))
-            .order_by("-history_date", "-history_id")[:limit]
+            .values("previous_history_id")
         )
-        wanted = [r.previous_history_id for r in rows if r.history_type == "~" and r.previous_history_id]
-        # Always one query (``[0]`` matches nothing), so the page's query count does not depend on the data.
-        previous = {p.history_id: p for p in history.objects.filter(history_id__in=wanted or [0])}
+        # One query per model: the latest rows in scope and the rows before them. A row before one
+        # of the latest may be out of scope (a contact that moved from another account): only rows
+        # in scope are listed, and those that are not among the latest are older than all of them,
+        # so the first ``limit`` rows in scope, in order, are the latest.
+        fetched = list(
+            history.objects.filter(Q(history_id__in=latest.values("history_id")) | Q(history_id__in=before_latest))
+            .select_related("history_user")
+            .annotate(
+                previous_history_id=Subquery(previous_id),
+                in_scope=ExpressionWrapper(scope, output_field=BooleanField()) if scope else Value(True),
+            )
+            .order_by(*ordering)
+        )
+        rows = [row for row in fetched if row.in_scope][:limit]
+        previous = {p.history_id: p for p in fetched}
         for row in rows:
             before = previous.get(row.previous_history_id)
             changes.append(
