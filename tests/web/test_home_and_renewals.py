@@ -60,8 +60,8 @@ def test_home_shows_my_renewals_sla_breaches_meetings_and_changes(manager_client
 
 
 def test_recent_changes_show_no_history_row_from_before_a_move_into_my_book(manager_client, account_manager, other_manager):
-    """The row before a change is read with it (one query per model) but only to diff: when it
-    belonged to an account I cannot see, it is never listed."""
+    """The row before a change is read only to diff it: when it belonged to an account I cannot
+    see, it is never listed."""
     mine = AccountFactory(owner=account_manager, name="Mine")
     theirs = AccountFactory(owner=other_manager, name="Theirs")
     contact = ContactFactory(account=theirs, name="Mover", title="Buyer")
@@ -77,7 +77,7 @@ def test_home_query_count_is_constant(manager_client, account_manager, other_man
     _mine_and_theirs(account_manager, other_manager, n, timezone.localdate())
     # session, user, groups; the visible account ids (web.visible, read once); 5 summary queries; rates;
     # SLA breaches (the first rows and the bounded count from one query); upcoming meetings; recent
-    # changes (4 models × 2: the visible ids as an array, see web.selectors.history); my tasks, my plan actions, my open alerts (rows and bounded count from
+    # changes (4 models × 2); my tasks, my plan actions, my open alerts (rows and bounded count from
     # one query); the unread badge
     with django_assert_num_queries(24):
         assert manager_client.get(reverse("home")).status_code == 200

@@ -1,9 +1,8 @@
 """Recent changes from simple-history, with what changed, in a fixed number of queries.
 
-For each tracked model, one query: the latest history rows in scope and the rows just before them
-(each row's predecessor is a correlated subquery on the history table's (id, history_date) index),
-or two when the scope is a large array of ids (see ``recent_changes``); the field-by-field diff is
-then made in Python.
+For each tracked model: one query for the latest history rows in scope, each annotated with the id
+of the row before it (a correlated subquery on the history table's (id, history_date) index), and
+one query for those previous rows; the field-by-field diff is then made in Python.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import models
-from django.db.models import BooleanField, ExpressionWrapper, OuterRef, Q, Subquery, Value
+from django.db.models import OuterRef, Q, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Contact, Contract, Invoice
@@ -86,54 +85,29 @@ SCOPES: list[tuple[type[models.Model], str, str]] = [
 ]
 
 
-def recent_changes(*, account_filter: Callable[[str], Q], limit: int = 15, large_filter: bool = False) -> list[Change]:
+def recent_changes(*, account_filter: Callable[[str], Q], limit: int = 15) -> list[Change]:
     """The ``limit`` latest changes to accounts and their contacts, contracts and invoices.
 
     ``account_filter(lookup)`` returns the condition on a history table's account column (an id, a
     list, or a subquery of visible account ids), so callers apply the visibility rule.
-
-    One query per model reads the latest rows and the rows before them, which names the condition
-    three times. ``large_filter``: the condition carries a large array of ids (``web.visible``),
-    which PostgreSQL takes a few milliseconds to plan each time it appears; then the latest rows
-    are read first and the rows before them by id (two queries per model, one array each).
     """
     changes: list[Change] = []
-    ordering = ("-history_date", "-history_id")
     for model, lookup, label_field in SCOPES:
         history = model.history.model
         previous_id = (
             history.objects.filter(id=OuterRef("id"), history_date__lt=OuterRef("history_date"))
-            .order_by(*ordering)
+            .order_by("-history_date", "-history_id")
             .values("history_id")[:1]
         )
-        scope = account_filter(lookup)
-        latest = history.objects.filter(scope).order_by(*ordering)[:limit]
-        if large_filter:
-            rows = list(latest.select_related("history_user").annotate(previous_history_id=Subquery(previous_id)))
-            wanted = [r.previous_history_id for r in rows if r.history_type == "~" and r.previous_history_id]
-            # Always one query (``[0]`` matches nothing), so the page's query count does not depend on the data.
-            previous = {p.history_id: p for p in history.objects.filter(history_id__in=wanted or [0])}
-        else:
-            before_latest = (
-                history.objects.filter(history_id__in=latest.values("history_id"))
-                .annotate(previous_history_id=Subquery(previous_id))
-                .values("previous_history_id")
-            )
-            # The latest rows in scope and the rows before them. A row before one of the latest may
-            # be out of scope (a contact that moved from another account): only rows in scope are
-            # listed, and those that are not among the latest are older than all of them, so the
-            # first ``limit`` rows in scope, in order, are the latest.
-            fetched = list(
-                history.objects.filter(Q(history_id__in=latest.values("history_id")) | Q(history_id__in=before_latest))
-                .select_related("history_user")
-                .annotate(
-                    previous_history_id=Subquery(previous_id),
-                    in_scope=ExpressionWrapper(scope, output_field=BooleanField()) if scope else Value(True),
-                )
-                .order_by(*ordering)
-            )
-            rows = [row for row in fetched if row.in_scope][:limit]
-            previous = {p.history_id: p for p in fetched}
+        rows = list(
+            history.objects.filter(account_filter(lookup))
+            .select_related("history_user")
+            .annotate(previous_history_id=Subquery(previous_id))
+            .order_by("-history_date", "-history_id")[:limit]
+        )
+        wanted = [r.previous_history_id for r in rows if r.history_type == "~" and r.previous_history_id]
+        # Always one query (``[0]`` matches nothing), so the page's query count does not depend on the data.
+        previous = {p.history_id: p for p in history.objects.filter(history_id__in=wanted or [0])}
         for row in rows:
             before = previous.get(row.previous_history_id)
             changes.append(

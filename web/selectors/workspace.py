@@ -204,7 +204,7 @@ def home_page(*, user: Any, now: dt.datetime | None = None) -> HomePage:
         breaching=breaching,
         breaching_count=breaching_count,
         breaching_more=breaching_more,
-        changes=recent_changes(account_filter=visible.q, limit=10, large_filter=visible.ids is not None),
+        changes=recent_changes(account_filter=visible.q, limit=10),
         base_currency=rates.base,
         missing_rates=rates.missing_labels,
         tasks=tasks[:HOME_ROWS],
