@@ -17,6 +17,10 @@ from django.utils.translation import gettext_lazy as _
 from accounts.choices import AccountStatus, BuyingRoleCode, ContractStatus, HealthBand, Industry, MeetingKind, Tier
 from accounts.models import Account, Contact, Contract, Invoice, Meeting
 from accounts.selectors import CLOSED_CONTRACT_STATUSES, not_renewed
+from kam.roles import sees_all_accounts
+
+# Read the accounts with a renewal due by id when there are at most this many due contracts.
+RENEWAL_IDS_LIMIT = 5000
 
 
 class AccountFilterSet(filters.FilterSet):
@@ -59,13 +63,31 @@ class AccountFilterSet(filters.FilterSet):
         return queryset.filter(Q(name__icontains=value) | Q(external_id__iexact=value))
 
     def filter_renewal_due_within(self, queryset: QuerySet, name: str, value: int | None) -> QuerySet:
+        """Accounts with a contract ending within ``value`` days and not renewed yet.
+
+        Few accounts have a renewal due soon (about 530 of 100,000 within 90 days), and telling a due
+        contract from a renewed one costs a probe per contract of the period. As a semi-join under
+        the whole portfolio's list order, PostgreSQL walked the accounts by name and probed each one
+        (44,000 probes, ~140 ms). So for a user who sees every account the due accounts are read
+        first, from the partial index ``contract_open_end`` (one query, stopping at
+        ``RENEWAL_IDS_LIMIT`` rows), and the list takes them by id; when more are due than that,
+        matches are dense and the semi-join finds a page quickly. (Not for a manager: their list is
+        already filtered by an array of ids, and two arrays on one column make PostgreSQL 15 probe
+        the index for every pair of values.)
+        """
         if value is None:
             return queryset
         today = timezone.localdate()
         due = Contract.objects.filter(
-            not_renewed(), account=OuterRef("pk"), end_date__gte=today, end_date__lte=today + dt.timedelta(days=int(value))
+            not_renewed(), end_date__gte=today, end_date__lte=today + dt.timedelta(days=int(value))
         ).exclude(status__in=CLOSED_CONTRACT_STATUSES)
-        return queryset.filter(Exists(due))
+        user = getattr(self.request, "user", None)
+        if user is None or sees_all_accounts(user):
+            account_ids = list(due.order_by().values_list("account_id", flat=True)[: RENEWAL_IDS_LIMIT + 1])
+            if len(account_ids) <= RENEWAL_IDS_LIMIT:
+                return queryset.filter(pk__in=sorted(set(account_ids)))
+        # A manager's list starts from their book (a few thousand accounts at most): probe those.
+        return queryset.filter(Exists(due.filter(account=OuterRef("pk"))))
 
     def filter_open_alerts(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
         """Accounts with (``true``) or without (``false``) an open alert: a semi-join, never a count.

@@ -39,10 +39,10 @@ def test_home_query_count_does_not_grow_with_the_portfolio(
     manager_client, account_manager, other_manager, n, django_assert_num_queries
 ):
     _portfolio(account_manager, other_manager, n)
-    # session, user, groups, 5 summary queries, and the workspace's additions (rates, SLA breaches and
-    # their bounded count, upcoming meetings, recent changes, my tasks, actions and alerts, the unread
+    # session, user, groups, the visible account ids, 5 summary queries, and the workspace's additions
+    # (rates, SLA breaches, upcoming meetings, recent changes, my tasks, actions and alerts, the unread
     # badge): see tests/web/test_home_and_renewals.py
-    with django_assert_num_queries(25):
+    with django_assert_num_queries(24):
         assert manager_client.get(reverse("home")).status_code == 200
 
 

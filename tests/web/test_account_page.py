@@ -189,6 +189,19 @@ def test_history_lists_changes_with_what_changed(manager_client, account_manager
     assert [(str(f.label), f.old, f.new) for f in latest.fields] == [("end date", dt.date(2025, 12, 31), dt.date(2026, 6, 30))]
 
 
+def test_history_never_lists_the_row_from_before_a_contact_moved_in(manager_client, account_manager, other_manager):
+    """The history reads the row before each change to diff it; that row, from an account the
+    manager cannot see, is never listed."""
+    mine = AccountFactory(owner=account_manager)
+    theirs = AccountFactory(owner=other_manager)
+    contact = ContactFactory(account=theirs, name="Mover", title="Buyer")
+    contact.account, contact.title = mine, "Head of purchasing"
+    contact.save()
+    changes = [c for c in manager_client.get(_url(mine)).context["page"].history if c.kind == "contact"]
+    assert [(c.action, c.account_id) for c in changes] == [("~", mine.pk)]
+    assert ("Buyer", "Head of purchasing") in [(f.old, f.new) for f in changes[0].fields]
+
+
 @pytest.mark.parametrize("n", [2, 10])
 def test_query_count_is_constant(manager_client, account_manager, n, django_assert_num_queries):
     account = build_account(account_manager, n=n)

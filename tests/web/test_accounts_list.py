@@ -131,6 +131,10 @@ def test_query_count_is_constant(manager_client, account_manager, n, django_asse
     with django_assert_num_queries(9):
         response = manager_client.get(f"{URL}?page_size=25&renewal_due_within=400")
     assert len(response.context["page"].rows) == min(n, 25)
+    # Unfiltered: the visible account ids (web.visible, read once) instead of the bounded count.
+    with django_assert_num_queries(9):
+        response = manager_client.get(f"{URL}?page_size=25")
+    assert len(response.context["page"].rows) == min(n, 25) and response.context["total"] == n
 
 
 # --- Exports --------------------------------------------------------------------------------------

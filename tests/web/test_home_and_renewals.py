@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts import services
 from service_plans.models import ServiceRequest
-from tests.factories import AccountFactory, ContractFactory, MeetingFactory, TeamMemberFactory
+from tests.factories import AccountFactory, ContactFactory, ContractFactory, MeetingFactory, TeamMemberFactory
 
 pytestmark = pytest.mark.django_db
 RENEWALS = reverse("web:renewal_pipeline")
@@ -59,13 +59,27 @@ def test_home_shows_my_renewals_sla_breaches_meetings_and_changes(manager_client
     assert "Theirs" not in response.text
 
 
+def test_recent_changes_show_no_history_row_from_before_a_move_into_my_book(manager_client, account_manager, other_manager):
+    """The row before a change is read only to diff it: when it belonged to an account I cannot
+    see, it is never listed."""
+    mine = AccountFactory(owner=account_manager, name="Mine")
+    theirs = AccountFactory(owner=other_manager, name="Theirs")
+    contact = ContactFactory(account=theirs, name="Mover", title="Buyer")
+    contact.account, contact.title = mine, "Head of purchasing"
+    contact.save()
+    changes = [c for c in manager_client.get(reverse("home")).context["page"].changes if c.kind == "contact"]
+    assert [(c.action, c.account_id, c.object_label) for c in changes] == [("~", mine.pk, "Mover")]
+    assert ("Buyer", "Head of purchasing") in [(f.old, f.new) for f in changes[0].fields]
+
+
 @pytest.mark.parametrize("n", [2, 10])
 def test_home_query_count_is_constant(manager_client, account_manager, other_manager, n, django_assert_num_queries):
     _mine_and_theirs(account_manager, other_manager, n, timezone.localdate())
-    # session, user, groups; 5 summary queries; rates; SLA breaches list + bounded count; upcoming meetings;
-    # recent changes (4 models × 2); my tasks, my plan actions, my open alerts + their bounded count; the
-    # unread badge
-    with django_assert_num_queries(25):
+    # session, user, groups; the visible account ids (web.visible, read once); 5 summary queries; rates;
+    # SLA breaches (the first rows and the bounded count from one query); upcoming meetings; recent
+    # changes (4 models × 2); my tasks, my plan actions, my open alerts (rows and bounded count from
+    # one query); the unread badge
+    with django_assert_num_queries(24):
         assert manager_client.get(reverse("home")).status_code == 200
 
 
@@ -119,10 +133,15 @@ def test_renewals_refuse_a_bad_window_or_filter(manager_client, account_manager)
 @pytest.mark.parametrize("n", [2, 10])
 def test_renewals_query_count_is_constant(manager_client, account_manager, other_manager, n, django_assert_num_queries):
     _mine_and_theirs(account_manager, other_manager, n, timezone.localdate())
-    # session, user, groups; rates; windows; the page; bounded count; the unread badge
-    with django_assert_num_queries(8):
+    # session, user, groups; rates; windows (whose count is the total when no filter narrows the
+    # window); the page; the unread badge
+    with django_assert_num_queries(7):
         response = manager_client.get(RENEWALS + "?within=180&page_size=25")
-    assert len(response.context["page"].rows) == n
+    assert len(response.context["page"].rows) == n and response.context["total"] == n
+    # A filter narrows the window: plus its bounded count.
+    with django_assert_num_queries(8):
+        response = manager_client.get(RENEWALS + "?within=180&page_size=25&status=active")
+    assert response.context["total"] == len(response.context["page"].rows)
 
 
 def test_login_required(client):
