@@ -261,7 +261,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "kam.api.pagination.CursorPagination",
     "DEFAULT_THROTTLE_CLASSES": ["kam.api.throttling.TokenRateThrottle", "kam.api.throttling.UserRateThrottle"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["kam.api.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "kam.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "kam.api.exceptions.exception_handler",
