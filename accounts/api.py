@@ -72,6 +72,11 @@ class AccountViewSet(FastReadMixin, CreateServiceMixin, UpdateServiceMixin, Serv
     update_service = services.account_update
     instance_kwarg = "account"
 
+    def visible_rows(self, queryset: Any) -> Any:
+        # The same rows as visible_to, as an id array: a keyset page is a primary-key scan that
+        # stops after the page instead of joining and sorting the manager's whole book.
+        return queryset.visible_to_by_id(self.request.user)
+
     def service_kwargs(self, validated_data: dict[str, Any]) -> dict[str, Any]:
         data = dict(validated_data)
         if self.action == "create":

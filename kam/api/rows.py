@@ -187,8 +187,13 @@ class FastReadMixin:
 
     def base_queryset(self) -> models.QuerySet:
         if self.action in {"list", "retrieve"} and not (self.list_select_related or self.list_prefetch_related):
-            return self.row_plan().template.all().visible_to(self.request.user)
+            return self.visible_rows(self.row_plan().template.all())
         return super().base_queryset()
+
+    def visible_rows(self, queryset: models.QuerySet) -> models.QuerySet:
+        """What this user may see of ``queryset`` (the visibility rule); a viewset may choose a
+        formulation of the same rows that suits its pages better."""
+        return queryset.visible_to(self.request.user)
 
     def read_queryset(self) -> models.QuerySet:
         """The filtered queryset, selecting the plan's columns (a viewset's own ``base_queryset`` too)."""
