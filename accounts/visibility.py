@@ -56,6 +56,21 @@ class AccountQuerySet(models.QuerySet):
         ids = visible_account_ids(user)
         return self if ids is None else self.filter(pk__in=ids)
 
+    def visible_to_by_id(self, user: Any) -> AccountQuerySet:
+        """The rows of ``visible_to``, filtered as ``id = ANY(ARRAY(visible ids))`` on PostgreSQL.
+
+        For a page in id order (the API's keyset pages) this is an index scan of the primary key
+        that walks the (sorted) array and stops after the page: no join of the whole book to the
+        account table and no sort of it (at 100,000 accounts, a manager's first page of 50 among
+        2,400 visible accounts: 10–13 ms → 5–6 ms of SQL on the bench copy). Other orderings read
+        the book through the same index (the planner sees the array as small) and sort it, as
+        ``visible_to`` does. Not for one row: the array is the whole book, where ``visible_to``
+        checks that row's ancestors. Used by the API's account list only; every other caller
+        keeps ``visible_to``.
+        """
+        ids = visible_account_ids(user)
+        return self if ids is None else self.filter(InArray(F("pk"), ids))
+
     def active(self) -> AccountQuerySet:
         return self.filter(status="active")
 

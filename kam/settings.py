@@ -125,6 +125,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend with a health check that polls the socket before paying a round trip.
+    DATABASES["default"]["ENGINE"] = "kam.postgresql"
 if IS_POSTGRES and (pg_options := env_str("KAM_PG_OPTIONS", "-c jit=off -c random_page_cost=1.1")):
     # KAM's queries are many and short: JIT compilation costs more than it saves (it once added
     # 500 ms to a list query), and on SSD storage random reads cost about as much as sequential
@@ -261,7 +264,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "kam.api.pagination.CursorPagination",
     "DEFAULT_THROTTLE_CLASSES": ["kam.api.throttling.TokenRateThrottle", "kam.api.throttling.UserRateThrottle"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["kam.api.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "kam.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "kam.api.exceptions.exception_handler",

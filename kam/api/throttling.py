@@ -8,19 +8,56 @@ writes the whole list on each request: at 1,200 requests a minute that is a 10 K
 per throttle (and at the benchmark's lifted rate, hundreds of KB). Here each throttle keeps two
 counters instead, this minute's and the previous one's, and estimates the sliding window as
 ``⌈previous × share of the window not yet elapsed⌉ + current`` (the usual sliding-window counter):
-one ``get_many`` and one ``incr`` per request, whatever the rate.
+one ``get_many`` and one increment per request, whatever the rate (on Redis: two round trips per
+throttle, see ``increment``).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
+import redis
 from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+from django.utils.connection import ConnectionProxy
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
 from integrations.models import ApiToken
+
+logger = logging.getLogger(__name__)
+
+
+def increment(cache: Any, key: str, timeout: int) -> None:
+    """Add one to the counter ``key``, created with a lifetime of ``timeout`` seconds.
+
+    On Redis one pipelined round trip (``INCR`` creates the counter, ``EXPIRE`` bounds it), where
+    Django's cache API takes three (``add`` fails once the counter exists, then ``incr`` checks that
+    the key exists before incrementing it). Django stores an int as a plain Redis integer, so the
+    counter reads back through ``get_many`` as before. Redis unreachable: the count is dropped, as
+    every cache write is then (``kam.cache``).
+    """
+    if isinstance(cache, ConnectionProxy):  # django.core.cache.cache: the default cache, resolved per thread
+        cache = caches[cache._alias]
+    if isinstance(cache, RedisCache):
+        name = cache.make_and_validate_key(key)
+        try:
+            client = cache._cache.get_client(name, write=True)
+            with client.pipeline(transaction=False) as pipe:
+                pipe.incr(name)
+                pipe.expire(name, timeout)
+                pipe.execute()
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            logger.warning("throttle count skipped: Redis unavailable (%s)", exc)
+        return
+    if not cache.add(key, 1, timeout):
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, timeout)
 
 
 class _SettingsRateThrottle(SimpleRateThrottle):
@@ -47,11 +84,7 @@ class _SettingsRateThrottle(SimpleRateThrottle):
             self.wait_seconds = max(1, math.ceil(remaining_share * self.duration))
             return False
         # Kept two windows: the next window still reads this one as its previous.
-        if not self.cache.add(current_key, 1, self.duration * 2):
-            try:
-                self.cache.incr(current_key)
-            except ValueError:  # expired between add and incr
-                self.cache.add(current_key, 1, self.duration * 2)
+        increment(self.cache, current_key, self.duration * 2)
         return True
 
     def wait(self) -> float | None:

@@ -89,3 +89,23 @@ def test_visibility_is_one_query_whatever_the_portfolio(portfolio, account_manag
     Account.objects.visible_to(account_manager)  # the user's groups are read once, then cached
     with django_assert_num_queries(1):
         list(Account.objects.visible_to(account_manager))
+
+
+@pytest.mark.parametrize("persona", ["account_manager", "other_manager", "executive", "admin_user", "newcomer", "anonymous"])
+def test_the_id_array_form_is_the_same_rule(portfolio, persona, request, django_assert_max_num_queries):
+    """``visible_to_by_id`` (the API's account list and detail) selects exactly ``visible_to``'s rows,
+    in at most one query, including in id order after a keyset position."""
+    if persona == "newcomer":
+        user = UserFactory(username="newcomer", role="Account manager")
+    elif persona == "anonymous":
+        user = AnonymousUser()
+    else:
+        user = request.getfixturevalue(persona)
+    expected = list(Account.objects.visible_to(user).order_by("id").values_list("name", flat=True))
+    with django_assert_max_num_queries(1):  # none for the anonymous user: Django knows it is empty
+        got = list(Account.objects.visible_to_by_id(user).order_by("id").values_list("name", flat=True))
+    assert got == expected
+    after = Account.objects.order_by("id").values_list("id", flat=True)[2]
+    assert list(Account.objects.visible_to_by_id(user).filter(id__gt=after).order_by("id")) == list(
+        Account.objects.visible_to(user).filter(id__gt=after).order_by("id")
+    )

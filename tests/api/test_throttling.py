@@ -71,3 +71,39 @@ def test_retry_after_is_the_rest_of_the_minute(account_manager, settings):
         assert client.get("/api/v1/accounts/").status_code == 200
         limited = client.get("/api/v1/accounts/")
     assert (limited.status_code, limited.headers["Retry-After"]) == (429, "15")
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """The default cache on Redis, as in production (the test's own Redis database)."""
+    import os
+
+    import redis
+
+    url = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/8")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
+    except redis.ConnectionError:
+        pytest.skip("no Redis")
+    settings.CACHES = {"default": {"BACKEND": "kam.cache.ResilientRedisCache", "LOCATION": url, "KEY_PREFIX": "throttle-test"}}
+    from django.core.cache import caches
+
+    yield caches["default"]
+    caches["default"].clear()
+
+
+def test_on_redis_the_counter_is_a_redis_integer_with_a_lifetime(account_manager, settings, redis_cache):
+    """On Redis the count is a pipelined INCR + EXPIRE (one round trip instead of add, exists and
+    incr): the counter is a plain Redis integer with a lifetime of two windows, read back by the
+    next request through the cache, and the limit holds as on any cache."""
+    from kam.api.throttling import TokenRateThrottle
+
+    settings.KAM_API_THROTTLE_RATES = {"token": "3/min", "user": "100/min"}
+    client = token_client(account_manager)
+    assert [client.get("/api/v1/accounts/").status_code for _ in range(4)] == [200, 200, 200, 429]
+    raw = redis_cache._cache.get_client(write=True)
+    (key,) = raw.keys("throttle-test:*kam-throttle-token-*")
+    assert raw.get(key) == b"3"  # the refused request counted nothing
+    assert 0 < raw.ttl(key) <= 2 * TokenRateThrottle().duration
+    (user_key,) = raw.keys("throttle-test:*kam-throttle-user-*")
+    assert raw.get(user_key) == b"4"  # DRF asks every throttle: the user's budget allowed the fourth
