@@ -128,6 +128,8 @@ def list_deep(*, scale: Any) -> dict[str, Any]:
         first, result = _ms(both[0::2]), _ms(both[1::2])
     result["floor_s"] = first["p95_s"]  # page 1 is the comparison
     result["ratio"] = result["p95_s"] / first["p95_s"]
+    result["first_page_median_s"] = first["median_s"]
+    result["median_ratio"] = result["median_s"] / first["median_s"]
     return result
 
 
