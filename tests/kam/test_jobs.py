@@ -267,3 +267,33 @@ def test_imports_are_not_refused_while_another_is_queued(monkeypatch):
     jobs.job_start(kind="import_data")
     jobs.job_start(kind="import_data")
     assert JobRun.objects.filter(kind="import_data").count() == 2
+
+
+# --- scheduled runs (beat) go through the same one-at-a-time guard --------------------------------
+
+
+def test_a_scheduled_run_is_skipped_while_a_run_doing_its_work_is_going(runner):
+    from kam.tasks import job_scheduled
+
+    running = JobRun.objects.create(kind="recompute_kpis", status=JobStatus.RUNNING, params={"trigger": "manual"})
+    result = job_scheduled(kind="recompute_kpis")
+    assert result == {"id": None, "status": "skipped", "running_job": running.pk}
+    assert JobRun.objects.count() == 1 and CALLS == []  # no failed "already running" row, no second run
+
+
+def test_a_scheduled_run_waits_for_a_run_doing_other_work(runner):
+    from kam.tasks import job_scheduled
+
+    JobRun.objects.create(kind="recompute_scores", status=JobStatus.RUNNING, params={"part": "health"})
+    with pytest.raises(jobs.JobAlreadyRunning):  # a worker retries it later (SCHEDULED_RETRY_SECONDS)
+        job_scheduled(kind="recompute_scores", params={"part": "tiers"})
+    assert JobRun.objects.count() == 1
+
+
+def test_a_scheduled_run_runs_when_nothing_else_does(runner):
+    from kam.tasks import job_scheduled
+
+    JobRun.objects.create(kind="recompute_kpis", status=JobStatus.DONE)
+    result = job_scheduled(kind="recompute_kpis")
+    job = JobRun.objects.get(pk=result["id"])
+    assert (result["status"], job.params, CALLS) == (JobStatus.DONE, {"scheduled": True}, [job.pk])
