@@ -44,8 +44,8 @@ from accounts.models import Account
 from imports import parsing, writer
 from imports.definitions import Column, KindSpec
 from imports.readers import NO_DATA_ROWS, ImportFileError, Table
-from imports.sql import any_of
 from kam.roles import sees_all_accounts
+from kam.sql import any_of
 
 CHUNK_ROWS = 2_000
 

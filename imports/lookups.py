@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Account
 from imports.engine import id_ref, in_chunks
-from imports.sql import any_of
+from kam.sql import any_of
 
 if TYPE_CHECKING:
     from imports.engine import BaseImporter

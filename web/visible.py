@@ -23,28 +23,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import EmptyResultSet
-from django.db.models import F, Lookup, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.visibility import visible_account_ids
+from kam.sql import any_of
 
 MAX_IDS = 20_000
-
-
-class AnyOf(Lookup):
-    """``lhs = ANY(%s)`` with the ids as one array parameter (PostgreSQL); ``lhs IN (…)`` elsewhere."""
-
-    lookup_name = "web_any_of"
-    prepare_rhs = False
-
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        ids = list(self.rhs)
-        if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, ids]
-        if not ids:
-            raise EmptyResultSet
-        return f"{lhs} IN ({', '.join(['%s'] * len(ids))})", [*lhs_params, *ids]
 
 
 @dataclass(frozen=True)
@@ -72,7 +56,7 @@ class Visibility:
     def q(self, lookup: str) -> Q:
         """The condition on an account id column, ``lookup`` (``"account_id"``, ``"plan__account_id"``…)."""
         if self.ids is not None:
-            return Q(AnyOf(F(lookup), self.ids))
+            return Q(any_of(lookup, self.ids))
         if self.subquery is not None:
             return Q(**{f"{lookup}__in": self.subquery})
         return Q()

@@ -26,7 +26,7 @@ from imports.engine import KEEP, MISSING, BaseImporter, FileRef, Row, in_chunks
 from imports.importers import duplicate_key
 from imports.lookups import AccountLookup, UserLookup, unknown_account
 from imports.models import ImportKind
-from imports.sql import any_of
+from kam.sql import any_of
 
 ERROR: Any = object()  # the row's identity or parent could not be settled (the error is recorded)
 ROOT: Any = None

@@ -16,7 +16,7 @@ from imports.engine import KEEP, MISSING, Row, in_chunks
 from imports.importers import AccountScopedImporter
 from imports.lookups import ContactLookup, UserLookup
 from imports.models import ImportKind
-from imports.sql import any_of
+from kam.sql import any_of
 from service_plans.models import SurveyResponse
 
 

@@ -15,7 +15,7 @@ from imports.engine import KEEP, MISSING, FileRef, Row, in_chunks
 from imports.importers import AccountScopedImporter, duplicate_key
 from imports.lookups import ContactLookup
 from imports.models import ImportKind
-from imports.sql import any_of
+from kam.sql import any_of
 
 COMPARE = [
     "email", "account_id", "name", "phone", "title", "department", "influence", "support", "coverage", "political_status",

@@ -11,7 +11,7 @@ from imports.definitions import SPECS
 from imports.engine import KEEP, MISSING, FileRef, Row, in_chunks
 from imports.importers import AccountScopedImporter, duplicate_key
 from imports.models import ImportKind
-from imports.sql import any_of
+from kam.sql import any_of
 
 
 def unknown_contract(ref: str) -> str:
