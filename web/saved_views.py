@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
@@ -60,5 +60,5 @@ def saved_view_create(*, user: Any, list_name: str, name: str, params: Mapping[s
 def saved_view_delete(*, user: Any, view: SavedView) -> None:
     """Only the author deletes a view (a shared one disappears for everyone)."""
     if view.user_id != user.pk:
-        raise PermissionError("not the author")
+        raise PermissionDenied(_("Only the author of a view can delete it."))
     view.delete()

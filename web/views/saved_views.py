@@ -10,7 +10,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -64,10 +64,7 @@ def saved_view_menu(request: HttpRequest) -> HttpResponse:
 def saved_view_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Delete one of one's own views; another user's private view is a 404, a colleague's shared one a 403."""
     view = get_object_or_404(saved_views_for(user=request.user, list_name=SavedList.ACCOUNTS), pk=pk)
-    try:
-        saved_view_delete(user=request.user, view=view)
-    except PermissionError as error:
-        raise PermissionDenied from error
+    saved_view_delete(user=request.user, view=view)
     if request.headers.get("HX-Request") != "true":
         return redirect("web:account_list")
     return _menu(request, open=True)
