@@ -218,7 +218,7 @@ def job_execute(job_id: int, *, bar: bool = False) -> JobRun:
         logger.info("job %s already finished; nothing to do", job_id)
         return job
     runner: Callable[..., dict[str, Any]] = import_string(JOB_RUNNERS[job.kind])
-    _watch_client_connection()
+    watch_client_connection()
     # A continued attempt (a redelivery after the worker died, or a retry) may find the lock still
     # held by its predecessor's session, which PostgreSQL ends within CLIENT_CHECK_INTERVAL: wait.
     continued = job.attempts > 0
@@ -252,7 +252,7 @@ def job_execute(job_id: int, *, bar: bool = False) -> JobRun:
     return JobRun.objects.get(pk=job_id)
 
 
-def _watch_client_connection() -> None:
+def watch_client_connection() -> None:
     # PostgreSQL 14 added the setting; older servers keep the old behaviour (the lock wait covers it).
     if connection.vendor == "postgresql" and connection.pg_version >= 140000:
         with connection.cursor() as cursor:

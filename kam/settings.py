@@ -428,6 +428,8 @@ KAM_FISCAL_YEAR_START_MONTH = env_int("KAM_FISCAL_YEAR_START_MONTH", 1, minimum=
 KAM_DEMO_ALLOWED = env_bool("KAM_DEMO_ALLOWED", not IS_PRODUCTION)
 # After source data change, KPIs refresh once the changes have been quiet this long (one run per burst).
 KAM_KPI_REFRESH_DEBOUNCE_SECONDS = env_int("KAM_KPI_REFRESH_DEBOUNCE_SECONDS", 60, minimum=0)
+# KPI families computed at once, each on its own database connection (PostgreSQL; 1: one after the other).
+KAM_KPI_WORKERS = env_int("KAM_KPI_WORKERS", 2, minimum=1, maximum=16)
 # Imports: files above this many rows run as a background job from the UI; uploads are capped.
 KAM_IMPORT_INLINE_MAX_ROWS = env_int("KAM_IMPORT_INLINE_MAX_ROWS", 2_000, minimum=0)
 KAM_IMPORT_MAX_UPLOAD_MB = env_int("KAM_IMPORT_MAX_UPLOAD_MB", 50, minimum=1)
