@@ -2,7 +2,7 @@
 
 ``seed_demo(accounts=N, seed=S)`` builds group hierarchies, four to five years of contracts with
 renewals (early, on time, late), expansions, downsells and churn, invoices with each account's
-payment habit and some write-offs, contacts with buying roles (some champions leave), meetings,
+payment habit and some write-offs (and, for customers buying by the unit, quantities), contacts with buying roles (some champions leave), meetings,
 account teams and exchange rates. The same seed and ``today`` give the same data.
 
 Rows are generated in chunks of whole groups and loaded with ``kam.bulk.bulk_insert`` (COPY on
@@ -58,6 +58,22 @@ PAYER_PROFILES = {  # an account's usual delay after the due date: (probability,
     "average": (0.33, -3, 20),
     "slow": (0.10, 5, 30),
 }
+# Customers buying goods by the unit: what their invoices count and a unit price range in CNY
+# (licences, cases, MWh, shipments…), and whether the count is whole. Most of them (VOLUME_SHARE)
+# have finance feeds that carry the quantity; services customers' invoices never do.
+VOLUME_PROFILES = {
+    Industry.MANUFACTURING: (200, 5_000, True),  # parts, machines
+    Industry.RETAIL: (80, 600, True),  # cases
+    Industry.TECHNOLOGY: (800, 20_000, True),  # licences
+    Industry.HEALTHCARE: (30, 2_000, True),  # consumables
+    Industry.ENERGY: (350, 900, False),  # MWh
+    Industry.LOGISTICS: (1_500, 12_000, True),  # shipments
+    Industry.TELECOM: (40, 300, True),  # lines
+}
+VOLUME_SHARE = 0.7
+# Yearly unit price change per customer: list prices mostly rise, so volume can fall while revenue
+# holds (the volume path of alert R1), and a discount now and then does the reverse.
+PRICE_RISE = [((0.0, 0.0), 30), ((0.01, 0.04), 45), ((0.05, 0.10), 20), ((-0.05, -0.01), 5)]
 # Days either side of an account's usual delay: payment habits are steady, so "days beyond terms
 # rising" and long overdue invoices mark a real change, as they do in a real book.
 DELAY_JITTER = 6
@@ -80,6 +96,8 @@ class DemoContext:
     owners: list[Any]
     executive: Any
     ids: dict[str, range]
+    # Its own stream, so that adding quantities left every other demo value as it was.
+    volume_rng: random.Random = field(default_factory=random.Random)
     counters: dict[str, int] = field(default_factory=dict)
 
     def next_id(self, name: str) -> int:
@@ -317,6 +335,25 @@ def _renewal_draft(ctx: DemoContext, account: dict[str, Any], chunk: DemoChunk) 
     return True
 
 
+def _units(ctx: DemoContext, account: dict[str, Any]) -> tuple[float, float, bool] | None:
+    """(unit price in CNY this year, yearly price change, whole units) of a customer whose
+    invoices carry a quantity; None for the others. Drawn once per account."""
+    if "_units" not in account:
+        rng = ctx.volume_rng
+        profile = VOLUME_PROFILES.get(account["industry"])
+        if profile is None or rng.random() >= VOLUME_SHARE:
+            account["_units"] = None
+        else:
+            low, high, whole = profile
+            # At least some 40 units an invoice, so that whole counts stay close to amount / price.
+            rate = 1.0 if account["currency"] == "CNY" else RATE_CENTRES[account["currency"]]
+            per_invoice = account["_spend"] * rate * account["_billing"] / 12
+            price = min(math.exp(rng.uniform(math.log(low), math.log(high))), per_invoice / 40)
+            rise_low, rise_high = _weighted(rng, PRICE_RISE)
+            account["_units"] = (price, rng.uniform(rise_low, rise_high), whole)
+    return account["_units"]
+
+
 def _invoice_rows(ctx: DemoContext, chunk: DemoChunk) -> list[tuple]:
     rng, today = ctx.rng, ctx.today
     rows = []
@@ -329,6 +366,10 @@ def _invoice_rows(ctx: DemoContext, chunk: DemoChunk) -> list[tuple]:
             account["_delay"] = rng.randint(*PAYER_PROFILES[account["_payer"]][1:])
         low, high = account["_delay"] - DELAY_JITTER, account["_delay"] + DELAY_JITTER
         amount = float(contract["annual_value"]) * months / 12
+        units = _units(ctx, account)
+        if units is not None:
+            price_cny, rise, whole = units
+            price_now = price_cny / RATE_CENTRES.get(contract["currency"], 1.0)
         issued = contract["start_date"]
         while issued <= min(contract["end_date"], today):
             invoice_id = ctx.next_id("invoice")
@@ -351,11 +392,17 @@ def _invoice_rows(ctx: DemoContext, chunk: DemoChunk) -> list[tuple]:
                     share = rng.choice([1.0, 1.0, 0.5])
                     written_off = invoice_amount if share == 1.0 else _money(float(invoice_amount) * share)
                     paid = None if share == 1.0 else written_off_on
+            quantity = None
+            if units is not None:
+                # The amount at that year's unit price, give or take the product mix.
+                price = price_now * (1 + rise) ** (issued.year - today.year) * ctx.volume_rng.uniform(0.98, 1.02)
+                count = float(invoice_amount) / price
+                quantity = Decimal(max(1, round(count))) if whole else Decimal(f"{count:.3f}")
             rows.append(
                 (
                     invoice_id, account["id"], contract["id"], f"INV-{invoice_id:09d}", issued, due,
                     invoice_amount, contract["currency"], _money(float(invoice_amount) * account["_margin"]),
-                    paid, min(written_off, invoice_amount), written_off_on, False,
+                    quantity, paid, min(written_off, invoice_amount), written_off_on, False,
                 )
             )  # fmt: skip
             issued = _add_months(issued, months)
@@ -364,7 +411,7 @@ def _invoice_rows(ctx: DemoContext, chunk: DemoChunk) -> list[tuple]:
 
 INVOICE_COLUMNS = (
     "id", "account_id", "contract_id", "number", "issued_on", "due_on", "amount", "currency", "margin_amount",
-    "paid_on", "written_off_amount", "written_off_on", "is_disputed",
+    "quantity", "paid_on", "written_off_amount", "written_off_on", "is_disputed",
 )  # fmt: skip
 
 
@@ -545,7 +592,9 @@ def seed_demo(*, accounts: int, seed: int = 42, today: dt.date | None = None, ba
         "meeting": next_ids(Meeting, accounts * 8),
         "team": next_ids(AccountTeamMember, accounts * 2),
     }
-    ctx = DemoContext(rng=rng, today=today, now=now, owners=owners, executive=executive, ids=ids)
+    ctx = DemoContext(
+        rng=rng, today=today, now=now, owners=owners, executive=executive, ids=ids, volume_rng=random.Random(f"volume-{seed}")
+    )
     extensions = [import_string(path) for path in EXTENSIONS]
     totals = {"accounts": 0, "contacts": 0, "contracts": 0, "invoices": 0, "meetings": 0}
     progress = Progress(total=accounts, description="Seeding accounts", bar=bar)

@@ -264,6 +264,11 @@ class Contact(models.Model):
                 errors["reports_to"] = [_("A contact cannot report to themselves.")]
             elif self.reports_to.account_id != self.account_id:
                 errors["reports_to"] = [_("The manager must be a contact of the same account.")]
+        if self.replaced_by_id is not None:
+            if self.pk is not None and self.replaced_by_id == self.pk:
+                errors["replaced_by"] = [_("A contact cannot be replaced by themselves.")]
+            elif self.replaced_by.account_id != self.account_id:
+                errors["replaced_by"] = [_("The replacement must be a contact of the same account.")]
         if self.is_active and self.left_on is not None:
             errors["left_on"] = [_("Only a contact who has left can have a leaving date.")]
         if errors:

@@ -176,6 +176,13 @@ CONTACT_COLUMNS = (
     ),
     Column("is_active", "bool", "is_active", aliases=("active", "在职", "有效")),
     Column("left_on", "date", "left_on", aliases=("left", "离职日期")),
+    Column(
+        "replaced_by",
+        "ref",
+        "replaced_by",
+        export=_contact_ref("replaced_by__"),
+        aliases=("replacement", "successor", "replaced", "接替人", "接替者", "继任者"),
+    ),
 )
 
 CONTRACT_COLUMNS = (

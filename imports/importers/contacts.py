@@ -1,5 +1,6 @@
 """Contacts. Natural key: the email address (case-insensitive), or the name within the account
-for contacts without one. ``reports_to`` may name a contact further down the file."""
+for contacts without one. ``reports_to`` and ``replaced_by`` name another contact of the account,
+perhaps one further down the file."""
 
 from __future__ import annotations
 
@@ -19,8 +20,11 @@ from kam.sql import any_of
 
 COMPARE = [
     "email", "account_id", "name", "phone", "title", "department", "influence", "support", "coverage", "political_status",
-    "decision_orientation", "reports_to_id", "is_active", "left_on",
+    "decision_orientation", "reports_to_id", "is_active", "left_on", "replaced_by_id",
 ]  # fmt: skip
+# Columns that name another contact: by email, or by name within the account (Contact.clean()
+# requires the same account and refuses the contact itself).
+CONTACT_REFS = ("reports_to", "replaced_by")
 
 
 class ContactImporter(AccountScopedImporter):
@@ -55,9 +59,10 @@ class ContactImporter(AccountScopedImporter):
         visible = self.visible_account_ids(v["account_id"] for found in existing.values() for v in found)
         roles = self._current_roles([v["id"] for found in existing.values() for v in found])
         self.contacts.load(
-            (r.data["account"].id, r.get("reports_to"))
+            (r.data["account"].id, r.get(name))
             for r in rows
-            if r.data["account"] and r.get("reports_to") not in (MISSING, None)
+            for name in CONTACT_REFS
+            if r.data["account"] and r.get(name) not in (MISSING, None)
         )
         for row in rows:
             account = row.data.pop("account")
@@ -84,14 +89,24 @@ class ContactImporter(AccountScopedImporter):
                 self.file_email[email.lower()] = entry
             self.file_name.setdefault((account.id, row.get("name")), []).append(entry)
             row.data.update(account_id=account.id, existing=current, roles=roles.get(current["id"], set()) if current else set())
-            ref = row.get("reports_to")
-            if ref not in (MISSING, None, ""):
-                info, _message = self.contacts.resolve(account.id, ref)
-                if info is None:
-                    self.deferred.append(row)  # perhaps someone further down the file
+            row.data["targets"] = targets = {}
+            waiting = refused = False
+            for name in CONTACT_REFS:
+                ref = row.get(name)
+                if ref in (MISSING, None, ""):
                     continue
-                row.data["manager"] = (info.id, info.account_id)
-            self.complete(row)
+                info, message = self.contacts.resolve(account.id, ref)
+                if info is not None:
+                    targets[name] = (info.id, info.account_id)
+                elif len(self.contacts.by_name.get((account.id, ref), [])) > 1:
+                    self.error(row, name, message)  # ambiguous in the database: the file cannot settle it
+                    refused = True
+                else:
+                    waiting = True  # perhaps someone further down the file
+            if waiting and not refused:
+                self.deferred.append(row)
+            elif not refused:
+                self.complete(row)
 
     @staticmethod
     def _email(row: Row) -> str:
@@ -110,30 +125,38 @@ class ContactImporter(AccountScopedImporter):
 
     def finish(self) -> None:
         for row in self.deferred:
-            ref = row.get("reports_to")
-            account_id = row.data["account_id"]
-            entry = self.file_email.get(ref.lower())
-            if entry is None:
-                named = self.file_name.get((account_id, ref), [])
-                if len(named) > 1:
-                    self.error(row, "reports_to", _("Several contacts of this account are named “%(name)s”: use the email address.")
-                               % {"name": ref})  # fmt: skip
+            account_id, targets = row.data["account_id"], row.data["targets"]
+            refused = False
+            for name in CONTACT_REFS:
+                ref = row.get(name)
+                if name in targets or ref in (MISSING, None, ""):
                     continue
-                entry = named[0] if named else None
-            if entry is None:
-                self.error(row, "reports_to", _("Unknown contact “%(ref)s”.") % {"ref": ref})
-                continue
-            row_number, existing_id, manager_account = entry
-            row.data["manager"] = (existing_id or FileRef(row_number), manager_account)
-            self.complete(row)
+                entry = self.file_email.get(ref.lower())
+                if entry is None:
+                    named = self.file_name.get((account_id, ref), [])
+                    if len(named) > 1:
+                        self.error(row, name, _("Several contacts of this account are named “%(name)s”: use the email address.")
+                                   % {"name": ref})  # fmt: skip
+                        refused = True
+                        continue
+                    entry = named[0] if named else None
+                if entry is None:
+                    self.error(row, name, _("Unknown contact “%(ref)s”.") % {"ref": ref})
+                    refused = True
+                    continue
+                row_number, existing_id, target_account = entry
+                targets[name] = (existing_id or FileRef(row_number), target_account)
+            if not refused:
+                self.complete(row)
 
     def complete(self, row: Row) -> None:
         existing = row.data["existing"]
         attrs = self.plain_attrs(row)
         attrs["account_id"] = row.data["account_id"]
-        manager = row.data.get("manager")
-        if "reports_to" in self.mapped:
-            attrs["reports_to_id"] = manager[0] if manager else None
+        targets = row.data["targets"]
+        for name in CONTACT_REFS:
+            if name in self.mapped:
+                attrs[f"{name}_id"] = targets[name][0] if name in targets else None
 
         def value(name: str) -> Any:
             v = attrs.get(name, KEEP)
@@ -143,14 +166,20 @@ class ContactImporter(AccountScopedImporter):
 
         instance = self.scratch("contact", Contact, pk=existing["id"] if existing else None, account_id=attrs["account_id"],
                                 is_active=value("is_active"), left_on=value("left_on"))  # fmt: skip
-        instance.reports_to = None
-        if manager:
-            target = manager[0]
-            if isinstance(target, FileRef) and target.row == row.number:
-                instance.pk = target_pk = 0  # reporting to themselves: let clean() say so
-            else:
-                target_pk = target if isinstance(target, int) else -target.row
-            instance.reports_to = self.scratch("manager", Contact, pk=target_pk, account_id=manager[1])
+        own = FileRef(row.number)
+        if any(target == own for target, _account in targets.values()):
+            instance.pk = 0  # a new contact naming themselves: let clean() say so
+        for name in CONTACT_REFS:
+            related = None
+            if name in targets:
+                target, target_account = targets[name]
+                target_pk = target
+                if target == own:
+                    target_pk = 0
+                elif isinstance(target, FileRef):
+                    target_pk = -target.row  # a row of the file: an id no contact has
+                related = self.scratch(name, Contact, pk=target_pk, account_id=target_account)
+            setattr(instance, name, related)
         if not self.model_clean(row, instance, {}) or not row.ok:
             return
         links = {"buying_roles": row.values["buying_roles"]} if "buying_roles" in row.values else None

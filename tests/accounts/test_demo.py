@@ -2,11 +2,12 @@
 
 import datetime as dt
 import hashlib
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Max, Min, Q
 
 from accounts.demo import seed_demo
 from accounts.models import Account, AccountAncestry, Contact, Contract, ExchangeRate, Invoice, Meeting
@@ -20,7 +21,7 @@ def _fingerprint() -> str:
     for model, fields in [
         (Account, ("id", "name", "parent_id", "owner__username", "currency", "status", "credit_rating")),
         (Contract, ("id", "number", "start_date", "end_date", "annual_value", "renewal_of_id", "signed_on")),
-        (Invoice, ("id", "number", "issued_on", "amount", "paid_on", "written_off_amount")),
+        (Invoice, ("id", "number", "issued_on", "amount", "quantity", "paid_on", "written_off_amount")),
         (Contact, ("id", "name", "reports_to_id", "is_active")),
     ]:
         for row in model.objects.order_by("id").values_list(*fields):
@@ -105,6 +106,32 @@ def test_invoices_are_within_contracts_with_delays_and_write_offs(demo):
     assert Invoice.objects.filter(paid_on__lte=F("due_on")).exists()
     assert Invoice.objects.filter(written_off_amount__gt=0).exists()
     assert Invoice.objects.filter(paid_on__isnull=True, written_off_amount=0).exists()  # open receivables
+
+
+def test_product_customers_invoices_carry_quantities_that_feed_the_volume_alert(demo):
+    from django.utils import timezone
+
+    from service_plans.alerts.rules import Context, load_settings, r1_purchase_drop
+
+    invoices = Invoice.objects.count()
+    counted = Invoice.objects.filter(quantity__isnull=False)
+    assert 0.3 * invoices < counted.count() < 0.75 * invoices
+    assert not counted.filter(account__industry__in=["finance", "construction", "public", "education", "other"]).exists()
+    assert not counted.filter(quantity__lte=0).exists()
+    # A customer's invoices all carry a quantity, or none do; its unit price moves a little a year.
+    per_account = Invoice.objects.values("account_id").annotate(n=Count("id"), counted=Count("quantity")).filter(counted__gt=0)
+    assert not per_account.exclude(counted=F("n")).exists()
+    price = F("amount") / F("quantity")
+    spread = (
+        counted.filter(issued_on__year=TODAY.year - 1)
+        .values("account_id", "currency")
+        .annotate(low=Min(price), high=Max(price))
+        .filter(high__gt=F("low") * Decimal("1.08"))
+    )
+    assert not spread.exists(), list(spread[:5])
+    now = timezone.make_aware(dt.datetime.combine(TODAY, dt.time(9)))
+    hits = r1_purchase_drop(Context(today=TODAY, now=now, settings=load_settings(), qbr_months={}))
+    assert {"revenue", "volume"} <= {hit.evidence.get("measure") for hit in hits}
 
 
 def test_contacts_have_roles_and_some_champions_left(demo):

@@ -110,6 +110,19 @@ def test_contact_must_report_to_someone_of_the_same_account():
     assert Contact.objects.count() == 1
 
 
+def test_a_contacts_replacement_is_a_colleague_not_themselves():
+    leaver = ContactFactory()
+    colleague = ContactFactory(account=leaver.account)
+    with pytest.raises(ValidationError) as exc:
+        services.contact_update(contact=leaver, replaced_by=ContactFactory())  # a new account by default
+    assert _field_errors(exc) == {"replaced_by": ["The replacement must be a contact of the same account."]}
+    with pytest.raises(ValidationError) as exc:
+        services.contact_update(contact=leaver, replaced_by=leaver)
+    assert _field_errors(exc) == {"replaced_by": ["A contact cannot be replaced by themselves."]}
+    leaver = services.contact_update(contact=leaver, is_active=False, replaced_by=colleague)
+    assert (leaver.replaced_by, leaver.version) == (colleague, 2)
+
+
 def test_contact_buying_roles_are_set_and_unknown_ones_refused():
     contact = ContactFactory(buying_roles=["economic_buyer", "approver"])
     assert set(contact.buying_roles.values_list("code", flat=True)) == {"economic_buyer", "approver"}

@@ -1,11 +1,15 @@
 """Contacts, meetings and survey responses."""
 
+import csv
 import datetime as dt
+import io
 
 import pytest
 from django.utils import timezone
 
+from accounts import services
 from accounts.models import Contact, Meeting
+from imports.exports import export_file
 from imports.models import ImportStatus
 from service_plans.models import SurveyResponse
 from tests.factories import AccountFactory, ContactFactory, MeetingFactory, UserFactory
@@ -61,6 +65,81 @@ def test_bad_contact_rows(account_manager, acme):
         (7, "email", "Duplicate key: “a@x.example” is also on row 2."),
         (8, "reports_to", "Unknown contact “nobody@x.example”."),
     ]
+
+
+def test_contacts_replaced_by_a_colleague_named_by_email_or_name_even_further_down(account_manager, acme):
+    dana = ContactFactory(account=acme, email="", name="Dana")
+    rows = [
+        ["邮箱", "客户", "姓名", "在职", "离职日期", "接任者"],
+        ["olga@acme.example", "ACME", "Olga", "否", "2025-06-30", "NINA@acme.example"],  # further down, by email
+        ["nina@acme.example", "ACME", "Nina", "是", "", ""],
+        ["gus@acme.example", "ACME", "Gus", "否", "2025-01-31", "Nina"],  # in the file, by name
+        ["lee@acme.example", "ACME", "Lee", "否", "", "Dana"],  # in the database, by name
+    ]
+    record = run_import("contacts", csv_bytes(rows), user=account_manager)
+    assert (record.status, record.created_count) == (ImportStatus.DONE, 4), (record.message, record.errors)
+    nina = Contact.objects.get(name="Nina")
+    replaced = dict(Contact.objects.filter(account=acme).values_list("name", "replaced_by"))
+    assert replaced == {"Olga": nina.pk, "Nina": None, "Gus": nina.pk, "Lee": dana.pk, "Dana": None}
+    assert Contact.objects.get(name="Olga").left_on == dt.date(2025, 6, 30)
+
+    assert run_import("contacts", csv_bytes(rows), user=account_manager).unchanged_count == 4
+    rows[4][5] = ""  # a blank cell clears the replacement
+    again = run_import("contacts", csv_bytes(rows), user=account_manager)
+    assert (again.updated_count, again.unchanged_count) == (1, 3), again.errors
+    assert Contact.objects.get(name="Lee").replaced_by is None
+
+
+def test_bad_replacements_are_refused_by_row_and_nothing_is_written(account_manager, acme):
+    ContactFactory(account=acme, email="li1@acme.example", name="Li Wei")
+    ContactFactory(account=acme, email="li2@acme.example", name="Li Wei")
+    ContactFactory(account=acme, email="me@acme.example", name="Me")
+    ContactFactory(account=AccountFactory(owner=account_manager), email="elsewhere@example.com")
+    rows = [
+        ["email", "account", "name", "is_active", "reports_to", "replaced_by"],
+        ["a@acme.example", "ACME", "A", "false", "", "nobody@acme.example"],
+        ["b@acme.example", "ACME", "B", "false", "", "Li Wei"],  # two of them in the database
+        ["c@acme.example", "ACME", "C", "false", "", "Sam"],  # two of them in the file
+        ["sam1@acme.example", "ACME", "Sam", "true", "", ""],
+        ["sam2@acme.example", "ACME", "Sam", "true", "", ""],
+        ["d@acme.example", "ACME", "D", "false", "", "D@acme.example"],  # a new contact, themselves
+        ["me@acme.example", "ACME", "Me", "false", "", "Me"],  # an existing contact, themselves
+        ["e@acme.example", "ACME", "E", "false", "", "elsewhere@example.com"],
+        ["f@acme.example", "ACME", "F", "false", "Nobody", "Nobody else"],
+    ]
+    before = list(Contact.objects.order_by("pk").values())
+    record = run_import("contacts", csv_bytes(rows), user=account_manager)
+    assert record.status == ImportStatus.INVALID
+    assert errors(record) == [
+        (2, "replaced_by", "Unknown contact “nobody@acme.example”."),
+        (3, "replaced_by", "Several contacts of this account are named “Li Wei”: use the email address."),
+        (4, "replaced_by", "Several contacts of this account are named “Sam”: use the email address."),
+        (7, "replaced_by", "A contact cannot be replaced by themselves."),
+        (8, "replaced_by", "A contact cannot be replaced by themselves."),
+        (9, "replaced_by", "The replacement must be a contact of the same account."),
+        (10, "reports_to", "Unknown contact “Nobody”."),
+        (10, "replaced_by", "Unknown contact “Nobody else”."),
+    ]
+    assert list(Contact.objects.order_by("pk").values()) == before
+
+
+def test_exported_replacements_import_back_into_an_empty_account(account_manager, acme):
+    leaver = ContactFactory(account=acme, email="leaver@acme.example", name="Leaver")
+    quiet = ContactFactory(account=acme, email="", name="Quiet 安静")
+    successor = ContactFactory(account=acme, email="", name="Successor")  # exported after those it replaced
+    services.contact_update(contact=leaver, is_active=False, left_on=dt.date(2025, 3, 31), replaced_by=successor)
+    services.contact_update(contact=quiet, is_active=False, replaced_by=leaver)
+    content = export_file("contacts", user=account_manager)
+    header, *lines = csv.reader(io.StringIO(content.decode("utf-8-sig")))
+    assert [line[header.index("replaced_by")] for line in lines] == ["Successor", "leaver@acme.example", ""]
+
+    Contact.objects.all().delete()
+    record = run_import("contacts", content, user=account_manager)
+    assert (record.status, record.created_count) == (ImportStatus.DONE, 3), record.errors
+    assert dict(Contact.objects.values_list("name", "replaced_by__name")) == {
+        "Leaver": "Successor", "Quiet 安静": "Leaver", "Successor": None,
+    }  # fmt: skip
+    assert run_import("contacts", content, user=account_manager).unchanged_count == 3
 
 
 def test_meetings_upsert_by_account_kind_and_time_with_attendees(account_manager, acme):

@@ -114,6 +114,7 @@ CASES = [
     ("contacts", {"email": "not-an-email"}, {"email": "not-an-email"}, "email"),
     ("contacts", {"left_on": dt.date(2025, 1, 1)}, {"left_on": "2025-01-01"}, "left_on"),
     ("contacts", {"reports_to": "stranger"}, {"reports_to": "stranger@example.com"}, "reports_to"),
+    ("contacts", {"replaced_by": "stranger"}, {"replaced_by": "stranger@example.com"}, "replaced_by"),
     ("contacts", {"buying_roles": ["kingmaker"]}, {"buying_roles": "kingmaker"}, "buying_roles"),
     ("contacts", {"support": 5}, {"support": "5"}, "support"),
     ("meetings", {"kind": "party"}, {"kind": "party"}, "kind"),

@@ -32,7 +32,7 @@ KINDS = list(SPECS)
 @pytest.fixture
 def world(account_manager, other_manager):
     """Rows of every kind, with the awkward cases: accounts without external ids (known by name,
-    under a parent), contacts without email, renewals, write-offs, meetings at odd microseconds."""
+    under a parent), contacts without email (one the replacement of another), renewals, write-offs, meetings at odd microseconds."""
     from accounts import services
 
     ExchangeRateFactory(currency="USD")
@@ -47,6 +47,10 @@ def world(account_manager, other_manager):
     services.contact_update(contact=clerk, reports_to=None)
     helper = ContactFactory(account=holding, email="Helper@Round.example", name="Helper")
     services.contact_update(contact=helper, reports_to=boss, buying_roles=["coach_champion", "user_buyer"], support=-1)
+    former = ContactFactory(account=holding, email="former@round.example", name="Former")
+    services.contact_update(contact=former, is_active=False, left_on=dt.date(2025, 5, 31), replaced_by=helper)
+    leaver = ContactFactory(account=branch, email="", name="Leaver")
+    services.contact_update(contact=leaver, is_active=False, replaced_by=clerk)  # known by name only
     first = ContractFactory(account=holding, number="RC-1", currency="USD", escalator_pct=Decimal("3.50"))
     ContractFactory(account=branch, number="RC-2", renewal_of=first, start_date=dt.date(2026, 1, 1), end_date=dt.date(2026, 12, 31),
                     signed_on=dt.date(2025, 12, 1), auto_renew=True)  # fmt: skip
