@@ -251,6 +251,7 @@ class Contact(models.Model):
             models.CheckConstraint(condition=_in_range("support", -2, 2), name="contact_support_m2_2"),
             models.CheckConstraint(condition=Q(is_active=False) | Q(left_on__isnull=True), name="contact_left_only_if_inactive"),
             models.CheckConstraint(condition=~Q(reports_to=F("pk")), name="contact_not_own_manager"),
+            models.CheckConstraint(condition=~Q(replaced_by=F("pk")), name="contact_not_own_replacement"),
             models.UniqueConstraint(Lower("email"), condition=~Q(email=""), name="contact_email_unique"),
         ]
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
-from accounts.models import Account, Contract, ExchangeRate, Invoice
+from accounts.models import Account, Contact, Contract, ExchangeRate, Invoice
 from service_plans.models import AccountTeamMember
 from tests.factories import AccountFactory, ContactFactory, ContractFactory, InvoiceFactory, TeamMemberFactory
 
@@ -112,3 +112,9 @@ def test_money_is_decimal_with_a_currency():
     assert contract.annual_value == Decimal("1250000.10")
     assert isinstance(contract.annual_value, Decimal)
     assert contract.currency == "CNY"
+
+
+def test_a_contact_replaced_by_themselves_is_refused_by_the_database():
+    contact = ContactFactory()
+    _refused(lambda: Contact.objects.filter(pk=contact.pk).update(replaced_by=contact))
+    _refused(lambda: Contact.objects.filter(pk=contact.pk).update(reports_to=contact))
