@@ -360,7 +360,8 @@ def plan_schedule_apply(*, plans: list[AccountPlan], standards: dict[int, Servic
     and a cancelled one asked for again is re-opened.
     """
     plan_ids = [p.pk for p in plans]
-    team: dict[int, set[str]] = defaultdict(set)
+    # The account's owner is its account manager (§7.5), whether or not they are also a team member.
+    team: dict[int, set[str]] = defaultdict(lambda: {TeamRole.ACCOUNT_MANAGER})
     for account_id, role in AccountTeamMember.objects.filter(account_id__in=[p.account_id for p in plans]).values_list(
         "account_id", "role"
     ):

@@ -154,6 +154,7 @@ def test_tier_change_regenerates_the_plan_without_losing_done_work(django_captur
     open_keys = set(plan.actions.filter(status="open").values_list("generation_key", flat=True))
     assert {"team:executive_sponsor", "plan:activate"} <= open_keys
     assert "team:service_lead" not in open_keys
+    assert "team:account_manager" not in open_keys  # the account's owner is its account manager
     assert Notification.objects.filter(user=account.owner, kind="account.tier_changed").count() == 2
 
     # Running the same change again changes nothing.

@@ -22,7 +22,8 @@ from django.utils import timezone
 from accounts import stakeholders
 from accounts.choices import ContractStatus
 from accounts.models import Account, AccountAncestry, Contact, Contract, Invoice, Meeting
-from service_plans.models import AccountTeamMember, Project, ServiceRequest, SurveyResponse
+from service_plans.models import AccountTeamMember, Project, ServiceRequest, SurveyResponse, TeamRole
+from service_plans.selectors import team_missing_roles
 from web.money import RateTable, fiscal_year_of, fiscal_year_of_month
 from web.selectors.account_insights import (
     PlanSection,
@@ -484,6 +485,11 @@ class AccountPage:
     needs: list[Any]
     alerts: list[Any]
     missing_rates: list[str] = field(default_factory=list)
+    team_missing_roles: list[str] = field(default_factory=list)
+
+    @property
+    def team_missing_role_labels(self) -> list[Any]:
+        return [TeamRole(role).label for role in self.team_missing_roles if role in TeamRole.values]
 
     @property
     def open_alerts(self) -> list[Any]:
@@ -531,4 +537,5 @@ def account_page(*, user: Any, pk: int, now: dt.datetime | None = None) -> Accou
         alerts=account_alerts(account=account),
     )
     page.missing_rates = rates.missing_labels
+    page.team_missing_roles = team_missing_roles(account=account, roles=[member.role for member in page.team])
     return page
