@@ -108,6 +108,24 @@ def test_a_commitment_error_names_the_commitment():
     assert review.status == "scheduled"  # nothing half-written
 
 
+def test_our_commitment_is_owned_by_a_colleague_not_a_customer_contact():
+    # §7.4: each of our commitments becomes a plan action; its owner is one of us.
+    account = AccountFactory()
+    plan = services.plan_create(account=account, fiscal_year=2026)
+    review = services.review_schedule(plan=plan, kind="qbr", scheduled_on=dt.date(2026, 3, 20))
+    contact = ContactFactory(account=account)
+    with pytest.raises(ValidationError) as exc:
+        services.review_record(
+            review=review, held_on=dt.date(2026, 3, 20), commitments=[{"side": "ours", "text": "Pilot", "owner_contact": contact}]
+        )
+    assert "commitments[0]" in exc.value.message_dict
+    assert not PlanAction.objects.filter(plan=plan).exclude(generation_key__startswith="prep:").exists()
+    review = services.review_record(
+        review=review, held_on=dt.date(2026, 3, 20), commitments=[{"side": "theirs", "text": "Data", "owner_contact": contact}]
+    )
+    assert review.commitments.get().owner_contact == contact
+
+
 def _tier_change(account, old, new, effective_on, capture):
     set_tier(account, new)
     with capture(execute=True):
