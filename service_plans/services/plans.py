@@ -215,12 +215,20 @@ def review_record(
     decisions: str = "",
     meeting: Any = None,
     commitments: Iterable[dict[str, Any]] = (),
+    contacts: Iterable[Any] = (),
+    attendees: Iterable[Any] = (),
     expected_version: int | None = None,
 ) -> PlanReview:
     """Record a held review with its decisions and commitments; each of our commitments becomes an action.
 
     ``commitments``: dicts with ``side`` (ours/theirs), ``text``, ``owner_user`` or ``owner_contact``, ``due_on``.
+    ``contacts`` (the customer's attendees, contacts of the account) and ``attendees`` (colleagues) are
+    added to the review's meeting (§7.4: attendance updates the stakeholders' last interaction, §6).
     """
+    contacts, attendees = list(contacts), list(attendees)
+    strangers = [c.name for c in contacts if c.account_id != review.plan.account_id]
+    if strangers:
+        raise ValidationError({"contacts": [_("Not contacts of this account: %(names)s.") % {"names": ", ".join(strangers)}]})
     fields = {"held_on": held_on, "status": ReviewStatus.HELD, "notes": notes, "decisions": decisions}
     if meeting is not None:
         if meeting.account_id != review.plan.account_id:
@@ -246,6 +254,11 @@ def review_record(
             actor=actor,
         )
         PlanReview.objects.filter(pk=review.pk).update(meeting=review.meeting)
+    if review.meeting_id is not None:
+        review.meeting.contacts.add(*contacts)
+        review.meeting.attendees.add(*attendees)
+    elif contacts or attendees:
+        raise ValidationError({"contacts": [_("An internal review has no meeting to record attendees on.")]})
     for index, item in enumerate(commitments):
         commitment = Commitment(
             review=review,

@@ -45,6 +45,8 @@ def _hold(request: HttpRequest, plan: AccountPlan, review: PlanReview | None) ->
             notes=data["notes"],
             decisions=data["decisions"],
             meeting=data["meeting"],
+            contacts=data["contacts"],
+            attendees=data["attendees"],
             commitments=form.commitment_rows(),
             actor=request.user,
             expected_version=data["version"] if review is not None else None,
