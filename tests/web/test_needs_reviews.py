@@ -269,3 +269,19 @@ def test_forms_query_counts_are_constant(manager_client, account, plan, n, djang
     with django_assert_num_queries(18):
         response = manager_client.get(reverse("web:review_create", args=[plan.pk]))
     assert len(response.context["form"].fields["meeting"].queryset) == n
+
+
+def test_a_held_ebr_shows_whether_the_executive_sponsor_attended(manager_client, account, plan, account_manager):
+    # §7.4: T1's yearly EBR is held with the executive sponsor; the review row says whether they came.
+    sponsor = TeamMemberFactory(account=account, role="executive_sponsor").user
+    with_sponsor = plan_services.review_schedule(plan=plan, kind="ebr", scheduled_on=dt.date(2026, 1, 10))
+    plan_services.review_record(review=with_sponsor, held_on=dt.date(2026, 1, 10), attendees=[sponsor, account_manager])
+    without = plan_services.review_schedule(plan=plan, kind="annual_jbp", scheduled_on=dt.date(2026, 1, 20))
+    plan_services.review_record(review=without, held_on=dt.date(2026, 1, 20), attendees=[account_manager])
+    qbr = plan_services.review_schedule(plan=plan, kind="qbr", scheduled_on=dt.date(2026, 1, 25))
+    plan_services.review_record(review=qbr, held_on=dt.date(2026, 1, 25))
+    text = manager_client.get(reverse("web:account_detail", args=[account.pk])).text
+    rows = {pk: text.split(f'data-review="{pk}"')[1].split("</tr>")[0] for pk in (with_sponsor.pk, without.pk, qbr.pk)}
+    assert 'data-sponsor-attended="yes"' in rows[with_sponsor.pk]
+    assert 'data-sponsor-attended="no"' in rows[without.pk]
+    assert "data-sponsor-attended" not in rows[qbr.pk]  # a QBR is held with the champion
