@@ -71,6 +71,8 @@ KPIS: tuple[KpiDefinition, ...] = (
     _kpi("overdue_ratio", RECEIVABLES, _("Overdue receivables ratio"), direction=LOWER),
     _kpi("bad_debt_ratio", RECEIVABLES, _("Bad-debt ratio"), direction=LOWER),
     _kpi("top5_share", CONCENTRATION, _("Top-5 customers' revenue share"), direction=LOWER),
+    _kpi("top1_share", CONCENTRATION, _("Largest customer's revenue share"), direction=LOWER),
+    _kpi("top10_share", CONCENTRATION, _("Top-10 customers' revenue share"), direction=LOWER),
     _kpi("hhi", CONCENTRATION, _("Revenue concentration (HHI)"), INDEX, LOWER),
     _kpi("key_account_revenue_share", CONCENTRATION, _("Key accounts' share of revenue")),
     _kpi("key_account_margin_share", CONCENTRATION, _("Key accounts' share of gross margin")),

@@ -33,6 +33,8 @@ PROMOTER_MIN = Decimal(9)  # promoter: role-weighted mean ≥ 9.0
 PASSIVE_MIN = Decimal(7)  # passive: 7.0–8.99; detractor below 7.0
 CSAT_SATISFIED_MIN = 4  # 4 or 5 on the 1–5 scale
 TOP_N = 5
+# DOMAIN.md §8 concentration.top_n: the top-1, top-5 and top-10 shares are published.
+TOP_NS = (1, 5, 10)
 MAJOR_CUSTOMER_SHARE = Decimal("0.10")  # US GAAP major-customer disclosure threshold [S-36]
 CLV_DISCOUNT_RATE = Decimal("0.10")
 CLV_RETENTION_CAP = Decimal("0.97")
@@ -347,16 +349,23 @@ def improvement(*, baseline: Any, current: Any, n: int | None = None) -> KpiResu
 # --- §4.12–4.13 concentration ---------------------------------------------------------------------
 
 
-def concentration_from_sums(*, total: Any, top: Any, sum_squares: Any, customers: int) -> dict[str, KpiResult]:
+def concentration_from_sums(
+    *, total: Any, top: Any, sum_squares: Any, customers: int, tops: Mapping[int, Any] | None = None
+) -> dict[str, KpiResult]:
+    """``top`` is the revenue of the five largest groups; ``tops`` that of the N largest for the other
+    N of ``TOP_NS`` (``top1_share``, ``top10_share``)."""
     total = dec(total) or ZERO
     # HHI = Σ (100·share)² = 10,000 · (Σ revenue² / Σ revenue) / Σ revenue. The numerator stored is
     # Σ revenue² / Σ revenue (the revenue-weighted mean customer size), which keeps both parts at
     # the scale of revenue instead of its square.
     weighted_size = dec(sum_squares) / total if total > 0 else ZERO
-    return {
+    results = {
         "top5_share": ratio(top, total, reason=Reason.NO_REVENUE, n=customers),
         "hhi": ratio(weighted_size, total, reason=Reason.NO_REVENUE, n=customers, scale=10_000),
     }
+    for n, amount in (tops or {}).items():
+        results[f"top{n}_share"] = ratio(amount, total, reason=Reason.NO_REVENUE, n=customers)
+    return results
 
 
 def concentration(revenues: Iterable[Any], *, top_n: int = TOP_N) -> dict[str, KpiResult]:
@@ -367,6 +376,7 @@ def concentration(revenues: Iterable[Any], *, top_n: int = TOP_N) -> dict[str, K
         top=sum(values[:top_n], ZERO),
         sum_squares=sum((v * v for v in values), ZERO),
         customers=len(values),
+        tops={n: sum(values[:n], ZERO) for n in TOP_NS if n != TOP_N},
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Case, IntegerField, Prefetch, QuerySet, Value, When
@@ -15,6 +16,8 @@ from service_plans.models import (
     PlanAction,
     PlanObjective,
     PlanReview,
+    ServiceStandard,
+    TeamRole,
 )
 
 PRIORITY_ORDER = Case(
@@ -95,3 +98,14 @@ def benchmark_case_search(*, user: Any, tag: str = "", text: str = "") -> QueryS
     if text:
         qs = qs.filter(Q(title__icontains=text) | Q(problem__icontains=text) | Q(solution__icontains=text))
     return qs.select_related("account").order_by("-published_on", "-id")
+
+
+def team_missing_roles(*, account: Any, roles: Iterable[str]) -> list[str]:
+    """The team roles the active service standard of the account's tier requires and ``roles`` (the
+    team's) lack, in the standard's order (DOMAIN.md §7.5: T1 needs KAM, executive sponsor and service
+    lead — a warning, never a refusal). The owner is the account manager. One query with a tier."""
+    if not account.tier:
+        return []
+    required = ServiceStandard.objects.current().filter(tier=account.tier).values_list("required_roles", flat=True).first() or []
+    present = {*roles, TeamRole.ACCOUNT_MANAGER}
+    return [role for role in required if role not in present]

@@ -385,6 +385,18 @@ class ReviewRecordForm(forms.Form):
     kind = forms.ChoiceField(label=_("Review"), choices=ReviewKind.choices)
     held_on = forms.DateField(label=_("Held on"), widget=DATE)
     meeting = forms.ModelChoiceField(label=_("Meeting"), queryset=Meeting.objects.none(), required=False)
+    contacts = forms.ModelMultipleChoiceField(
+        label=_("Customer attendees"),
+        queryset=Contact.objects.none(),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 4}),
+    )
+    attendees = forms.ModelMultipleChoiceField(
+        label=_("Our attendees"),
+        queryset=get_user_model().objects.none(),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 4}),
+    )
     decisions = forms.CharField(label=_("Decisions"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
     notes = forms.CharField(label=_("Notes"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
     next_scheduled_on = forms.DateField(
@@ -405,6 +417,9 @@ class ReviewRecordForm(forms.Form):
         self.fields["meeting"].queryset = Meeting.objects.filter(account=account, occurred_at__gte=since).order_by(
             "-occurred_at", "-id"
         )
+        self.fields["contacts"].queryset = Contact.objects.filter(account=account, is_active=True).order_by("name")
+        self.fields["attendees"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")
+        self.fields["attendees"].label_from_instance = _user_label
         self.commitments = CommitmentFormSet(data, prefix="c", form_kwargs={"account": account})
 
     def full_clean(self) -> None:

@@ -54,6 +54,7 @@ urlpatterns = [
     path("reviews/<int:pk>/record/", reviews.review_record, name="review_record"),
     path("reviews/<int:pk>/recap-sent/", reviews.review_recap_sent, name="review_recap_sent"),
     path("reviews/<int:pk>/complete/", reviews.review_complete, name="review_complete"),
+    path("reviews/<int:pk>/pre-read/", reviews.review_preread, name="review_preread"),
     # Needs
     path("accounts/<int:pk>/needs/new/", needs.need_create, name="need_create"),
     path("needs/<int:pk>/edit/", needs.need_edit, name="need_edit"),

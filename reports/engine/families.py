@@ -425,6 +425,7 @@ def results_receivables(get: Lookup, period: Period) -> dict[str, f.KpiResult]:
 # --- concentration (§0.1a "Revenue", §4.12, §4.13, §4.15) --------------------------------------------
 
 
+OTHER_TOP_NS = tuple(n for n in f.TOP_NS if n != f.TOP_N)
 # The kinds of scope and the columns that partition them, to rank groups within every scope.
 RANK_PARTITIONS = (
     ("company", ("period",)),
@@ -448,6 +449,12 @@ def measure_concentration(ctx: SqlContext, periods: Sequence[Period]) -> Measure
         for kind, columns in RANK_PARTITIONS
     )
     tops = [f"SUM(CASE WHEN rank_{kind} <= %(top_n)s THEN revenue ELSE 0 END) AS top_{kind}" for kind, _ in RANK_PARTITIONS]
+    # The other top-N shares of §8 (N are our integer constants, not input).
+    tops += [
+        f"SUM(CASE WHEN rank_{kind} <= {int(n)} THEN revenue ELSE 0 END) AS top{int(n)}_{kind}"
+        for n in OTHER_TOP_NS
+        for kind, _ in RANK_PARTITIONS
+    ]
     aggregates = [
         "SUM(revenue) AS revenue",
         "SUM(revenue * revenue) AS revenue_squares",
@@ -492,12 +499,16 @@ def measure_concentration(ctx: SqlContext, periods: Sequence[Period]) -> Measure
         FROM (SELECT period, tier, owner, region, group_id, revenue, rank_key FROM scoped) s
     ),
     tops AS ({ctx.rollup("ranked", tops)})
-    SELECT totals.*, {", ".join(f"tops.top_{kind}" for kind, _ in RANK_PARTITIONS)}
+    SELECT totals.*, {", ".join(f"tops.top_{kind}" for kind, _ in RANK_PARTITIONS)},
+        {", ".join(f"tops.top{n}_{kind}" for n in OTHER_TOP_NS for kind, _ in RANK_PARTITIONS)}
     FROM totals JOIN tops ON tops.scope = totals.scope AND tops.period = totals.period
     """
     measures = _collect(ctx.fetch(sql, params))
     for (scope, _label), m in measures.items():
-        m["top_revenue"] = m.get(f"top_{scope.partition(':')[0]}")
+        kind = scope.partition(":")[0]
+        m["top_revenue"] = m.get(f"top_{kind}")
+        for n in OTHER_TOP_NS:
+            m[f"top{n}_revenue"] = m.get(f"top{n}_{kind}")
     # The revenue of the earlier windows (for the growth rate) needs no ranking: a plain roll-up.
     params = {}
     baseline = f"""
@@ -521,7 +532,11 @@ def results_concentration(get: Lookup, period: Period) -> dict[str, f.KpiResult]
     m = get(period.label)
     customers = _int(m.get("customers"))
     results = f.concentration_from_sums(
-        total=m.get("revenue"), top=m.get("top_revenue"), sum_squares=m.get("revenue_squares"), customers=customers
+        total=m.get("revenue"),
+        top=m.get("top_revenue"),
+        sum_squares=m.get("revenue_squares"),
+        customers=customers,
+        tops={n: m.get(f"top{n}_revenue") or 0 for n in OTHER_TOP_NS},
     )
     key_customers = _int(m.get("key_customers"))
     if not key_customers:  # no key account bought anything: "no key accounts", not a share of 0

@@ -119,6 +119,8 @@ REASON_LABELS = {
 NPS_ROLE_WEIGHTS = {"economic_buyer": 3, "coach_champion": 2, "technical_buyer": 2, "user_buyer": 1}
 BAND_RANK = {"red": 0, "yellow": 1, "green": 2}
 EXECUTIVE_MEETINGS = ("executive", "ebr")
+# Plan reviews held with the customer's executives (§7.4: EBR, annual joint business plan).
+EXECUTIVE_REVIEWS = (ReviewKind.EBR, ReviewKind.ANNUAL_JBP)
 
 
 def validate_params(rule: str, params: Any) -> list[str]:
@@ -706,31 +708,57 @@ def r6_escalations(ctx: Context) -> list[Hit]:
 # --- R7 executive disengagement ----------------------------------------------------------------------
 
 
+def _last_held_review(kinds: tuple[str, ...]) -> Subquery:
+    """The date of the account's latest held (or completed) plan review of ``kinds``."""
+    return Subquery(
+        PlanReview.objects.filter(
+            plan__account_id=OuterRef("pk"),
+            kind__in=kinds,
+            status__in=[ReviewStatus.HELD, ReviewStatus.COMPLETE],
+            held_on__isnull=False,
+        )
+        .order_by("-held_on")
+        .values("held_on")[:1],
+        output_field=DateField(),
+    )
+
+
+def _latest_day(moment: dt.datetime | None, day: dt.date | None, tz: Any) -> dt.date | None:
+    days = [d for d in (moment.astimezone(tz).date() if moment else None, day) if d is not None]
+    return max(days, default=None)
+
+
 def r7_exec_disengagement(ctx: Context) -> list[Hit]:
+    """A QBR or EBR counts whether it was logged as a meeting or recorded as a held plan review
+    (§7.4: linking a meeting to the review is optional); internal plan reviews do not count."""
     s = ctx.settings["R7"]
     rows = (
         Account.objects.filter(s.scope_q(prefix=""))
         .annotate(
             last_exec=Max("meetings__occurred_at", filter=Q(meetings__kind__in=EXECUTIVE_MEETINGS)),
             last_qbr=Max("meetings__occurred_at", filter=Q(meetings__kind="qbr")),
+            last_exec_review=_last_held_review(EXECUTIVE_REVIEWS),
+            last_qbr_review=_last_held_review((ReviewKind.QBR,)),
         )
-        .values("id", "tier", "created_at", "last_exec", "last_qbr")
+        .values("id", "tier", "created_at", "last_exec", "last_qbr", "last_exec_review", "last_qbr_review")
         .order_by()
     )
+    tz = ctx.now.tzinfo
     hits = []
     for row in rows:
         tier = _tier(row["tier"])
         if not s.applies_to(tier):
             continue
         p = s.params(tier)
-        since = row["last_exec"] or row["created_at"]
-        days = (ctx.now - since).days
+        last_exec = _latest_day(row["last_exec"], row["last_exec_review"], tz)
+        # Whole calendar days, as for a meeting at the start of its day.
+        days = (ctx.today - last_exec).days if last_exec else (ctx.now - row["created_at"]).days
         if days > p["exec_meeting_days"]:
-            evidence = {"days_since": days, "last_meeting": row["last_exec"].date().isoformat() if row["last_exec"] else None}
+            evidence = {"days_since": days, "last_meeting": last_exec.isoformat() if last_exec else None}
             hits.append(Hit(row["id"], "no_exec_meeting", AlertPriority.MEDIUM, evidence))
         months = ctx.qbr_months.get(tier)
         if months:
-            last = (row["last_qbr"] or row["created_at"]).astimezone(ctx.now.tzinfo).date()
+            last = _latest_day(row["last_qbr"], row["last_qbr_review"], tz) or row["created_at"].astimezone(tz).date()
             due = _add_months(last, months)
             overdue = (ctx.today - due).days
             if overdue > p["qbr_grace_days"]:

@@ -373,3 +373,6 @@ class Commitment(models.Model):
             )
         if self.side == CommitmentSide.THEIRS and self.owner_user_id:
             raise ValidationError({"owner_user": [_("The customer's commitments are owned by a customer contact.")]})
+        if self.side == CommitmentSide.OURS and self.owner_contact_id:
+            # Ours become plan actions owned by one of us (§7.4).
+            raise ValidationError({"owner_contact": [_("Our commitments are owned by a colleague.")]})

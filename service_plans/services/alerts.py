@@ -35,6 +35,9 @@ from service_plans.models import (
 from service_plans.sla import default_clock
 
 SNOOZE_MAX_DAYS = 30  # DOMAIN.md §8 cta.snooze_max_days
+# DOMAIN.md §5.3 / §8 cta.due_offsets_bd. Rule-raised alerts take their rule's due of the §5.2 table
+# (``rules.DUE_BUSINESS_DAYS``); an alert raised by hand has the priority its author chose.
+DUE_BUSINESS_DAYS_BY_PRIORITY = {AlertPriority.CRITICAL: 2, AlertPriority.HIGH: 5, AlertPriority.MEDIUM: 10}
 
 
 def _lock(alert: Alert, expected_version: int | None) -> Alert:
@@ -187,7 +190,7 @@ def alert_create_manual(
         reason=reason.strip(),
         priority=priority,
         owner=owner or account.owner,
-        due_on=due_on or default_clock().add_business_days(today, 5),
+        due_on=due_on or default_clock().add_business_days(today, DUE_BUSINESS_DAYS_BY_PRIORITY[priority]),
         opened_at=now,
         last_triggered_on=today,
         is_manual=True,

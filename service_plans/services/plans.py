@@ -17,7 +17,9 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.choices import MeetingKind
 from accounts.models import Account
+from accounts.services import meeting_create
 from kam.bulk import bulk_update
 from kam.errors import StaleVersion
 from service_plans.models import (
@@ -48,6 +50,13 @@ PLAN_FIELDS = frozenset(
 OBJECTIVE_FIELDS = frozenset({"title", "description", "kpi_code", "baseline", "target", "owner", "start_on", "due_on", "status"})
 ACTION_FIELDS = frozenset({"title", "objective", "owner_user", "owner_contact", "due_on", "status", "alert"})
 REVIEW_FIELDS = frozenset({"kind", "scheduled_on", "held_on", "meeting", "notes", "decisions"})
+# §7.4: a review held with the customer is a meeting of this kind (internal reviews are not meetings).
+REVIEW_MEETING_KINDS = {
+    ReviewKind.QBR: MeetingKind.QBR,
+    ReviewKind.EBR: MeetingKind.EBR,
+    ReviewKind.ANNUAL_JBP: MeetingKind.EBR,
+    ReviewKind.BUSINESS_REVIEW: MeetingKind.MEETING,
+}
 PREP_DAYS = 7  # prepare the pre-read pack a week ahead (§7.4: pre-share 24 h before, drafted earlier)
 FIRST_REVIEW_AFTER_DAYS = 30  # §7.4 SOP: reviews are scheduled 30 days ahead
 TEAM_GAP_DAYS = 14
@@ -206,12 +215,20 @@ def review_record(
     decisions: str = "",
     meeting: Any = None,
     commitments: Iterable[dict[str, Any]] = (),
+    contacts: Iterable[Any] = (),
+    attendees: Iterable[Any] = (),
     expected_version: int | None = None,
 ) -> PlanReview:
     """Record a held review with its decisions and commitments; each of our commitments becomes an action.
 
     ``commitments``: dicts with ``side`` (ours/theirs), ``text``, ``owner_user`` or ``owner_contact``, ``due_on``.
+    ``contacts`` (the customer's attendees, contacts of the account) and ``attendees`` (colleagues) are
+    added to the review's meeting (§7.4: attendance updates the stakeholders' last interaction, §6).
     """
+    contacts, attendees = list(contacts), list(attendees)
+    strangers = [c.name for c in contacts if c.account_id != review.plan.account_id]
+    if strangers:
+        raise ValidationError({"contacts": [_("Not contacts of this account: %(names)s.") % {"names": ", ".join(strangers)}]})
     fields = {"held_on": held_on, "status": ReviewStatus.HELD, "notes": notes, "decisions": decisions}
     if meeting is not None:
         if meeting.account_id != review.plan.account_id:
@@ -221,6 +238,27 @@ def review_record(
     if current.status in {ReviewStatus.COMPLETE, ReviewStatus.CANCELLED}:
         raise ValidationError({"status": [_("A completed or cancelled review cannot be recorded again.")]})
     review = _update(PlanReview, review.pk, fields, expected_version)[1]
+    meeting_kind = REVIEW_MEETING_KINDS.get(review.kind)
+    if review.meeting_id is None and meeting_kind is not None:
+        # §7.4: the review's record is a meeting; log one when the review names none, so that meeting-based
+        # rules and measures (R7, the health's executive meetings, the meeting history) see it.
+        tz = timezone.get_current_timezone()
+        review.meeting = meeting_create(
+            account=review.plan.account,
+            kind=meeting_kind,
+            occurred_at=dt.datetime.combine(held_on, dt.time(12, 0), tzinfo=tz),
+            title=review.get_kind_display(),
+            summary=notes,
+            decisions=decisions,
+            created_by=actor if getattr(actor, "pk", None) else None,
+            actor=actor,
+        )
+        PlanReview.objects.filter(pk=review.pk).update(meeting=review.meeting)
+    if review.meeting_id is not None:
+        review.meeting.contacts.add(*contacts)
+        review.meeting.attendees.add(*attendees)
+    elif contacts or attendees:
+        raise ValidationError({"contacts": [_("An internal review has no meeting to record attendees on.")]})
     for index, item in enumerate(commitments):
         commitment = Commitment(
             review=review,
@@ -360,7 +398,8 @@ def plan_schedule_apply(*, plans: list[AccountPlan], standards: dict[int, Servic
     and a cancelled one asked for again is re-opened.
     """
     plan_ids = [p.pk for p in plans]
-    team: dict[int, set[str]] = defaultdict(set)
+    # The account's owner is its account manager (§7.5), whether or not they are also a team member.
+    team: dict[int, set[str]] = defaultdict(lambda: {TeamRole.ACCOUNT_MANAGER})
     for account_id, role in AccountTeamMember.objects.filter(account_id__in=[p.account_id for p in plans]).values_list(
         "account_id", "role"
     ):

@@ -104,6 +104,18 @@ def test_partial_periods_are_flagged_and_their_flows_stop_at_as_of():
     assert value("dso", "2025-04").reason == "no_revenue"
 
 
+def test_a_partial_period_grows_against_the_same_stretch_of_the_earlier_year():
+    # DOMAIN.md §0.1: growth compares windows of equal length (YTD vs the same days three years back).
+    acc = account()
+    invoice(acc, "2022-03-01", 1 * M)  # in 1 Jan – 20 May 2022
+    invoice(acc, "2022-10-01", 5 * M)  # later in FY2022: not in the baseline of a partial FY2025
+    invoice(acc, "2025-03-01", 2 * M)
+    run(["2025"], "2025-05-20")
+    cagr = value("revenue_cagr_3y", "2025")
+    assert cagr.is_partial
+    assert (cagr.numerator, cagr.denominator) == (2 * M, 1 * M)
+
+
 def test_receivables_overdue_and_bad_debt_at_the_quarter_end():
     acc = account()
     invoice(acc, "2025-01-10", M, due="2025-02-09")  # unpaid and past due on 31 March

@@ -124,6 +124,7 @@ def test_top5_share_60_hhi_906_and_key_account_shares():
     run(["2025"], "2026-02-01")
     fy = values("2025")
     assert fy["top5_share"].value == D("0.6")
+    assert (fy["top1_share"].value, fy["top10_share"].value) == (D("0.22"), D("0.61"))  # §8 top_n [1, 5, 10]
     assert fy["hhi"].value == 906
     assert fy["hhi"].n == 205
     assert fy["key_account_revenue_share"].value == D("0.47")  # (22 + 15 + 10) / 100

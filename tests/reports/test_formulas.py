@@ -191,6 +191,15 @@ def test_top5_share_60_and_hhi_906():
     assert results["hhi"].n == 205
 
 
+def test_top1_22_and_top10_61_percent_of_the_worked_portfolio():
+    # §8 concentration.top_n [1, 5, 10] on the §4.12 example: 22M; 60M + 5 × 0.2M.
+    results = f.concentration(worked_portfolio())
+    assert (results["top1_share"].value, results["top10_share"].value) == (D("0.22"), D("0.61"))
+    assert results["top10_share"].n == 205
+    empty = f.concentration([])
+    assert (empty["top1_share"].value, empty["top1_share"].reason) == (None, f.Reason.NO_REVENUE)
+
+
 def test_effective_number_about_11_and_the_22_percent_customer_is_a_major_customer():
     hhi = f.concentration(worked_portfolio())["hhi"].value
     assert f.effective_number_of_customers(hhi).quantize(D("0.1")) == D("11.0")

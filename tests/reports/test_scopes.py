@@ -24,7 +24,8 @@ ADDITIVE = [
     "grr", "nrr", "logo_churn", "renewal_rate_logo", "renewal_rate_logo_eventual", "renewal_rate_value_gross",
     "renewal_rate_value_net", "renewal_rate_value_gross_eventual", "renewal_rate_value_net_eventual", "nps", "csat",
     "dso", "avg_days_to_pay", "days_beyond_terms", "overdue_ratio", "bad_debt_ratio", "sla_attainment",
-    "customised_solution_coverage", "joint_innovation_share", "top5_share", "tier_share_t1", "tier_share_t2",
+    "customised_solution_coverage", "joint_innovation_share", "top5_share", "top1_share", "top10_share", "tier_share_t1",
+    "tier_share_t2",
 ]  # fmt: skip
 
 
@@ -50,9 +51,9 @@ def test_additive_kpis_of_every_scope_kind_sum_to_the_company(tiered_demo, prefi
     assert len(company) == len(ADDITIVE) * 18
     checked = 0
     for key, (numerator, denominator) in company.items():
-        # top5_share adds up in its denominator (revenue) only.
+        # The top-N shares add up in their denominator (revenue) only.
         assert parts[key][1] == denominator, key
-        if key[0] != "top5_share":
+        if key[0] not in ("top1_share", "top5_share", "top10_share"):
             assert parts[key][0] == numerator, key
         checked += denominator > 0
     assert checked > len(company) / 2  # most of them carry data

@@ -404,6 +404,17 @@ def test_reassign_moves_open_tasks_and_evidence_is_required_to_complete(account_
     assert alert.tasks.get(order=1).owner == account_manager  # done work keeps its owner
 
 
+@pytest.mark.parametrize(("priority", "due"), [("critical", 2), ("high", 5), ("medium", 10)])
+def test_manual_alert_is_due_after_its_prioritys_business_days(priority, due, time_machine):
+    # DOMAIN.md §8 cta.due_offsets_bd {Critical: 2, High: 5, Medium: 10}; Wednesday 2026-06-17.
+    from service_plans.sla import default_clock
+
+    time_machine.move_to(NOW, tick=False)
+    alert = services.alert_create_manual(account=AccountFactory(), rule="R2", reason="call", priority=priority, actor=None)
+    assert alert.due_on == default_clock().add_business_days(TODAY, due)
+    assert default_clock().business_days_between(TODAY, alert.due_on) == due
+
+
 def test_manual_alert_is_deduplicated_and_never_auto_closed(account_manager):
     account = AccountFactory(owner=account_manager)
     alert = services.alert_create_manual(

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from kam.events import publish
 from service_plans.models import AccountPlan, AccountTeamMember, Notification, PlanAction, PlanObjective, PlanReview
@@ -108,6 +109,56 @@ def test_a_commitment_error_names_the_commitment():
     assert review.status == "scheduled"  # nothing half-written
 
 
+def test_our_commitment_is_owned_by_a_colleague_not_a_customer_contact():
+    # §7.4: each of our commitments becomes a plan action; its owner is one of us.
+    account = AccountFactory()
+    plan = services.plan_create(account=account, fiscal_year=2026)
+    review = services.review_schedule(plan=plan, kind="qbr", scheduled_on=dt.date(2026, 3, 20))
+    contact = ContactFactory(account=account)
+    with pytest.raises(ValidationError) as exc:
+        services.review_record(
+            review=review, held_on=dt.date(2026, 3, 20), commitments=[{"side": "ours", "text": "Pilot", "owner_contact": contact}]
+        )
+    assert "commitments[0]" in exc.value.message_dict
+    assert not PlanAction.objects.filter(plan=plan).exclude(generation_key__startswith="prep:").exists()
+    review = services.review_record(
+        review=review, held_on=dt.date(2026, 3, 20), commitments=[{"side": "theirs", "text": "Data", "owner_contact": contact}]
+    )
+    assert review.commitments.get().owner_contact == contact
+
+
+@pytest.mark.parametrize(
+    ("kind", "meeting_kind"), [("qbr", "qbr"), ("ebr", "ebr"), ("annual_jbp", "ebr"), ("internal_monthly", None)]
+)
+def test_a_customer_review_held_without_a_meeting_is_logged_as_one(kind, meeting_kind, account_manager):
+    # §7.4: the QBR record is a Meeting(type=QBR): meeting-based rules and measures (R7, the health's
+    # executive meetings, the account's meeting history) see the review. Internal reviews are not meetings.
+    account = AccountFactory(owner=account_manager)
+    plan = services.plan_create(account=account, fiscal_year=2026)
+    review = services.review_schedule(plan=plan, kind=kind, scheduled_on=dt.date(2026, 3, 20))
+    review = services.review_record(review=review, held_on=dt.date(2026, 3, 20), decisions="Expand", actor=account_manager)
+    if meeting_kind is None:
+        assert review.meeting is None and not account.meetings.exists()
+        return
+    meeting = account.meetings.get()
+    assert review.meeting == meeting
+    assert (meeting.kind, timezone.localtime(meeting.occurred_at).date(), meeting.decisions) == (
+        meeting_kind,
+        dt.date(2026, 3, 20),
+        "Expand",
+    )
+    assert meeting.created_by == account_manager
+
+
+def test_a_review_held_in_a_logged_meeting_creates_no_other():
+    account = AccountFactory()
+    plan = services.plan_create(account=account, fiscal_year=2026)
+    logged = MeetingFactory(account=account, kind="qbr")
+    review = services.review_schedule(plan=plan, kind="qbr", scheduled_on=dt.date(2026, 3, 20))
+    review = services.review_record(review=review, held_on=dt.date(2026, 3, 20), meeting=logged)
+    assert review.meeting == logged and account.meetings.count() == 1
+
+
 def _tier_change(account, old, new, effective_on, capture):
     set_tier(account, new)
     with capture(execute=True):
@@ -154,6 +205,7 @@ def test_tier_change_regenerates_the_plan_without_losing_done_work(django_captur
     open_keys = set(plan.actions.filter(status="open").values_list("generation_key", flat=True))
     assert {"team:executive_sponsor", "plan:activate"} <= open_keys
     assert "team:service_lead" not in open_keys
+    assert "team:account_manager" not in open_keys  # the account's owner is its account manager
     assert Notification.objects.filter(user=account.owner, kind="account.tier_changed").count() == 2
 
     # Running the same change again changes nothing.

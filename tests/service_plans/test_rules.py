@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from accounts.models import Account
+from accounts.models import Account, Meeting
 from service_plans.models import AccountTeamMember, Escalation, RuleConfig, ServiceRequest, SurveyResponse
 from tests.factories import AccountFactory, ContactFactory, ContractFactory, InvoiceFactory, MeetingFactory
 from tests.service_plans.conftest import NOW, TODAY, open_keys, reasons, run, set_tier
@@ -350,6 +350,40 @@ def test_r7_qbr_overdue_more_than_thirty_days_past_cadence(last, fires):
     MeetingFactory(account=account, kind="qbr", occurred_at=timezone.make_aware(dt.datetime.combine(last, dt.time(10))))
     run()
     assert ("qbr_overdue" in reasons(account)) is fires
+
+
+def _held_review(account, kind, held_on):
+    from service_plans.services import plans as plan_services
+
+    plan = account.plans.first() or plan_services.plan_create(account=account, fiscal_year=2026)
+    review = plan_services.review_schedule(plan=plan, kind=kind, scheduled_on=held_on)
+    review = plan_services.review_record(review=review, held_on=held_on)
+    # Reviews are logged as meetings now; one without its meeting (recorded before, or the meeting
+    # deleted) must count as well.
+    if review.meeting_id:
+        Meeting.objects.filter(pk=review.meeting_id).delete()
+    return review
+
+
+@pytest.mark.parametrize(("last", "fires"), [(dt.date(2026, 2, 17), True), (dt.date(2026, 2, 18), False)])
+def test_r7_a_qbr_recorded_as_a_held_plan_review_counts_without_a_meeting(last, fires):
+    # §7.4: the QBR is recorded on the plan; linking a meeting is optional, so R7 must not call a
+    # QBR held and recorded there "overdue".
+    account = _old_t1_account()
+    MeetingFactory(account=account, kind="executive", occurred_at=NOW - days(5))
+    _held_review(account, "qbr", last)
+    run()
+    assert ("qbr_overdue" in reasons(account)) is fires
+
+
+@pytest.mark.parametrize(("ago", "fires"), [(91, True), (90, False)])
+def test_r7_a_held_ebr_review_is_an_executive_meeting(ago, fires):
+    account = _old_t1_account()
+    MeetingFactory(account=account, kind="qbr", occurred_at=NOW - days(10))
+    _held_review(account, "ebr", TODAY - days(ago))
+    _held_review(account, "internal_monthly", TODAY - days(1))  # internal: not with the customer's executives
+    run()
+    assert ("no_exec_meeting" in reasons(account)) is fires
 
 
 # --- R9 ---------------------------------------------------------------------------------------------

@@ -64,6 +64,17 @@ def test_t1_defaults_are_the_domain_targets():
     assert ServiceStandard.objects.filter(is_active=True).count() == 4
 
 
+def test_review_cadence_of_every_tier_is_the_domain_table():
+    # DOMAIN.md §7.4 v1 cadence: T2 a semi-annual business review; T3/T4 on demand (no schedule).
+    cadence = {s.tier: s.review_cadence for s in ServiceStandard.objects.filter(is_active=True)}
+    assert cadence == {
+        "T1": {"qbr": 3, "ebr": 12, "internal_monthly": 1},
+        "T2": {"business_review": 6},
+        "T3": {},
+        "T4": {},
+    }
+
+
 def test_request_due_times_follow_the_tier_and_the_calendar():
     Holiday.objects.create(calendar=BusinessCalendar.objects.get(is_default=True), date=dt.date(2026, 6, 19))
     account = set_tier(AccountFactory(), "T1")

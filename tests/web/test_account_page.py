@@ -214,3 +214,26 @@ def test_query_count_is_constant(manager_client, account_manager, n, django_asse
         response = manager_client.get(_url(account))
     assert response.status_code == 200
     assert len(response.context["page"].hierarchy.nodes) == n + 1
+
+
+def test_team_card_warns_when_the_tiers_required_roles_are_missing(manager_client, account_manager):
+    # DOMAIN.md §7.5: a T1 team needs KAM + executive sponsor + service lead — a warning, not a refusal.
+    # The owner is the account manager.
+    account = AccountFactory(owner=account_manager)
+    Account.objects.filter(pk=account.pk).update(tier="T1")
+    TeamMemberFactory(account=account, role="service_lead")
+    response = manager_client.get(_url(account))
+    assert response.context["page"].team_missing_roles == ["executive_sponsor"]
+    assert 'id="team-gaps"' in response.text and "Executive sponsor" in response.text
+    TeamMemberFactory(account=account, role="executive_sponsor")
+    response = manager_client.get(_url(account))
+    assert response.context["page"].team_missing_roles == []
+    assert 'id="team-gaps"' not in response.text
+
+
+def test_team_card_has_no_warning_for_tiers_without_required_roles(manager_client, account_manager):
+    account = AccountFactory(owner=account_manager)
+    Account.objects.filter(pk=account.pk).update(tier="T3")
+    response = manager_client.get(_url(account))
+    assert response.context["page"].team_missing_roles == []
+    assert 'id="team-gaps"' not in response.text

@@ -138,6 +138,38 @@ def test_record_a_qbr_with_commitments_on_both_sides(manager_client, account, pl
     assert f'data-review="{held.pk}"' in page.text and "Share the volume forecast" in page.text
 
 
+def test_recording_a_qbr_logs_its_meeting_with_the_attendees(manager_client, account, plan, account_manager):
+    # §7.4: the QBR's record is a meeting with its attendees (customer stakeholders and colleagues).
+    buyer = ContactFactory(account=account, name="Ms Buyer")
+    ContactFactory(account=account, name="Mr Absent")
+    colleague = TeamMemberFactory(account=account).user
+    today = timezone.localdate()
+    url = reverse("web:review_create", args=[plan.pk])
+    form = manager_client.get(url, headers=HTMX)
+    assert 'name="contacts"' in form.text and 'name="attendees"' in form.text
+    data = _review_data(today, contacts=[buyer.pk], attendees=[account_manager.pk, colleague.pk])
+    assert manager_client.post(url, data, headers=HTMX).status_code == 204
+    held = PlanReview.objects.get(plan=plan, status="held")
+    meeting = held.meeting
+    assert (meeting.kind, meeting.account_id, meeting.decisions) == ("qbr", account.pk, "Expand to APAC")
+    assert list(meeting.contacts.all()) == [buyer]
+    assert set(meeting.attendees.all()) == {account_manager, colleague}
+    # another account's contact is refused by the form, and nothing is saved
+    stranger = ContactFactory(account=AccountFactory(owner=account_manager))
+    response = manager_client.post(url, _review_data(today, contacts=[stranger.pk]), headers=HTMX)
+    assert response.status_code == 422 and "contacts" in response.context["form"].errors
+    assert PlanReview.objects.filter(plan=plan).count() == 1
+
+
+def test_an_internal_review_takes_no_attendees(manager_client, account, plan):
+    url = reverse("web:review_create", args=[plan.pk])
+    buyer = ContactFactory(account=account)
+    data = _review_data(timezone.localdate(), kind="internal_monthly", contacts=[buyer.pk])
+    response = manager_client.post(url, data, headers=HTMX)
+    assert response.status_code == 422 and "contacts" in response.context["form"].errors
+    assert not PlanReview.objects.filter(plan=plan).exists() and not account.meetings.exists()
+
+
 def test_bad_commitment_or_dates_save_nothing(manager_client, account, plan, account_manager):
     today = timezone.localdate()
     url = reverse("web:review_create", args=[plan.pk])
@@ -232,7 +264,24 @@ def test_forms_query_counts_are_constant(manager_client, account, plan, n, djang
     with django_assert_num_queries(7):
         assert manager_client.get(reverse("web:need_edit", args=[need.pk])).status_code == 200
     # session, user, groups; the plan (account joined); permissions (2); the unread badge; meetings;
-    # colleagues and contacts for each of the 4 blank commitment rows (8: constant in the data)
-    with django_assert_num_queries(16):
+    # customer attendees; colleagues; colleagues and contacts for each of the 4 blank commitment rows
+    # (8: constant in the data)
+    with django_assert_num_queries(18):
         response = manager_client.get(reverse("web:review_create", args=[plan.pk]))
     assert len(response.context["form"].fields["meeting"].queryset) == n
+
+
+def test_a_held_ebr_shows_whether_the_executive_sponsor_attended(manager_client, account, plan, account_manager):
+    # §7.4: T1's yearly EBR is held with the executive sponsor; the review row says whether they came.
+    sponsor = TeamMemberFactory(account=account, role="executive_sponsor").user
+    with_sponsor = plan_services.review_schedule(plan=plan, kind="ebr", scheduled_on=dt.date(2026, 1, 10))
+    plan_services.review_record(review=with_sponsor, held_on=dt.date(2026, 1, 10), attendees=[sponsor, account_manager])
+    without = plan_services.review_schedule(plan=plan, kind="annual_jbp", scheduled_on=dt.date(2026, 1, 20))
+    plan_services.review_record(review=without, held_on=dt.date(2026, 1, 20), attendees=[account_manager])
+    qbr = plan_services.review_schedule(plan=plan, kind="qbr", scheduled_on=dt.date(2026, 1, 25))
+    plan_services.review_record(review=qbr, held_on=dt.date(2026, 1, 25))
+    text = manager_client.get(reverse("web:account_detail", args=[account.pk])).text
+    rows = {pk: text.split(f'data-review="{pk}"')[1].split("</tr>")[0] for pk in (with_sponsor.pk, without.pk, qbr.pk)}
+    assert 'data-sponsor-attended="yes"' in rows[with_sponsor.pk]
+    assert 'data-sponsor-attended="no"' in rows[without.pk]
+    assert "data-sponsor-attended" not in rows[qbr.pk]  # a QBR is held with the champion

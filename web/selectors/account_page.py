@@ -22,7 +22,16 @@ from django.utils import timezone
 from accounts import stakeholders
 from accounts.choices import ContractStatus
 from accounts.models import Account, AccountAncestry, Contact, Contract, Invoice, Meeting
-from service_plans.models import AccountTeamMember, Project, ServiceRequest, SurveyResponse
+from service_plans.models import (
+    AccountTeamMember,
+    Project,
+    ReviewKind,
+    ReviewStatus,
+    ServiceRequest,
+    SurveyResponse,
+    TeamRole,
+)
+from service_plans.selectors import team_missing_roles
 from web.money import RateTable, fiscal_year_of, fiscal_year_of_month
 from web.selectors.account_insights import (
     PlanSection,
@@ -484,6 +493,11 @@ class AccountPage:
     needs: list[Any]
     alerts: list[Any]
     missing_rates: list[str] = field(default_factory=list)
+    team_missing_roles: list[str] = field(default_factory=list)
+
+    @property
+    def team_missing_role_labels(self) -> list[Any]:
+        return [TeamRole(role).label for role in self.team_missing_roles if role in TeamRole.values]
 
     @property
     def open_alerts(self) -> list[Any]:
@@ -531,4 +545,28 @@ def account_page(*, user: Any, pk: int, now: dt.datetime | None = None) -> Accou
         alerts=account_alerts(account=account),
     )
     page.missing_rates = rates.missing_labels
+    page.team_missing_roles = team_missing_roles(account=account, roles=[member.role for member in page.team])
+    _mark_sponsor_attendance(page)
     return page
+
+
+def _mark_sponsor_attendance(page: AccountPage) -> None:
+    """§7.4: an EBR (or annual joint business plan) is held with the executive sponsor. Each held one
+    gets ``sponsor_attended``: whether an executive sponsor of the account team is among the internal
+    attendees of its meeting (None without a sponsor on the team: the team card warns about that).
+    One query, only when the plan has such a review."""
+    held = [
+        r
+        for r in page.plan.reviews
+        if r.kind in (ReviewKind.EBR, ReviewKind.ANNUAL_JBP) and r.status in (ReviewStatus.HELD, ReviewStatus.COMPLETE)
+    ]
+    sponsors = {m.user_id for m in page.team if m.role == TeamRole.EXECUTIVE_SPONSOR}
+    if not held or not sponsors:
+        return
+    attended = set(
+        Meeting.attendees.through.objects.filter(
+            meeting_id__in=[r.meeting_id for r in held if r.meeting_id], user_id__in=sponsors
+        ).values_list("meeting_id", flat=True)
+    )
+    for review in held:
+        review.sponsor_attended = review.meeting_id in attended

@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -23,6 +23,7 @@ from kam.errors import StaleVersion
 from service_plans.models import AccountPlan, PlanReview
 from service_plans.services import plans as plan_services
 from web import forms as web_forms
+from web.selectors.preread import review_preread as preread_of
 from web.views.accounts import is_htmx
 from web.views.edit import STALE_MESSAGE, _data, _form_flow, _require, htmx_redirect
 from web.views.plans import _plan_url, _visible_plan
@@ -44,6 +45,8 @@ def _hold(request: HttpRequest, plan: AccountPlan, review: PlanReview | None) ->
             notes=data["notes"],
             decisions=data["decisions"],
             meeting=data["meeting"],
+            contacts=data["contacts"],
+            attendees=data["attendees"],
             commitments=form.commitment_rows(),
             actor=request.user,
             expected_version=data["version"] if review is not None else None,
@@ -146,3 +149,10 @@ def review_recap_sent(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def review_complete(request: HttpRequest, pk: int) -> HttpResponse:
     return _step(request, pk, lambda r: plan_services.review_complete(review=r, actor=request.user), _("The review is complete."))
+
+
+@login_required
+@require_http_methods(["GET"])
+def review_preread(request: HttpRequest, pk: int) -> HttpResponse:
+    """The review's pre-read pack (§7.4), for anyone who can see the account; printable."""
+    return render(request, "web/account/preread.html", {"pack": preread_of(user=request.user, pk=pk)})

@@ -1,0 +1,120 @@
+"""The pre-read pack of a business review (DOMAIN.md §7.4): health breakdown, SLA, NPS/CSAT, renewal
+dates, open alerts and objective status, for anyone who can see the account; another manager's is a 404."""
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from accounts.models import Account
+from service_plans.models import ServiceRequest, SurveyResponse
+from service_plans.services import alerts as alert_services
+from service_plans.services import plans as plan_services
+from tests.factories import AccountFactory, ContractFactory, TeamMemberFactory
+from tests.tiering.conftest import add_invoices, scoring_model  # noqa: F401 - the fixture is used by name
+from tiering.recompute import scores_recompute
+
+pytestmark = pytest.mark.django_db
+AS_OF = dt.date(2026, 6, 30)
+NOW = dt.datetime(2026, 6, 30, 12, tzinfo=dt.UTC)
+
+
+def _url(review):
+    return reverse("web:review_preread", args=[review.pk])
+
+
+def _qbr(account, owner):
+    plan = plan_services.plan_create(account=account, fiscal_year=2026, owner=owner)
+    return plan_services.review_schedule(plan=plan, kind="qbr", scheduled_on=dt.date(2026, 7, 15))
+
+
+@pytest.fixture
+def pack_account(scoring_model, account_manager):  # noqa: F811
+    account = AccountFactory(owner=account_manager, name="Acme", currency="CNY")
+    add_invoices(
+        [{"account": account, "issued_on": dt.date(2026, 2, 1), "due_on": dt.date(2026, 3, 3), "amount": "800000",
+          "margin": "100000", "paid_on": dt.date(2026, 3, 1)}]
+    )  # fmt: skip
+    with time_machine.travel(NOW, tick=False):
+        scores_recompute(as_of=AS_OF)
+    return Account.objects.get(pk=account.pk)
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_pack_shows_every_section_of_the_qbr_agenda(manager_client, pack_account, account_manager):
+    account = pack_account
+    review = _qbr(account, account_manager)
+    objective = plan_services.objective_create(plan=review.plan, title="Grow the service line", target=Decimal("10"))
+    plan_services.action_create(plan=review.plan, objective=objective, title="Workshop", status="done")
+    plan_services.action_create(plan=review.plan, objective=objective, title="Proposal")
+    due_soon = ContractFactory(account=account, number="C-SOON", start_date=dt.date(2025, 10, 1), end_date=dt.date(2026, 9, 30))
+    ContractFactory(account=account, number="C-LATER", start_date=dt.date(2026, 1, 1), end_date=dt.date(2028, 12, 31))
+    ContractFactory(account=account, number="C-RENEWAL", renewal_of=due_soon, start_date=dt.date(2026, 10, 1),
+                    end_date=dt.date(2027, 9, 30), status="draft")  # fmt: skip
+    alert = alert_services.alert_create_manual(account=account, rule="R2", reason="call", priority="high", actor=None)
+    for score in (5, 4, 2):
+        SurveyResponse.objects.create(account=account, kind="csat", score=score, responded_at=NOW - dt.timedelta(days=10))
+    now = NOW - dt.timedelta(days=5)
+    ServiceRequest.objects.create(
+        account=account, title="Late", priority="p2", opened_at=now - dt.timedelta(hours=5),
+        first_response_due_at=now - dt.timedelta(hours=3), first_response_at=now - dt.timedelta(hours=1),
+    )  # fmt: skip
+
+    response = manager_client.get(_url(review))
+    assert response.status_code == 200
+    pack = response.context["pack"]
+    assert len(pack.health["snapshot"]["factors"]) == 5  # §2.2: the five groups
+    assert re.findall(r'data-factor-row="([^"]+)"', response.text) == [f["code"] for f in pack.health["snapshot"]["factors"]]
+    assert (pack.sla.eligible, pack.sla.attained) == (1, 0)
+    assert (pack.surveys.csat_count, pack.surveys.csat_share) == (3, Decimal(2) / 3)
+    assert [(c.number, c.has_renewal) for c in pack.renewals] == [("C-SOON", True)]  # within 12 months of the review
+    assert [a.pk for a in pack.alerts] == [alert.pk]
+    assert [(o.title, o.progress) for o in pack.objectives] == [("Grow the service line", 50.0)]
+    for section in ("preread-health", "preread-service", "preread-renewals", "preread-alerts", "preread-objectives"):
+        assert f'id="{section}"' in response.text
+    assert 'data-contract="C-SOON"' in response.text and f'data-alert="{alert.pk}"' in response.text
+    # The account page links each review to its pack.
+    page = manager_client.get(reverse("web:account_detail", args=[account.pk]))
+    assert f'data-preread="{review.pk}"' in page.text
+
+
+def test_without_scores_or_data_the_pack_says_so(manager_client, account_manager):
+    review = _qbr(AccountFactory(owner=account_manager), account_manager)
+    response = manager_client.get(_url(review))
+    assert response.status_code == 200
+    pack = response.context["pack"]
+    assert pack.health["snapshot"] is None and pack.sla.attainment is None and pack.surveys.csat_share is None
+    assert (pack.renewals, pack.alerts, pack.objectives) == ([], [], [])
+    assert 'id="preread-sla">—<' in response.text
+
+
+def test_the_pack_follows_visibility(client, account_manager, other_manager, executive):
+    account = AccountFactory(owner=account_manager)
+    review = _qbr(account, account_manager)
+    client.force_login(other_manager)
+    assert client.get(_url(review)).status_code == 404
+    TeamMemberFactory(account=account, user=other_manager)  # a team member sees it
+    assert client.get(_url(review)).status_code == 200
+    client.force_login(executive)
+    assert client.get(_url(review)).status_code == 200
+    assert client.post(_url(review)).status_code == 405
+
+
+@pytest.mark.parametrize("n", [2, 10])
+def test_query_count_is_constant(manager_client, account_manager, n, django_assert_num_queries):
+    account = AccountFactory(owner=account_manager)
+    review = _qbr(account, account_manager)
+    for i in range(n):
+        objective = plan_services.objective_create(plan=review.plan, title=f"Objective {i}")
+        plan_services.action_create(plan=review.plan, objective=objective, title=f"Action {i}")
+        ContractFactory(account=account, start_date=dt.date(2025, 1, 1), end_date=review.scheduled_on + dt.timedelta(days=i))
+        alert_services.alert_create_manual(account=account, rule="R1", reason=f"r{i}", priority="medium", actor=None)
+    # session, user, groups; the review (plan, account, owners joined); service requests (2);
+    # surveys (2); renewals; alerts; objectives; health explanation without a snapshot (group, snapshot,
+    # override); the unread badge
+    with django_assert_num_queries(14):
+        response = manager_client.get(_url(review))
+    assert len(response.context["pack"].objectives) == n and len(response.context["pack"].renewals) == n
