@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -32,6 +33,11 @@ class Note:
     text: str
     link: str = ""
     alert_id: int | None = None
+
+
+def plan_link(account_id: int) -> str:
+    """The plan section of the account's page in the workspace (the admin is for administrators)."""
+    return reverse("web:account_detail", args=[account_id]) + "#plan"
 
 
 def notify_many(notes: Iterable[Note], *, email: bool = True) -> list[int]:

@@ -38,7 +38,7 @@ from service_plans.models import (
     ServiceStandard,
     TeamRole,
 )
-from service_plans.notifications import Note, notify_many
+from service_plans.notifications import Note, notify_many, plan_link
 
 PLAN_FIELDS = frozenset(
     {
@@ -527,8 +527,7 @@ def tier_changes_apply(payloads: list[dict[str, Any]], *, today: dt.date | None 
             "old": payload.get("old_tier") or "—",
             "new": payload.get("new_tier") or "—",
         }
-        plan = existing.get(account_id)
-        link = f"/admin/service_plans/accountplan/{plan.pk}/change/" if plan else ""
-        notes.append(Note(account.owner_id, "account.tier_changed", text, link))
+        # The plan's section of the account page, where its owner works it.
+        notes.append(Note(account.owner_id, "account.tier_changed", text, plan_link(account_id)))
     notify_many(notes)
     return counts

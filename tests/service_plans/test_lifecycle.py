@@ -444,3 +444,14 @@ def test_account_managers_cannot_change_configuration_in_the_admin(client, accou
     response = client.post(url, {"rule": "R1", "tier": "", "params": '{"drop_pct": "lots"}'})
     assert response.status_code == 200  # the form shows the error
     assert "must be a number" in response.text
+
+
+def test_an_alert_notification_opens_the_alert_in_the_workspace_for_its_owner(client, account_manager):
+    overdue(AccountFactory(owner=account_manager), 40)
+    run()
+    note = Notification.objects.get(user=account_manager, kind="alert.opened")
+    assert note.link == f"/alerts/{note.alert_id}/"  # not the admin, which account managers cannot open
+    client.force_login(account_manager)
+    response = client.get(note.link)
+    assert response.status_code == 200
+    assert f"/alerts/{note.alert_id}/acknowledge/" in response.content.decode()

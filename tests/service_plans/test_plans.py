@@ -207,6 +207,9 @@ def test_tier_change_regenerates_the_plan_without_losing_done_work(django_captur
     assert "team:service_lead" not in open_keys
     assert "team:account_manager" not in open_keys  # the account's owner is its account manager
     assert Notification.objects.filter(user=account.owner, kind="account.tier_changed").count() == 2
+    # The notification takes its reader to the plan on the account's page, not to the admin.
+    link = Notification.objects.filter(user=account.owner, kind="account.tier_changed").latest("id").link
+    assert link == f"/accounts/{account.pk}/#plan"
 
     # Running the same change again changes nothing.
     before = (
