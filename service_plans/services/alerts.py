@@ -22,6 +22,7 @@ from kam.events import publish
 from service_plans.models import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
+    AccountTeamMember,
     Alert,
     AlertEvent,
     AlertEventKind,
@@ -31,6 +32,7 @@ from service_plans.models import (
     AlertTask,
     Rule,
     TaskStatus,
+    TeamRole,
 )
 from service_plans.sla import default_clock
 
@@ -211,3 +213,54 @@ def alert_task_complete(*, task: AlertTask, actor: Any, evidence: str = "") -> A
     task.completed_at = timezone.now()
     task.save(update_fields=["status", "evidence", "completed_at"])
     return task
+
+
+def role_owners(*, account_id: int) -> dict[str, int | None]:
+    """Who each team role resolves to on an account, as the rules resolve it (§5.3): the role's first
+    team member (by id, as ``service_plans.alerts.engine`` picks), else the account's manager."""
+    owners: dict[str, int | None] = {}
+    for role, user_id in AccountTeamMember.objects.filter(account_id=account_id).order_by("id").values_list("role", "user_id"):
+        owners.setdefault(role, user_id)
+    fallback = Account.objects.filter(pk=account_id).values_list("owner_id", flat=True).first()
+    return {role: owners.get(role, fallback) for role in TeamRole.values}
+
+
+def alert_work_follow_roles(*, account_id: int, before: dict[str, int | None], after: dict[str, int | None], actor: Any) -> int:
+    """Move open alerts and open tasks whose role now resolves to someone else (§5.3: "reassigning a
+    role moves open tasks", Gainsight's owner-change behaviour [S-92]).
+
+    Only work held by the role's previous holder moves: a task someone handed to a colleague stays
+    with that colleague. Returns the number of alerts and tasks moved.
+    """
+    moved = 0
+    now = timezone.now()
+    for role, old in before.items():
+        new = after.get(role)
+        if old is None or new is None or old == new:
+            continue
+        moved += AlertTask.objects.filter(
+            alert__account_id=account_id,
+            alert__status__in=OPEN_STATUSES,
+            status=TaskStatus.OPEN,
+            owner_role=role,
+            owner_id=old,
+        ).update(owner_id=new)
+        alerts = list(
+            Alert.objects.select_for_update()
+            .filter(account_id=account_id, status__in=OPEN_STATUSES, owner_role=role, owner_id=old)
+            .values_list("pk", flat=True)
+        )
+        if alerts:
+            Alert.objects.filter(pk__in=alerts).update(owner_id=new, version=F("version") + 1, updated_at=now)
+            AlertEvent.objects.bulk_create(
+                AlertEvent(
+                    alert_id=pk,
+                    kind=AlertEventKind.REASSIGNED,
+                    at=now,
+                    actor=actor if getattr(actor, "pk", None) else None,
+                    data={"from": old, "to": new, "role": role},
+                )
+                for pk in alerts
+            )
+            moved += len(alerts)
+    return moved

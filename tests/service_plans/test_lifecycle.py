@@ -433,3 +433,43 @@ def test_account_managers_cannot_change_configuration_in_the_admin(client, accou
     response = client.post(url, {"rule": "R1", "tier": "", "params": '{"drop_pct": "lots"}'})
     assert response.status_code == 200  # the form shows the error
     assert "must be a number" in response.text
+
+
+def test_reassigning_a_team_role_moves_its_open_alerts_and_tasks():
+    """§5.3: rules resolve owners by role, and reassigning a role moves open tasks [S-92]."""
+    from accounts import services as account_services
+
+    account = AccountFactory()
+    sponsor = UserFactory(username="sponsor")
+    sponsor_member = AccountTeamMember.objects.create(account=account, user=sponsor, role="executive_sponsor")
+    overdue(account, 40)  # R3: a finance alert; nobody holds finance, so the account manager has it
+    ContactFactory(account=account, buying_roles=["coach_champion"], is_active=False, left_on=TODAY - days(2))
+    run()
+    r3, r4 = Alert.objects.get(rule="R3"), Alert.objects.get(rule="R4")
+    assert r3.owner == account.owner and r3.owner_role == "finance"
+    sponsor_task = r4.tasks.get(owner_role="executive_sponsor")
+    assert sponsor_task.owner == sponsor
+
+    finance = UserFactory(username="finance")
+    account_services.team_member_add(account=account, user=finance, role="finance", actor=account.owner)
+    r3.refresh_from_db()
+    assert r3.owner == finance  # the finance role now resolves to someone
+    assert r3.events.filter(kind="reassigned").exists()
+    assert set(r3.tasks.filter(status="open", owner_role="finance").values_list("owner", flat=True)) == {finance.pk}
+    # The account manager's own tasks on the R3 alert stay with them.
+    assert r3.tasks.get(owner_role="account_manager").owner == account.owner
+
+    successor = UserFactory(username="successor")
+    account_services.team_member_remove(member=sponsor_member, actor=account.owner)
+    sponsor_task.refresh_from_db()
+    assert sponsor_task.owner == account.owner  # back to the fallback, not left with someone off the team
+    account_services.team_member_add(account=account, user=successor, role="executive_sponsor", actor=account.owner)
+    sponsor_task.refresh_from_db()
+    assert sponsor_task.owner == successor
+
+    new_manager = UserFactory(username="new_manager")
+    account_services.account_update(account=account, owner=new_manager, actor=new_manager)
+    r4.refresh_from_db()
+    assert r4.owner == new_manager
+    assert set(r4.tasks.filter(status="open", owner_role="account_manager").values_list("owner", flat=True)) == {new_manager.pk}
+    assert Alert.objects.get(rule="R3").owner == finance  # held by the finance member, not the manager
