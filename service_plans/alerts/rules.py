@@ -78,6 +78,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 COMMON: dict[str, Any] = {"tiers": None, "cooldown_days": 14}
 # §5.2; the lifecycle rules (not in the table) take §5.3's Medium offset.
 DUE_BUSINESS_DAYS = {"R1": 5, "R2": 5, "R3": 3, "R4": 5, "R5": 5, "R6": 2, "R7": 10, "R8": 5, "R9": 10, "L1": 10, "L2": 10}
+# §5.3 due_offset_by_priority (§8 cta.due_offsets_bd): alerts raised by hand, which no table row covers.
+DUE_BUSINESS_DAYS_BY_PRIORITY = {"critical": 2, "high": 5, "medium": 10}
 OWNER_ROLES = {"R3": TeamRole.FINANCE, "R6": TeamRole.SERVICE_LEAD}
 TIER_DEFAULT_ROWS: dict[tuple[str, str], dict[str, Any]] = {
     ("R1", "T1"): {"drop_pct": 15},

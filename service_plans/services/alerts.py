@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Account
 from kam.errors import StaleVersion
 from kam.events import publish
+from service_plans.alerts.rules import DUE_BUSINESS_DAYS_BY_PRIORITY
 from service_plans.models import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
@@ -169,7 +170,9 @@ def alert_reassign(
 def alert_create_manual(
     *, account: Any, rule: str, reason: str, priority: str, actor: Any, owner: Any = None, due_on: dt.date | None = None
 ) -> Alert:
-    """An alert raised by hand (never auto-closed). The one-open-per-key rule still holds."""
+    """An alert raised by hand (never auto-closed). The one-open-per-key rule still holds.
+
+    Without a due date it is due by its priority (§5.3: Critical +2, High +5, Medium +10 business days)."""
     errors: dict[str, list[Any]] = {}
     if rule not in Rule.values:
         errors["rule"] = [_("Unknown rule.")]
@@ -189,7 +192,7 @@ def alert_create_manual(
         reason=reason.strip(),
         priority=priority,
         owner=owner or account.owner,
-        due_on=due_on or default_clock().add_business_days(today, 5),
+        due_on=due_on or default_clock().add_business_days(today, DUE_BUSINESS_DAYS_BY_PRIORITY[priority]),
         opened_at=now,
         last_triggered_on=today,
         is_manual=True,

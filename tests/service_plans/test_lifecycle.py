@@ -473,3 +473,13 @@ def test_reassigning_a_team_role_moves_its_open_alerts_and_tasks():
     assert r4.owner == new_manager
     assert set(r4.tasks.filter(status="open", owner_role="account_manager").values_list("owner", flat=True)) == {new_manager.pk}
     assert Alert.objects.get(rule="R3").owner == finance  # held by the finance member, not the manager
+
+
+@pytest.mark.parametrize(("priority", "due"), [("critical", 19), ("high", 24), ("medium", 1)])
+def test_a_manual_alert_is_due_by_its_priority(account_manager, time_machine, priority, due):
+    """§5.3 due_offset_by_priority: Critical +2, High +5, Medium +10 business days (from Wed 17 June)."""
+    time_machine.move_to(NOW, tick=False)
+    account = AccountFactory(owner=account_manager)
+    alert = services.alert_create_manual(account=account, rule="R2", reason="call", priority=priority, actor=account_manager)
+    expected = dt.date(2026, 6, due) if due > 1 else dt.date(2026, 7, due)
+    assert alert.due_on == expected
