@@ -412,3 +412,23 @@ def test_owner_is_resolved_by_team_role():
     alert = account.alerts.get()
     assert (alert.owner, alert.owner_role) == (finance, "finance")
     assert other.alerts.get().owner == other.owner  # no finance member: the account's owner
+
+
+def test_finance_and_service_lead_alerts_copy_the_account_manager():
+    """§5.2 R3 "Finance owner, KAM cc"; R6 "Service lead, KAM cc"."""
+    from service_plans.models import Notification
+
+    account = AccountFactory()
+    finance = AccountTeamMember.objects.create(account=account, user=AccountFactory().owner, role="finance").user
+    invoice(account, TODAY - days(200), 1000, paid_on=None, due_on=TODAY - days(100))
+    alone = AccountFactory()  # no finance member: the manager owns it and gets one notification, not two
+    invoice(alone, TODAY - days(200), 1000, paid_on=None, due_on=TODAY - days(100))
+    run()
+    alert = account.alerts.get()
+    assert set(Notification.objects.filter(alert=alert).values_list("user", "kind")) == {
+        (finance.pk, "alert.opened"),
+        (account.owner_id, "alert.cc"),
+    }
+    assert list(Notification.objects.filter(alert=alone.alerts.get()).values_list("user", "kind")) == [
+        (alone.owner_id, "alert.opened")
+    ]
