@@ -26,6 +26,7 @@ class Rule(models.TextChoices):
     R7 = "R7", _("R7 Executive disengagement")
     R8 = "R8", _("R8 Health drop")
     R9 = "R9", _("R9 Single-threaded relationship")
+    R10 = "R10", _("R10 Credit or financial distress")
     # Lifecycle CTAs (DOMAIN.md §5.1 "Lifecycle" type): §7.4 QBR follow-up, §7.3–7.4 plan discipline.
     L1 = "L1", _("L1 QBR follow-up missing")
     L2 = "L2", _("L2 Account plan missing or review overdue")
