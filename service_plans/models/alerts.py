@@ -235,6 +235,13 @@ class Alert(models.Model):
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
+    @property
+    def reason_display(self) -> str:
+        """The reason in words, translated; a reason typed by hand (manual alerts) as it was typed."""
+        from service_plans.alerts.rules import REASON_LABELS
+
+        return str(REASON_LABELS.get(self.reason, self.reason))
+
     def clean(self) -> None:
         errors: dict[str, list[Any]] = {}
         if self.status in CLOSED_STATUSES:

@@ -298,3 +298,15 @@ def test_alert_page_and_forms_query_counts_are_constant(manager_client, account_
         assert manager_client.get(reverse("web:alert_snooze", args=[alert.pk]), headers=HTMX).status_code == 200
     with django_assert_num_queries(7):
         assert manager_client.get(reverse("web:alert_close", args=[alert.pk]), headers=HTMX).status_code == 200
+
+
+def test_pages_show_the_reason_in_words_in_the_users_language_not_its_code(manager_client, account_manager):
+    account = AccountFactory(owner=account_manager)
+    alert = make_alert(account, rule="R3", reason="overdue", priority="high")
+    make_alert(account, rule="R10", reason="Press: the customer filed for restructuring", priority="high")
+    for url in (INBOX, reverse("web:alert_detail", args=[alert.pk]), reverse("web:alert_snooze", args=[alert.pk])):
+        text = manager_client.get(url).text
+        assert "Invoices overdue" in text and ">overdue<" not in text
+    assert "Press: the customer filed for restructuring" in manager_client.get(INBOX).text  # typed by hand: as typed
+    text = manager_client.get(reverse("web:alert_detail", args=[alert.pk]), headers={"Accept-Language": "zh-hans"}).text
+    assert "发票逾期" in text
