@@ -292,6 +292,11 @@ class AlertReassignForm(AlertVersionForm):
         self.fields["owner"].label_from_instance = lambda u: u.get_full_name() or u.username
 
 
+class AlertRescheduleForm(AlertVersionForm):
+    due_on = forms.DateField(label=_("Due date"), widget=DATE)
+    shift_tasks = forms.BooleanField(label=_("Move the open tasks by the same number of days"), required=False, initial=True)
+
+
 class AlertTaskCompleteForm(forms.Form):
     evidence = forms.CharField(label=_("Evidence"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
 

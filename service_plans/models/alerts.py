@@ -318,6 +318,7 @@ class AlertEventKind(models.TextChoices):
     ESCALATED = "escalated", _("Escalated to the owner's manager")
     SPONSOR_NOTIFIED = "sponsor_notified", _("Executive sponsor notified")
     REASSIGNED = "reassigned", _("Reassigned")
+    RESCHEDULED = "rescheduled", _("Due date changed")
     CLOSED = "closed", _("Closed")
 
 

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.models import Account
@@ -164,6 +165,54 @@ def alert_reassign(
         alert=alert, kind=AlertEventKind.REASSIGNED, at=timezone.now(), actor=actor, data={"from": previous, "to": owner.pk}
     )
     return _save(alert, ["owner"])
+
+
+@transaction.atomic
+def alert_reschedule(
+    *,
+    alert: Alert,
+    due_on: dt.date,
+    actor: Any,
+    shift_tasks: bool = True,
+    expected_version: int | None = None,
+    today: dt.date | None = None,
+) -> Alert:
+    """Change the due date (§5.1 [S-92]): the open tasks move by the same number of days unless
+    ``shift_tasks`` is false, and the alert is never due before one of its open tasks (§5.3)."""
+    alert = _lock(alert, expected_version)
+    _require_open(alert)
+    today = today or timezone.localdate()
+    if due_on < today:
+        raise ValidationError({"due_on": [_("Choose today or a later date.")]})
+    delta = due_on - alert.due_on
+    if not delta:
+        return alert
+    tasks = list(AlertTask.objects.select_for_update().filter(alert=alert, status=TaskStatus.OPEN).order_by("id"))
+    if shift_tasks:
+        for task in tasks:  # a playbook's handful of rows
+            task.due_on += delta
+            task.save(update_fields=["due_on"])
+    latest = max((task.due_on for task in tasks), default=None)
+    if latest is not None and due_on < latest:
+        # Raised inside the atomic block: the shifted tasks roll back with it.
+        raise ValidationError(
+            {
+                "due_on": [
+                    _("An alert can be due no earlier than its open tasks; the last one is due on %(date)s.")
+                    % {"date": date_format(latest, "SHORT_DATE_FORMAT")}
+                ]
+            }
+        )
+    previous = alert.due_on
+    alert.due_on = due_on
+    AlertEvent.objects.create(
+        alert=alert,
+        kind=AlertEventKind.RESCHEDULED,
+        at=timezone.now(),
+        actor=actor if getattr(actor, "pk", None) else None,
+        data={"from": previous.isoformat(), "to": due_on.isoformat(), "tasks_shifted": len(tasks) if shift_tasks else 0},
+    )
+    return _save(alert, ["due_on"])
 
 
 @transaction.atomic

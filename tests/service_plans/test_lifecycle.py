@@ -483,3 +483,43 @@ def test_a_manual_alert_is_due_by_its_priority(account_manager, time_machine, pr
     alert = services.alert_create_manual(account=account, rule="R2", reason="call", priority=priority, actor=account_manager)
     expected = dt.date(2026, 6, due) if due > 1 else dt.date(2026, 7, due)
     assert alert.due_on == expected
+
+
+def test_rescheduling_moves_open_tasks_and_the_alert_is_never_due_before_them(account_manager):
+    """§5.1 [S-92]: when the due date changes, open tasks move with it; §5.3: cta.due ≥ max(open task.due)."""
+    account = AccountFactory(owner=account_manager)
+    ContactFactory(account=account, buying_roles=["coach_champion"], is_active=False, left_on=TODAY - days(2))
+    run()
+    alert = Alert.objects.get()
+    assert alert.due_on == TODAY + days(20)
+    first = alert.tasks.get(order=1)
+    services.alert_task_complete(task=first, actor=account_manager)
+    alert = services.alert_reschedule(alert=alert, due_on=TODAY + days(27), actor=account_manager, today=TODAY)
+    assert alert.due_on == TODAY + days(27) and alert.version == 2
+    assert list(alert.tasks.order_by("order").values_list("due_on", flat=True)) == [
+        TODAY + days(2),  # done: stays
+        TODAY + days(12),
+        TODAY + days(22),
+        TODAY + days(22),
+        TODAY + days(27),
+    ]
+    assert alert.events.filter(kind="rescheduled", actor=account_manager).get().data == {
+        "from": (TODAY + days(20)).isoformat(),
+        "to": (TODAY + days(27)).isoformat(),
+        "tasks_shifted": 4,
+    }
+    # Without moving the tasks, the alert cannot fall before the last open one; nothing changes then.
+    with pytest.raises(ValidationError) as exc:
+        services.alert_reschedule(alert=alert, due_on=TODAY + days(26), shift_tasks=False, actor=account_manager, today=TODAY)
+    assert "due_on" in exc.value.message_dict
+    with pytest.raises(ValidationError) as exc:
+        services.alert_reschedule(alert=alert, due_on=TODAY - days(1), actor=account_manager, today=TODAY)
+    assert "due_on" in exc.value.message_dict
+    alert.refresh_from_db()
+    assert alert.due_on == TODAY + days(27) and alert.tasks.get(order=5).due_on == TODAY + days(27)
+    # Earlier, with the tasks: they all move back together.
+    alert = services.alert_reschedule(alert=alert, due_on=TODAY + days(20), actor=account_manager, today=TODAY)
+    assert alert.tasks.get(order=5).due_on == TODAY + days(20)
+    services.alert_close(alert=alert, actor=account_manager, note="Successor met", outcome="retained")
+    with pytest.raises(ValidationError):
+        services.alert_reschedule(alert=alert, due_on=TODAY + days(30), actor=account_manager, today=TODAY)

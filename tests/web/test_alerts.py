@@ -310,3 +310,22 @@ def test_pages_show_the_reason_in_words_in_the_users_language_not_its_code(manag
     assert "Press: the customer filed for restructuring" in manager_client.get(INBOX).text  # typed by hand: as typed
     text = manager_client.get(reverse("web:alert_detail", args=[alert.pk]), headers={"Accept-Language": "zh-hans"}).text
     assert "发票逾期" in text
+
+
+@time_machine.travel(NOW, tick=False)
+def test_change_the_due_date_from_the_inbox(manager_client, client, book, other_manager):
+    _, _, alerts = book
+    alert = alerts["critical_late"]
+    assert 'data-action="reschedule"' in manager_client.get(INBOX).text
+    url = reverse("web:alert_reschedule", args=[alert.pk])
+    form = manager_client.get(url, headers=HTMX)
+    assert form.status_code == 200 and 'data-form="reschedule"' in form.text
+    response = manager_client.post(url, {"version": 1, "due_on": "2000-01-01", "shift_tasks": "on"}, headers=HTMX)
+    assert response.status_code == 422 and "due_on" in response.context["form"].errors
+    new_due = alert.due_on + dt.timedelta(days=3)
+    response = manager_client.post(url, {"version": 1, "due_on": new_due.isoformat(), "shift_tasks": "on"}, headers=HTMX)
+    assert response.status_code == 200 and "The due date is changed." in response.text
+    alert.refresh_from_db()
+    assert alert.due_on == new_due
+    client.force_login(other_manager)
+    assert client.get(reverse("web:alert_reschedule", args=[alert.pk])).status_code == 404
