@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -42,6 +44,27 @@ class AccountAdmin(VisibleToUserAdminMixin, ServiceSaveAdminMixin, SimpleHistory
     show_full_result_count = False
     ordering = ["name", "id"]
     inlines = [TeamMemberInline]
+
+    def save_formset(self, request: Any, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not AccountTeamMember:
+            return super().save_formset(request, form, formset, change)
+        # Team changes go through the services, so the role's open alerts and tasks follow it (§5.3).
+        account = form.instance
+        formset.save(commit=False)
+        for member in formset.deleted_objects:
+            services.team_member_remove(member=member, actor=request.user)
+        for member, changed in formset.changed_objects:
+            if "user" in changed:  # another person: they leave the team and the new one joins it
+                services.team_member_remove(member=AccountTeamMember.objects.get(pk=member.pk), actor=request.user)
+                services.team_member_add(
+                    account=account, user=member.user, role=member.role, since=member.since, actor=request.user
+                )
+            else:
+                services.team_member_update(member=member, actor=request.user, role=member.role, since=member.since)
+        for member in formset.new_objects:
+            services.team_member_add(account=account, user=member.user, role=member.role, since=member.since, actor=request.user)
+        return None
+
     fieldsets = [
         (None, {"fields": ["name", "external_id", "parent", "group_root", "owner", "status"]}),
         (_("Profile"), {"fields": ["industry", "region", "currency", "payment_terms_days", "credit_rating"]}),
