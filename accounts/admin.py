@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts import services
-from accounts.models import Account, BuyingRole, Contact, Contract, ExchangeRate, Invoice, Meeting
+from accounts.models import Account, BuyingRole, Contact, Contract, ExchangeRate, Invoice, Meeting, TeamRelationship
 from kam.admin_mixins import ServiceSaveAdminMixin, VisibleToUserAdminMixin
 from service_plans.models import AccountTeamMember
 
@@ -152,3 +152,25 @@ class BuyingRoleAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(TeamRelationship)
+class TeamRelationshipAdmin(VisibleToUserAdminMixin, ServiceSaveAdminMixin, admin.ModelAdmin):
+    """Relationship levels per colleague and contact (DOMAIN.md §6.2); the account page sums the gap."""
+
+    create_service = services.team_relationship_create
+    update_service = services.team_relationship_update
+    instance_kwarg = "relationship"
+    service_fields = services.TEAM_RELATIONSHIP_FIELDS | {"contact", "user"}
+
+    list_display = ["contact", "user", "level_current", "level_target", "last_interaction_on"]
+    list_filter = ["level_current", "level_target"]
+    search_fields = ["contact__name", "contact__account__name", "user__username"]
+    list_select_related = ["contact", "user"]
+    raw_id_fields = ["contact", "user"]
+
+    def get_readonly_fields(self, request: Any, obj: Any = None) -> Any:
+        return ["contact", "user"] if obj is not None else []
+
+    def delete_model(self, request: Any, obj: Any) -> None:
+        services.team_relationship_remove(relationship=obj, actor=request.user)

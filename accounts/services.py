@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from accounts.choices import ContractStatus
 from accounts.hierarchy import hierarchy_attach, hierarchy_move
-from accounts.models import Account, BuyingRole, Contact, Contract, ExchangeRate, Invoice, Meeting
+from accounts.models import Account, BuyingRole, Contact, Contract, ExchangeRate, Invoice, Meeting, TeamRelationship
 from kam.errors import Conflict, StaleVersion
 from kam.events import publish
 
@@ -279,6 +279,43 @@ def team_member_remove(*, member: Any, actor: Any = None) -> None:
     alert_work_follow_roles(
         account_id=member.account_id, before=before, after=role_owners(account_id=member.account_id), actor=actor
     )
+
+
+TEAM_RELATIONSHIP_FIELDS = frozenset({"level_current", "level_target", "last_interaction_on"})
+
+
+def _check_relationship_user(contact: Contact, user: Any) -> None:
+    # One of our people who works on the account: a relationship nobody on the account can act on
+    # would only inflate the gap.
+    if not getattr(user, "is_active", False) or not Account.objects.visible_to(user).filter(pk=contact.account_id).exists():
+        raise ValidationError({"user": [_("Choose an active colleague who works on the account.")]})
+
+
+@transaction.atomic
+def team_relationship_create(*, contact: Contact, user: Any, actor: Any = None, **fields: Any) -> TeamRelationship:
+    """Record how ``user`` stands with ``contact`` and the level we aim for (§6.2); one row per pair."""
+    _check_fields(fields, TEAM_RELATIONSHIP_FIELDS)
+    _check_relationship_user(contact, user)
+    if TeamRelationship.objects.filter(contact=contact, user=user).exists():
+        raise ValidationError({"user": [_("This colleague's relationship with the contact is already recorded.")]})
+    relationship = TeamRelationship(contact=contact, user=user, **fields)
+    relationship.full_clean()
+    relationship.save()
+    return relationship
+
+
+@transaction.atomic
+def team_relationship_update(
+    *, relationship: TeamRelationship, actor: Any = None, expected_version: int | None = None, **fields: Any
+) -> TeamRelationship:
+    _check_fields(fields, TEAM_RELATIONSHIP_FIELDS)
+    _before, after = _save_changes(TeamRelationship, relationship.pk, fields, actor=None, expected_version=expected_version)
+    return after
+
+
+@transaction.atomic
+def team_relationship_remove(*, relationship: TeamRelationship, actor: Any = None) -> None:
+    relationship.delete()
 
 
 @transaction.atomic
