@@ -772,7 +772,8 @@ def r8_triggered(*, old_band: str | None, new_band: str | None, delta_30d: float
 
 def r8_health(ctx: Context) -> list[Hit]:
     """Open R8 alerts whose account has not recovered: the band is not above the one it fell to
-    and the score is below where it was 30 days before the drop."""
+    and the score is below where it was 30 days before the drop. Plus new drops of Δ30 ≤ ``delta_30d``
+    inside a band, which raise no band event (``_r8_score_drops``)."""
     hits = []
     for row in ctx.open_r8:
         evidence = row["evidence"]
@@ -782,6 +783,64 @@ def r8_health(ctx: Context) -> list[Hit]:
         score_recovered = score is not None and before is not None and float(score) >= before
         if not (band_recovered or score_recovered):
             hits.append(Hit(row["account_id"], "health_drop", row["priority"], evidence))
+    return hits + _r8_score_drops(ctx, skip={row["account_id"] for row in ctx.open_r8})
+
+
+# How recent a group's latest health snapshot must be to raise a new score-drop alert: scoring runs
+# nightly, and a stale snapshot should not open alerts days later (open ones are checked above).
+R8_SNAPSHOT_MAX_AGE_DAYS = 7
+
+
+def _r8_score_drops(ctx: Context, *, skip: set[int]) -> list[Hit]:
+    """§5.2 R8 "or Δ30 ≤ −15": the health band events fire only when the band changes, so a fall of
+    15 points within a band (98 → 80, still Green) is found here, from each group's latest health
+    snapshot of a finished run. Two queries: the groups, then their member accounts."""
+    from django.db import connection
+
+    from tiering.choices import RunStatus
+    from tiering.models import HealthSnapshot
+
+    s = ctx.settings["R8"]
+    if connection.vendor != "postgresql":
+        return []  # DISTINCT ON: the production database only
+    latest = (
+        HealthSnapshot.objects.filter(
+            run__status=RunStatus.DONE,
+            as_of__gt=ctx.today - dt.timedelta(days=R8_SNAPSHOT_MAX_AGE_DAYS),
+            as_of__lte=ctx.today,
+        )
+        .order_by("account_id", "-as_of", "-id")
+        .distinct("account_id")
+        .values("id")
+    )
+    drops = {
+        row["account_id"]: row
+        for row in HealthSnapshot.objects.filter(pk__in=Subquery(latest), delta__lte=s.loosest("delta_30d", max)).values(
+            "account_id", "delta", "score_before", "effective_score", "effective_band"
+        )
+    }
+    if not drops:
+        return []
+    hits = []
+    accounts = Account.objects.filter(s.scope_q(prefix=""), group_root_id__in=list(drops)).values("id", "tier", "group_root_id")
+    for row in accounts.order_by("id"):
+        tier = _tier(row["tier"])
+        if row["id"] in skip or not s.applies_to(tier):
+            continue
+        p = s.params(tier)
+        snap = drops[row["group_root_id"]]
+        delta = float(snap["delta"])
+        if delta > p["delta_30d"]:
+            continue
+        band = snap["effective_band"] or None
+        evidence = {
+            "old_band": band,
+            "new_band": band,
+            "score": _num(snap["effective_score"]),
+            "delta_30d": delta,
+            "score_before": _num(snap["score_before"]),
+        }
+        hits.append(Hit(row["id"], "health_drop", r8_priority(new_band=band, delta_30d=delta, params=p), evidence))
     return hits
 
 

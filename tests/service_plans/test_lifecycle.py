@@ -21,6 +21,7 @@ from service_plans.models import (
 from service_plans.services import alerts as services
 from tests.factories import AccountFactory, ContactFactory, InvoiceFactory, TeamMemberFactory, UserFactory
 from tests.service_plans.conftest import NOW, TODAY, run
+from tests.tiering.conftest import scoring_model  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -523,3 +524,53 @@ def test_rescheduling_moves_open_tasks_and_the_alert_is_never_due_before_them(ac
     services.alert_close(alert=alert, actor=account_manager, note="Successor met", outcome="retained")
     with pytest.raises(ValidationError):
         services.alert_reschedule(alert=alert, due_on=TODAY + days(30), actor=account_manager, today=TODAY)
+
+
+def _health_snapshot(account, *, delta, band="green", score=80, as_of=TODAY, status="done"):
+    """A finished scoring run's health snapshot of the account's group, as the nightly scoring writes."""
+    from tiering.models import HealthSnapshot, ScoringModel, ScoringRun
+
+    run_ = ScoringRun.objects.create(model=ScoringModel.objects.get(is_active=True), config_hash="x", as_of=as_of, status=status)
+    return HealthSnapshot.objects.create(
+        run=run_, account_id=account.group_root_id, as_of=as_of, score=score, status="ok", coverage_pct=100,
+        raw_band=band, band=band, effective_score=score, effective_band=band,
+        score_before=None if delta is None else score - delta, delta=delta,
+    )  # fmt: skip
+
+
+@pytest.mark.usefixtures("scoring_model")
+@pytest.mark.parametrize(("delta", "expected"), [(-15, "medium"), (-14, None), (-25, "high")])
+def test_r8_a_score_drop_within_the_band_opens_an_alert_in_the_nightly_run(delta, expected):
+    """§5.2 R8 "or Δ30 ≤ −15": the band events only fire on a band change, so 95 → 80 (still Green)
+    comes from the latest health snapshot; a practitioner's ≥ 25-point drop is High."""
+    account = AccountFactory()
+    _health_snapshot(account, delta=Decimal(delta), band="green", score=80)
+    run()
+    alerts = list(Alert.objects.filter(account=account, rule="R8").values_list("priority", "evidence"))
+    if expected is None:
+        assert alerts == []
+        return
+    [(priority, evidence)] = alerts
+    assert priority == expected
+    assert evidence == {
+        "old_band": "green", "new_band": "green", "score": 80.0, "delta_30d": float(delta), "score_before": 80.0 - delta,
+    }  # fmt: skip
+
+
+@pytest.mark.usefixtures("scoring_model")
+def test_r8_score_drops_ignore_stale_and_failed_runs_and_clear_on_recovery():
+    from accounts.models import Account
+
+    stale, failed, member_group = AccountFactory(), AccountFactory(), AccountFactory()
+    member = AccountFactory(parent=member_group)
+    _health_snapshot(stale, delta=Decimal(-20), as_of=TODAY - days(7))
+    _health_snapshot(failed, delta=Decimal(-20), status="failed")
+    _health_snapshot(member_group, delta=Decimal(-20), score=78)
+    run()
+    assert set(Alert.objects.filter(rule="R8").values_list("account", flat=True)) == {member_group.pk, member.pk}
+    # Back to where it was 30 days before the drop: clear, then closed after two clear days.
+    Account.objects.filter(pk__in=[member_group.pk, member.pk]).update(health_band="green", health_score=Decimal("98"))
+    _health_snapshot(member_group, delta=Decimal(0), score=98, as_of=TODAY + days(1))
+    run(NOW + days(1))
+    run(NOW + days(2))
+    assert not Alert.objects.filter(rule="R8").open().exists()
