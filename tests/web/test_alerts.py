@@ -329,3 +329,26 @@ def test_change_the_due_date_from_the_inbox(manager_client, client, book, other_
     assert alert.due_on == new_due
     client.force_login(other_manager)
     assert client.get(reverse("web:alert_reschedule", args=[alert.pk])).status_code == 404
+
+
+def test_raise_an_alert_by_hand_from_the_account_page(manager_client, client, account_manager, other_manager, executive):
+    """§5.1: CTAs are created by rules or by hand, e.g. R10's manual news flag (litigation, restructuring)."""
+    account = AccountFactory(owner=account_manager)
+    page = manager_client.get(reverse("web:account_detail", args=[account.pk])).text
+    url = reverse("web:alert_raise", args=[account.pk])
+    assert f'href="{url}"' in page
+    data = {"rule": "R10", "priority": "high", "reason": "Litigation reported in the press", "due_on": ""}
+    response = manager_client.post(url, {**data, "due_on": "2000-01-01"})
+    assert response.status_code == 422 and "due_on" in response.context["form"].errors
+    response = manager_client.post(url, data)
+    alert = Alert.objects.get(account=account)
+    assert response.status_code == 302 and response["Location"] == reverse("web:alert_detail", args=[alert.pk])
+    assert (alert.rule, alert.priority, alert.owner, alert.is_manual) == ("R10", "high", account_manager, True)
+    response = manager_client.post(url, data)  # the same signal and reason is already open
+    assert response.status_code == 422 and "reason" in response.context["form"].errors
+    assert Alert.objects.filter(account=account).count() == 1
+    client.force_login(other_manager)
+    assert client.get(url).status_code == 404
+    client.force_login(executive)
+    assert client.get(url).status_code == 403
+    assert f'href="{url}"' not in client.get(reverse("web:account_detail", args=[account.pk])).text
