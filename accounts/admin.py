@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts import services
-from accounts.models import Account, BuyingRole, Contact, Contract, ExchangeRate, Invoice, Meeting
+from accounts.models import Account, BuyingRole, Contact, Contract, ExchangeRate, Invoice, Meeting, TeamRelationship
 from kam.admin_mixins import ServiceSaveAdminMixin, VisibleToUserAdminMixin
 from service_plans.models import AccountTeamMember
 
@@ -42,6 +44,27 @@ class AccountAdmin(VisibleToUserAdminMixin, ServiceSaveAdminMixin, SimpleHistory
     show_full_result_count = False
     ordering = ["name", "id"]
     inlines = [TeamMemberInline]
+
+    def save_formset(self, request: Any, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not AccountTeamMember:
+            return super().save_formset(request, form, formset, change)
+        # Team changes go through the services, so the role's open alerts and tasks follow it (§5.3).
+        account = form.instance
+        formset.save(commit=False)
+        for member in formset.deleted_objects:
+            services.team_member_remove(member=member, actor=request.user)
+        for member, changed in formset.changed_objects:
+            if "user" in changed:  # another person: they leave the team and the new one joins it
+                services.team_member_remove(member=AccountTeamMember.objects.get(pk=member.pk), actor=request.user)
+                services.team_member_add(
+                    account=account, user=member.user, role=member.role, since=member.since, actor=request.user
+                )
+            else:
+                services.team_member_update(member=member, actor=request.user, role=member.role, since=member.since)
+        for member in formset.new_objects:
+            services.team_member_add(account=account, user=member.user, role=member.role, since=member.since, actor=request.user)
+        return None
+
     fieldsets = [
         (None, {"fields": ["name", "external_id", "parent", "group_root", "owner", "status"]}),
         (_("Profile"), {"fields": ["industry", "region", "currency", "payment_terms_days", "credit_rating"]}),
@@ -129,3 +152,25 @@ class BuyingRoleAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(TeamRelationship)
+class TeamRelationshipAdmin(VisibleToUserAdminMixin, ServiceSaveAdminMixin, admin.ModelAdmin):
+    """Relationship levels per colleague and contact (DOMAIN.md §6.2); the account page sums the gap."""
+
+    create_service = services.team_relationship_create
+    update_service = services.team_relationship_update
+    instance_kwarg = "relationship"
+    service_fields = services.TEAM_RELATIONSHIP_FIELDS | {"contact", "user"}
+
+    list_display = ["contact", "user", "level_current", "level_target", "last_interaction_on"]
+    list_filter = ["level_current", "level_target"]
+    search_fields = ["contact__name", "contact__account__name", "user__username"]
+    list_select_related = ["contact", "user"]
+    raw_id_fields = ["contact", "user"]
+
+    def get_readonly_fields(self, request: Any, obj: Any = None) -> Any:
+        return ["contact", "user"] if obj is not None else []
+
+    def delete_model(self, request: Any, obj: Any) -> None:
+        services.team_relationship_remove(relationship=obj, actor=request.user)

@@ -82,6 +82,14 @@ class PoliticalStatus(models.TextChoices):
     OUTSIDE = "outside", _("Outside")
 
 
+class RelationshipLevel(models.IntegerChoices):
+    # DOMAIN.md §6.1–6.2 (Altify [S-107]): ordered, so relationship_gap can count the levels missing.
+    VENDOR = 1, _("Vendor")
+    CREDIBLE_SOURCE = 2, _("Credible source")
+    PROBLEM_SOLVER = 3, _("Problem solver")
+    TRUSTED_ADVISOR = 4, _("Trusted advisor")
+
+
 class DecisionOrientation(models.TextChoices):
     FINANCIAL = "financial", _("Financial")
     TECHNICAL = "technical", _("Technical")

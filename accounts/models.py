@@ -31,6 +31,7 @@ from accounts.choices import (
     Industry,
     MeetingKind,
     PoliticalStatus,
+    RelationshipLevel,
     Support,
     Tier,
 )
@@ -274,6 +275,45 @@ class Contact(models.Model):
             errors["left_on"] = [_("Only a contact who has left can have a leaving date.")]
         if errors:
             raise ValidationError(errors)
+
+
+class TeamRelationshipQuerySet(AccountScopedQuerySet):
+    account_lookup = "contact__account_id"
+
+
+class TeamRelationship(models.Model):
+    """How one of our people stands with one contact, now and where we want to be (DOMAIN.md §6.2:
+    Altify's relationship levels, Vendor → Trusted advisor). Feeds ``relationship_gap`` (§6.3)."""
+
+    contact = models.ForeignKey(Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="team_relationships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("colleague"), on_delete=models.CASCADE, related_name="contact_relationships"
+    )
+    level_current = models.PositiveSmallIntegerField(
+        _("current relationship level"), choices=RelationshipLevel.choices, default=RelationshipLevel.VENDOR
+    )
+    level_target = models.PositiveSmallIntegerField(
+        _("target relationship level"), choices=RelationshipLevel.choices, default=RelationshipLevel.VENDOR
+    )
+    last_interaction_on = models.DateField(_("last interaction on"), null=True, blank=True)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = TeamRelationshipQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("team relationship")
+        verbose_name_plural = _("team relationships")
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "user"], name="team_relationship_one_per_pair"),
+            models.CheckConstraint(condition=_in_range("level_current", 1, 4), name="team_relationship_current_1_4"),
+            models.CheckConstraint(condition=_in_range("level_target", 1, 4), name="team_relationship_target_1_4"),
+        ]
+        indexes = [models.Index(fields=["user"], name="team_relationship_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} – {self.contact}"
 
 
 class Contract(models.Model):

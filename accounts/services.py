@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from accounts.choices import ContractStatus
 from accounts.hierarchy import hierarchy_attach, hierarchy_move
-from accounts.models import Account, BuyingRole, Contact, Contract, ExchangeRate, Invoice, Meeting
+from accounts.models import Account, BuyingRole, Contact, Contract, ExchangeRate, Invoice, Meeting, TeamRelationship
 from kam.errors import Conflict, StaleVersion
 from kam.events import publish
 
@@ -99,9 +99,17 @@ def account_create(*, actor: Any = None, **fields: Any) -> Account:
 @transaction.atomic
 def account_update(*, account: Account, actor: Any = None, expected_version: int | None = None, **fields: Any) -> Account:
     _check_fields(fields, ACCOUNT_FIELDS)
+    owners = None
+    if {"owner", "owner_id"} & set(fields):
+        from service_plans.services.alerts import alert_work_follow_roles, role_owners
+
+        owners = role_owners(account_id=account.pk)
     before, after = _save_changes(Account, account.pk, fields, actor=actor, expected_version=expected_version)
     if before.parent_id != after.parent_id:
         hierarchy_move(after, after.parent_id)
+    if owners is not None and before.owner_id != after.owner_id:
+        # The account manager is every role's fallback owner (§5.3): their open alert work follows.
+        alert_work_follow_roles(account_id=after.pk, before=owners, after=role_owners(account_id=after.pk), actor=actor)
     return after
 
 
@@ -230,30 +238,84 @@ TEAM_MEMBER_FIELDS = frozenset({"role", "since"})
 def team_member_add(*, account: Account, user: Any, role: str, since: Any = None, actor: Any = None) -> Any:
     """Put ``user`` on the account's team (which makes the account visible to them, §5.3/§7.5)."""
     from service_plans.models import AccountTeamMember
+    from service_plans.services.alerts import alert_work_follow_roles, role_owners
 
+    before = role_owners(account_id=account.pk)
     member = AccountTeamMember(account=account, user=user, role=role, since=since)
     member.full_clean()
     member.save()
+    alert_work_follow_roles(account_id=account.pk, before=before, after=role_owners(account_id=account.pk), actor=actor)
     return member
 
 
 @transaction.atomic
 def team_member_update(*, member: Any, actor: Any = None, **fields: Any) -> Any:
     from service_plans.models import AccountTeamMember
+    from service_plans.services.alerts import alert_work_follow_roles, role_owners
 
     _check_fields(fields, TEAM_MEMBER_FIELDS)
     locked = AccountTeamMember.objects.select_for_update().get(pk=member.pk)
+    before = role_owners(account_id=locked.account_id)
     for name, value in fields.items():
         setattr(locked, name, value)
     locked.full_clean()
     locked.save()
+    alert_work_follow_roles(
+        account_id=locked.account_id, before=before, after=role_owners(account_id=locked.account_id), actor=actor
+    )
     return locked
 
 
 @transaction.atomic
 def team_member_remove(*, member: Any, actor: Any = None) -> None:
-    """Take ``user`` off the account's team (the account stops being visible to them through it)."""
+    """Take ``user`` off the account's team (the account stops being visible to them through it).
+
+    Their open alerts and tasks in that role go to whoever the role resolves to now (§5.3), so no work
+    is left with someone who may no longer see the account."""
+    from service_plans.services.alerts import alert_work_follow_roles, role_owners
+
+    before = role_owners(account_id=member.account_id)
     member.delete()
+    alert_work_follow_roles(
+        account_id=member.account_id, before=before, after=role_owners(account_id=member.account_id), actor=actor
+    )
+
+
+TEAM_RELATIONSHIP_FIELDS = frozenset({"level_current", "level_target", "last_interaction_on"})
+
+
+def _check_relationship_user(contact: Contact, user: Any) -> None:
+    # One of our people who works on the account: a relationship nobody on the account can act on
+    # would only inflate the gap.
+    if not getattr(user, "is_active", False) or not Account.objects.visible_to(user).filter(pk=contact.account_id).exists():
+        raise ValidationError({"user": [_("Choose an active colleague who works on the account.")]})
+
+
+@transaction.atomic
+def team_relationship_create(*, contact: Contact, user: Any, actor: Any = None, **fields: Any) -> TeamRelationship:
+    """Record how ``user`` stands with ``contact`` and the level we aim for (§6.2); one row per pair."""
+    _check_fields(fields, TEAM_RELATIONSHIP_FIELDS)
+    _check_relationship_user(contact, user)
+    if TeamRelationship.objects.filter(contact=contact, user=user).exists():
+        raise ValidationError({"user": [_("This colleague's relationship with the contact is already recorded.")]})
+    relationship = TeamRelationship(contact=contact, user=user, **fields)
+    relationship.full_clean()
+    relationship.save()
+    return relationship
+
+
+@transaction.atomic
+def team_relationship_update(
+    *, relationship: TeamRelationship, actor: Any = None, expected_version: int | None = None, **fields: Any
+) -> TeamRelationship:
+    _check_fields(fields, TEAM_RELATIONSHIP_FIELDS)
+    _before, after = _save_changes(TeamRelationship, relationship.pk, fields, actor=None, expected_version=expected_version)
+    return after
+
+
+@transaction.atomic
+def team_relationship_remove(*, relationship: TeamRelationship, actor: Any = None) -> None:
+    relationship.delete()
 
 
 @transaction.atomic

@@ -101,6 +101,14 @@ def role_coverage(contacts: Iterable[Contact]) -> tuple[Decimal, list[str]]:
     return Decimal(len(CORE_ROLES) - len(missing)) / Decimal(len(CORE_ROLES)), missing
 
 
+def relationship_gap(contacts: Iterable[Contact]) -> int:
+    """Σ max(0, target − current) relationship levels over our team's relationships (§6.3), with the
+    active contacts only: a gap with someone who has left is no longer ours to close.
+
+    Reads the prefetched ``team_relationships``: no query per contact."""
+    return sum(max(0, r.level_target - r.level_current) for c in contacts if c.is_active for r in c.team_relationships.all())
+
+
 @dataclass
 class OrgNode:
     contact: Contact

@@ -26,6 +26,7 @@ from service_plans.models import (
     AccountPlan,
     AccountTeamMember,
     AlertOutcome,
+    AlertPriority,
     AlertStatus,
     Commitment,
     CommitmentSide,
@@ -290,6 +291,34 @@ class AlertReassignForm(AlertVersionForm):
             .order_by("username")
         )
         self.fields["owner"].label_from_instance = lambda u: u.get_full_name() or u.username
+
+
+class AlertRescheduleForm(AlertVersionForm):
+    due_on = forms.DateField(label=_("Due date"), widget=DATE)
+    shift_tasks = forms.BooleanField(label=_("Move the open tasks by the same number of days"), required=False, initial=True)
+
+
+class AlertRaiseForm(forms.Form):
+    """An alert raised by hand (§5.1: CTAs are created by rules or manually), e.g. R10's news flag."""
+
+    rule = forms.ChoiceField(label=_("Signal"))
+    priority = forms.ChoiceField(label=_("Priority"), choices=AlertPriority.choices, initial=AlertPriority.HIGH)
+    reason = forms.CharField(
+        label=_("Reason"), max_length=60, help_text=_("What happened, in a few words: e.g. litigation reported in the press.")
+    )
+    due_on = forms.DateField(label=_("Due date"), widget=DATE, required=False, help_text=_("Empty: by the priority."))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from service_plans.models import Rule
+
+        self.fields["rule"].choices = Rule.choices
+
+    def clean_due_on(self) -> Any:
+        due_on = self.cleaned_data["due_on"]
+        if due_on is not None and due_on < timezone.localdate():
+            raise forms.ValidationError(_("Choose today or a later date."))
+        return due_on
 
 
 class AlertTaskCompleteForm(forms.Form):

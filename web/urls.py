@@ -65,6 +65,8 @@ urlpatterns = [
     path("alerts/<int:pk>/snooze/", alerts.alert_snooze, name="alert_snooze"),
     path("alerts/<int:pk>/close/", alerts.alert_close, name="alert_close"),
     path("alerts/<int:pk>/reassign/", alerts.alert_reassign, name="alert_reassign"),
+    path("alerts/<int:pk>/reschedule/", alerts.alert_reschedule, name="alert_reschedule"),
+    path("accounts/<int:pk>/alerts/new/", edit.alert_raise, name="alert_raise"),
     path("alert-tasks/<int:pk>/complete/", alerts.alert_task_complete, name="alert_task_complete"),
     # The executive dashboard
     path("dashboard/", dashboard.executive_dashboard, name="dashboard"),

@@ -269,13 +269,17 @@ def apply(plan: Plan, *, today: dt.date, now: dt.datetime, clock: BusinessClock)
                 opened_payloads.append(
                     {"alert_id": alert.pk, "account_id": alert.account_id, "rule": alert.rule, "priority": alert.priority}
                 )
+                text = _("New %(priority)s alert on %(account)s: %(what)s") % {
+                    "priority": _priority_label(alert.priority, get_language()),
+                    "account": accounts[alert.account_id]["name"],
+                    "what": alert_label(alert.rule, alert.reason),
+                }
                 if alert.owner_id:
-                    text = _("New %(priority)s alert on %(account)s: %(what)s") % {
-                        "priority": _priority_label(alert.priority, get_language()),
-                        "account": accounts[alert.account_id]["name"],
-                        "what": alert_label(alert.rule, alert.reason),
-                    }
                     notes.append(Note(alert.owner_id, "alert.opened", text, alert_link(alert.pk), alert.pk))
+                # §5.2: R3 (finance) and R6 (service lead) alerts copy the account manager ("KAM cc").
+                kam = owner_for(alert.account_id, TeamRole.ACCOUNT_MANAGER)
+                if alert.owner_role != TeamRole.ACCOUNT_MANAGER and kam and kam != alert.owner_id:
+                    notes.append(Note(kam, "alert.cc", text, alert_link(alert.pk), alert.pk))
         for alert in plan.raise_priority:
             events.append((alert.pk, AlertEventKind.PRIORITY_RAISED, now, {"from": alert._old_priority, "to": alert.priority}))
             if alert.owner_id:

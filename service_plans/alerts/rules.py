@@ -17,6 +17,7 @@ from django.db.models import (
     Case,
     Count,
     DateField,
+    DateTimeField,
     Exists,
     F,
     Func,
@@ -68,6 +69,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "R7": {"exec_meeting_days": 90, "qbr_grace_days": 30, "tiers": ["T1"]},
     "R8": {"delta_30d": -15, "high_delta_30d": -25},
     "R9": {"min_covered_contacts": 2, "eb_min_support": -1, "tiers": ["T1", "T2"]},
+    # A downgrade stays a signal for a quarter (like R4's look-back); the manual news flag (litigation,
+    # restructuring) is an R10 alert raised by hand.
+    "R10": {"lookback_days": 90, "downgrade_grades": 1},
     # §7.4: "QBR follow-up missing" fires 2 business days after a QBR without recap or next QBR.
     "L1": {"after_business_days": 2, "lookback_days": 120},
     # §7.3: T1 needs an ACTIVE plan within 30 days of the fiscal year's start; scheduled plan reviews
@@ -77,8 +81,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 # Shared by every rule unless a row overrides them.
 COMMON: dict[str, Any] = {"tiers": None, "cooldown_days": 14}
 # §5.2; the lifecycle rules (not in the table) take §5.3's Medium offset.
-DUE_BUSINESS_DAYS = {"R1": 5, "R2": 5, "R3": 3, "R4": 5, "R5": 5, "R6": 2, "R7": 10, "R8": 5, "R9": 10, "L1": 10, "L2": 10}
-OWNER_ROLES = {"R3": TeamRole.FINANCE, "R6": TeamRole.SERVICE_LEAD}
+DUE_BUSINESS_DAYS = {
+    "R1": 5, "R2": 5, "R3": 3, "R4": 5, "R5": 5, "R6": 2, "R7": 10, "R8": 5, "R9": 10, "R10": 3, "L1": 10, "L2": 10,
+}  # fmt: skip
+# §5.3 due_offset_by_priority (§8 cta.due_offsets_bd): alerts raised by hand, which no table row covers.
+DUE_BUSINESS_DAYS_BY_PRIORITY = {"critical": 2, "high": 5, "medium": 10}
+OWNER_ROLES = {"R3": TeamRole.FINANCE, "R6": TeamRole.SERVICE_LEAD, "R10": TeamRole.FINANCE}
 TIER_DEFAULT_ROWS: dict[tuple[str, str], dict[str, Any]] = {
     ("R1", "T1"): {"drop_pct": 15},
     ("R5", "T1"): {"window_days": 180},
@@ -109,6 +117,7 @@ REASON_LABELS = {
     "qbr_overdue": _("QBR overdue"),
     "health_drop": _("Health dropped"),
     "single_threaded": _("Single-threaded relationship"),
+    "credit_downgrade": _("Credit rating downgraded"),
     "no_economic_buyer": _("No economic buyer identified"),
     "economic_buyer_unsupportive": _("The economic buyer does not support us"),
     "qbr_follow_up": _("QBR follow-up missing: no recap sent or next QBR not scheduled"),
@@ -791,7 +800,8 @@ def r8_triggered(*, old_band: str | None, new_band: str | None, delta_30d: float
 
 def r8_health(ctx: Context) -> list[Hit]:
     """Open R8 alerts whose account has not recovered: the band is not above the one it fell to
-    and the score is below where it was 30 days before the drop."""
+    and the score is below where it was 30 days before the drop. Plus new drops of Δ30 ≤ ``delta_30d``
+    inside a band, which raise no band event (``_r8_score_drops``)."""
     hits = []
     for row in ctx.open_r8:
         evidence = row["evidence"]
@@ -801,6 +811,64 @@ def r8_health(ctx: Context) -> list[Hit]:
         score_recovered = score is not None and before is not None and float(score) >= before
         if not (band_recovered or score_recovered):
             hits.append(Hit(row["account_id"], "health_drop", row["priority"], evidence))
+    return hits + _r8_score_drops(ctx, skip={row["account_id"] for row in ctx.open_r8})
+
+
+# How recent a group's latest health snapshot must be to raise a new score-drop alert: scoring runs
+# nightly, and a stale snapshot should not open alerts days later (open ones are checked above).
+R8_SNAPSHOT_MAX_AGE_DAYS = 7
+
+
+def _r8_score_drops(ctx: Context, *, skip: set[int]) -> list[Hit]:
+    """§5.2 R8 "or Δ30 ≤ −15": the health band events fire only when the band changes, so a fall of
+    15 points within a band (98 → 80, still Green) is found here, from each group's latest health
+    snapshot of a finished run. Two queries: the groups, then their member accounts."""
+    from django.db import connection
+
+    from tiering.choices import RunStatus
+    from tiering.models import HealthSnapshot
+
+    s = ctx.settings["R8"]
+    if connection.vendor != "postgresql":
+        return []  # DISTINCT ON: the production database only
+    latest = (
+        HealthSnapshot.objects.filter(
+            run__status=RunStatus.DONE,
+            as_of__gt=ctx.today - dt.timedelta(days=R8_SNAPSHOT_MAX_AGE_DAYS),
+            as_of__lte=ctx.today,
+        )
+        .order_by("account_id", "-as_of", "-id")
+        .distinct("account_id")
+        .values("id")
+    )
+    drops = {
+        row["account_id"]: row
+        for row in HealthSnapshot.objects.filter(pk__in=Subquery(latest), delta__lte=s.loosest("delta_30d", max)).values(
+            "account_id", "delta", "score_before", "effective_score", "effective_band"
+        )
+    }
+    if not drops:
+        return []
+    hits = []
+    accounts = Account.objects.filter(s.scope_q(prefix=""), group_root_id__in=list(drops)).values("id", "tier", "group_root_id")
+    for row in accounts.order_by("id"):
+        tier = _tier(row["tier"])
+        if row["id"] in skip or not s.applies_to(tier):
+            continue
+        p = s.params(tier)
+        snap = drops[row["group_root_id"]]
+        delta = float(snap["delta"])
+        if delta > p["delta_30d"]:
+            continue
+        band = snap["effective_band"] or None
+        evidence = {
+            "old_band": band,
+            "new_band": band,
+            "score": _num(snap["effective_score"]),
+            "delta_30d": delta,
+            "score_before": _num(snap["score_before"]),
+        }
+        hits.append(Hit(row["id"], "health_drop", r8_priority(new_band=band, delta_30d=delta, params=p), evidence))
     return hits
 
 
@@ -833,6 +901,63 @@ def r9_coverage(ctx: Context) -> list[Hit]:
             hits.append(Hit(row["id"], "no_economic_buyer", AlertPriority.MEDIUM, {}))
         elif row["eb_support"] is not None and row["eb_support"] <= p["eb_min_support"]:
             hits.append(Hit(row["id"], "economic_buyer_unsupportive", AlertPriority.MEDIUM, {"support": row["eb_support"]}))
+    return hits
+
+
+# --- R10 credit / financial distress ------------------------------------------------------------------
+
+
+def r10_credit_downgrade(ctx: Context) -> list[Hit]:
+    """The account's credit rating is at least ``downgrade_grades`` worse (A best … E worst) than the best
+    rating it held in the look-back window, counting the rating in force when the window began.
+
+    One query: the account history simple-history keeps (every writer fills it) gives the ratings;
+    each tier's window start is a CASE, so per-tier look-backs cost nothing extra. Accounts without a
+    rated history row in their window are dropped by the first subquery's NULL.
+    """
+    s = ctx.settings["R10"]
+    history = Account.history.model
+
+    def since(tier: str) -> dt.datetime:
+        return ctx.now - dt.timedelta(days=int(s.params(tier)["lookback_days"]))
+
+    window_start = Case(
+        *(When(tier=tier, then=Value(since(tier))) for tier in s.tiers),
+        default=Value(since("")),
+        output_field=DateTimeField(),
+    )
+    rated = ~Q(credit_rating="")
+    best_in_window = (
+        history.objects.filter(rated, id=OuterRef("pk"), history_date__gt=OuterRef("since"), history_date__lte=ctx.now)
+        .order_by("credit_rating")
+        .values("credit_rating")[:1]
+    )
+    at_start = (
+        history.objects.filter(id=OuterRef("pk"), history_date__lte=OuterRef("since"))
+        .order_by("-history_date", "-history_id")
+        .values("credit_rating")[:1]
+    )
+    rows = (
+        Account.objects.filter(s.scope_q(prefix=""))
+        .filter(rated)
+        .annotate(since=window_start)
+        .annotate(best=Subquery(best_in_window), start=Subquery(at_start))
+        .filter(best__isnull=False)
+        .filter(Q(best__lt=F("credit_rating")) | Q(start__lt=F("credit_rating"), start__gt=""))
+        .values("id", "tier", "credit_rating", "best", "start")
+        .order_by()
+    )
+    hits = []
+    for row in rows:
+        tier = _tier(row["tier"])
+        if not s.applies_to(tier):
+            continue
+        best = min(r for r in (row["best"], row["start"]) if r)  # "A" < "B": the better rating
+        grades = ord(row["credit_rating"]) - ord(best)
+        if grades < int(s.params(tier)["downgrade_grades"]):
+            continue
+        evidence = {"credit_rating": row["credit_rating"], "previous_rating": best, "grades": grades}
+        hits.append(Hit(row["id"], "credit_downgrade", AlertPriority.HIGH, evidence))
     return hits
 
 
@@ -973,6 +1098,7 @@ RULES: dict[str, Callable[[Context], list[Hit]]] = {
     Rule.R7: r7_exec_disengagement,
     Rule.R8: r8_health,
     Rule.R9: r9_coverage,
+    Rule.R10: r10_credit_downgrade,
     Rule.L1: l1_qbr_follow_up,
     Rule.L2: l2_plan_lifecycle,
 }

@@ -78,6 +78,11 @@ class AlertReassignSerializer(InputSerializer):
     move_tasks = serializers.BooleanField(default=True, help_text="Move the previous owner's open tasks too.")
 
 
+class AlertRescheduleSerializer(InputSerializer):
+    due_on = BoundedDateField(help_text="The new due date: today or later, and not before an open task's.")
+    shift_tasks = serializers.BooleanField(default=True, help_text="Move the open tasks by the same number of days.")
+
+
 class AlertViewSet(VerbMixin, ServiceViewSet):
     """Risk alerts (CTAs) raised by the rules engine. Read, then act through the verbs; there is no POST.
 
@@ -90,7 +95,9 @@ class AlertViewSet(VerbMixin, ServiceViewSet):
     search_fields = ["reason", "account__name"]
     ordering_fields = ["id", "opened_at", "due_on", "priority", "status", "updated_at"]
     list_prefetch_related = ("tasks",)
-    action_permissions = {verb: ["service_plans.change_alert"] for verb in ("snooze", "close", "acknowledge", "reassign")}
+    action_permissions = {
+        verb: ["service_plans.change_alert"] for verb in ("snooze", "close", "acknowledge", "reassign", "reschedule")
+    }
 
     def _verb(self, request: Request, input_class: type[serializers.Serializer], service: Callable[..., Any]) -> Response:
         return self.object_response(self.run_verb(request, input_class, service, "alert"))
@@ -112,6 +119,12 @@ class AlertViewSet(VerbMixin, ServiceViewSet):
     def acknowledge(self, request: Request, pk: str | None = None) -> Response:
         """The owner works on it: the alert becomes ``in_progress`` (a snooze ends)."""
         return self._verb(request, EmptySerializer, alerts.alert_acknowledge)
+
+    @extend_schema(request=AlertRescheduleSerializer, responses={200: AlertSerializer})
+    @action(detail=True, methods=["post"])
+    def reschedule(self, request: Request, pk: str | None = None) -> Response:
+        """Change the due date of an open alert; its open tasks move with it unless ``shift_tasks`` is false."""
+        return self._verb(request, AlertRescheduleSerializer, alerts.alert_reschedule)
 
     @extend_schema(request=AlertReassignSerializer, responses={200: AlertSerializer})
     @action(detail=True, methods=["post"])

@@ -26,6 +26,7 @@ class Rule(models.TextChoices):
     R7 = "R7", _("R7 Executive disengagement")
     R8 = "R8", _("R8 Health drop")
     R9 = "R9", _("R9 Single-threaded relationship")
+    R10 = "R10", _("R10 Credit or financial distress")
     # Lifecycle CTAs (DOMAIN.md §5.1 "Lifecycle" type): §7.4 QBR follow-up, §7.3–7.4 plan discipline.
     L1 = "L1", _("L1 QBR follow-up missing")
     L2 = "L2", _("L2 Account plan missing or review overdue")
@@ -234,6 +235,13 @@ class Alert(models.Model):
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
+    @property
+    def reason_display(self) -> str:
+        """The reason in words, translated; a reason typed by hand (manual alerts) as it was typed."""
+        from service_plans.alerts.rules import REASON_LABELS
+
+        return str(REASON_LABELS.get(self.reason, self.reason))
+
     def clean(self) -> None:
         errors: dict[str, list[Any]] = {}
         if self.status in CLOSED_STATUSES:
@@ -310,6 +318,7 @@ class AlertEventKind(models.TextChoices):
     ESCALATED = "escalated", _("Escalated to the owner's manager")
     SPONSOR_NOTIFIED = "sponsor_notified", _("Executive sponsor notified")
     REASSIGNED = "reassigned", _("Reassigned")
+    RESCHEDULED = "rescheduled", _("Due date changed")
     CLOSED = "closed", _("Closed")
 
 

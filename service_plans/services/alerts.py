@@ -14,14 +14,17 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.models import Account
 from kam.errors import StaleVersion
 from kam.events import publish
+from service_plans.alerts.rules import DUE_BUSINESS_DAYS_BY_PRIORITY
 from service_plans.models import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
+    AccountTeamMember,
     Alert,
     AlertEvent,
     AlertEventKind,
@@ -31,13 +34,13 @@ from service_plans.models import (
     AlertTask,
     Rule,
     TaskStatus,
+    TeamRole,
 )
 from service_plans.sla import default_clock
 
 SNOOZE_MAX_DAYS = 30  # DOMAIN.md §8 cta.snooze_max_days
-# DOMAIN.md §5.3 / §8 cta.due_offsets_bd. Rule-raised alerts take their rule's due of the §5.2 table
-# (``rules.DUE_BUSINESS_DAYS``); an alert raised by hand has the priority its author chose.
-DUE_BUSINESS_DAYS_BY_PRIORITY = {AlertPriority.CRITICAL: 2, AlertPriority.HIGH: 5, AlertPriority.MEDIUM: 10}
+# An alert raised by hand is due by its priority (DOMAIN.md §5.3 / §8 cta.due_offsets_bd,
+# ``rules.DUE_BUSINESS_DAYS_BY_PRIORITY``); rule-raised alerts take their rule's due of the §5.2 table.
 
 
 def _lock(alert: Alert, expected_version: int | None) -> Alert:
@@ -167,10 +170,60 @@ def alert_reassign(
 
 
 @transaction.atomic
+def alert_reschedule(
+    *,
+    alert: Alert,
+    due_on: dt.date,
+    actor: Any,
+    shift_tasks: bool = True,
+    expected_version: int | None = None,
+    today: dt.date | None = None,
+) -> Alert:
+    """Change the due date (§5.1 [S-92]): the open tasks move by the same number of days unless
+    ``shift_tasks`` is false, and the alert is never due before one of its open tasks (§5.3)."""
+    alert = _lock(alert, expected_version)
+    _require_open(alert)
+    today = today or timezone.localdate()
+    if due_on < today:
+        raise ValidationError({"due_on": [_("Choose today or a later date.")]})
+    delta = due_on - alert.due_on
+    if not delta:
+        return alert
+    tasks = list(AlertTask.objects.select_for_update().filter(alert=alert, status=TaskStatus.OPEN).order_by("id"))
+    if shift_tasks:
+        for task in tasks:  # a playbook's handful of rows
+            task.due_on += delta
+            task.save(update_fields=["due_on"])
+    latest = max((task.due_on for task in tasks), default=None)
+    if latest is not None and due_on < latest:
+        # Raised inside the atomic block: the shifted tasks roll back with it.
+        raise ValidationError(
+            {
+                "due_on": [
+                    _("An alert can be due no earlier than its open tasks; the last one is due on %(date)s.")
+                    % {"date": date_format(latest, "SHORT_DATE_FORMAT")}
+                ]
+            }
+        )
+    previous = alert.due_on
+    alert.due_on = due_on
+    AlertEvent.objects.create(
+        alert=alert,
+        kind=AlertEventKind.RESCHEDULED,
+        at=timezone.now(),
+        actor=actor if getattr(actor, "pk", None) else None,
+        data={"from": previous.isoformat(), "to": due_on.isoformat(), "tasks_shifted": len(tasks) if shift_tasks else 0},
+    )
+    return _save(alert, ["due_on"])
+
+
+@transaction.atomic
 def alert_create_manual(
     *, account: Any, rule: str, reason: str, priority: str, actor: Any, owner: Any = None, due_on: dt.date | None = None
 ) -> Alert:
-    """An alert raised by hand (never auto-closed). The one-open-per-key rule still holds."""
+    """An alert raised by hand (never auto-closed). The one-open-per-key rule still holds.
+
+    Without a due date it is due by its priority (§5.3: Critical +2, High +5, Medium +10 business days)."""
     errors: dict[str, list[Any]] = {}
     if rule not in Rule.values:
         errors["rule"] = [_("Unknown rule.")]
@@ -214,3 +267,54 @@ def alert_task_complete(*, task: AlertTask, actor: Any, evidence: str = "") -> A
     task.completed_at = timezone.now()
     task.save(update_fields=["status", "evidence", "completed_at"])
     return task
+
+
+def role_owners(*, account_id: int) -> dict[str, int | None]:
+    """Who each team role resolves to on an account, as the rules resolve it (§5.3): the role's first
+    team member (by id, as ``service_plans.alerts.engine`` picks), else the account's manager."""
+    owners: dict[str, int | None] = {}
+    for role, user_id in AccountTeamMember.objects.filter(account_id=account_id).order_by("id").values_list("role", "user_id"):
+        owners.setdefault(role, user_id)
+    fallback = Account.objects.filter(pk=account_id).values_list("owner_id", flat=True).first()
+    return {role: owners.get(role, fallback) for role in TeamRole.values}
+
+
+def alert_work_follow_roles(*, account_id: int, before: dict[str, int | None], after: dict[str, int | None], actor: Any) -> int:
+    """Move open alerts and open tasks whose role now resolves to someone else (§5.3: "reassigning a
+    role moves open tasks", Gainsight's owner-change behaviour [S-92]).
+
+    Only work held by the role's previous holder moves: a task someone handed to a colleague stays
+    with that colleague. Returns the number of alerts and tasks moved.
+    """
+    moved = 0
+    now = timezone.now()
+    for role, old in before.items():
+        new = after.get(role)
+        if old is None or new is None or old == new:
+            continue
+        moved += AlertTask.objects.filter(
+            alert__account_id=account_id,
+            alert__status__in=OPEN_STATUSES,
+            status=TaskStatus.OPEN,
+            owner_role=role,
+            owner_id=old,
+        ).update(owner_id=new)
+        alerts = list(
+            Alert.objects.select_for_update()
+            .filter(account_id=account_id, status__in=OPEN_STATUSES, owner_role=role, owner_id=old)
+            .values_list("pk", flat=True)
+        )
+        if alerts:
+            Alert.objects.filter(pk__in=alerts).update(owner_id=new, version=F("version") + 1, updated_at=now)
+            AlertEvent.objects.bulk_create(
+                AlertEvent(
+                    alert_id=pk,
+                    kind=AlertEventKind.REASSIGNED,
+                    at=now,
+                    actor=actor if getattr(actor, "pk", None) else None,
+                    data={"from": old, "to": new, "role": role},
+                )
+                for pk in alerts
+            )
+            moved += len(alerts)
+    return moved

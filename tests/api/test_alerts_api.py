@@ -243,6 +243,23 @@ def test_reassign_to_someone_who_sees_the_account(manager_api, account_manager, 
     assert {t["owner"] for t in response.json()["tasks"]} == {colleague.pk}
 
 
+def test_reschedule_moves_the_open_tasks(manager_api, other_api, executive_api, account_manager):
+    alert = make_alert(AccountFactory(owner=account_manager), tasks=2)
+    later = alert.due_on + dt.timedelta(days=7)
+    assert other_api.post(url(alert, "reschedule"), {"due_on": later.isoformat()}, format="json").status_code == 404
+    assert executive_api.post(url(alert, "reschedule"), {"due_on": later.isoformat()}, format="json").status_code == 403
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    response = manager_api.post(url(alert, "reschedule"), {"due_on": yesterday.isoformat()}, format="json")
+    assert (response.status_code, list(response.json())) == (400, ["due_on"])
+    assert manager_api.post(url(alert, "reschedule"), {}, format="json").status_code == 400
+    response = manager_api.post(url(alert, "reschedule"), {"due_on": later.isoformat()}, format="json", HTTP_IF_MATCH='"1"')
+    assert response.status_code == 200, response.content
+    assert response.json()["due_on"] == later.isoformat() and response.json()["version"] == 2
+    assert {t["due_on"] for t in response.json()["tasks"]} == {later.isoformat()}
+    stale = manager_api.post(url(alert, "reschedule"), {"due_on": later.isoformat()}, format="json", HTTP_IF_MATCH='"1"')
+    assert stale.status_code == 412
+
+
 def test_task_complete_needs_evidence_when_asked(manager_api, account_manager):
     alert = make_alert(AccountFactory(owner=account_manager), tasks=1)
     task = alert.tasks.get()

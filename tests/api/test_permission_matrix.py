@@ -303,7 +303,7 @@ MATRIX: dict[tuple[str, str], dict] = {
     # alerts: raised by the engine (no POST); people act through verbs
     ("alert-list", "GET"): LIST,
     ("alert-detail", "GET"): read_scoped(),
-    **{("alert-" + verb, "POST"): write_scoped(200) for verb in ("snooze", "close", "acknowledge", "reassign")},
+    **{("alert-" + verb, "POST"): write_scoped(200) for verb in ("snooze", "close", "acknowledge", "reassign", "reschedule")},
     ("alert-task-list", "GET"): LIST,
     ("alert-task-detail", "GET"): read_scoped(),
     ("alert-task-complete", "POST"): write_scoped(200),
@@ -693,6 +693,7 @@ SUCCESS_PAYLOAD_ACTIONS |= {
     "close": lambda obj: {"note": "Paid.", "outcome": "retained"},
     "acknowledge": lambda obj: {},
     "reassign": lambda obj: {"owner": obj.account.owner_id},
+    "reschedule": lambda obj: {"due_on": (max(obj.due_on, timezone.localdate()) + dt.timedelta(days=30)).isoformat()},
     "complete": lambda obj: {},
     "activate": lambda obj: {},
     "record": lambda obj: {"held_on": "2025-03-02", "decisions": "Go"},

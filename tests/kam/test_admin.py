@@ -76,3 +76,49 @@ def test_cycle_in_the_admin_is_a_form_error(manager_client, account_manager):
     assert "cannot be placed under itself" in response.text
     group.refresh_from_db()
     assert group.parent_id is None
+
+
+def test_admin_team_changes_go_through_the_services_and_move_open_alert_work(admin_client, account_manager):
+    """The account admin's team inline adds, changes and removes members with the services, so a
+    role's open alerts follow its holder (DOMAIN.md §5.3)."""
+    from service_plans.models import AccountTeamMember, Alert
+    from service_plans.services.alerts import alert_create_manual
+    from tests.factories import UserFactory
+
+    account = AccountFactory(owner=account_manager)
+    alert = alert_create_manual(account=account, rule="R3", reason="overdue", priority="high", actor=None)
+    Alert.objects.filter(pk=alert.pk).update(owner_role="finance")  # as the engine gives R3 to finance
+    finance = UserFactory(username="finance_admin")
+    url = reverse("admin:accounts_account_change", args=[account.pk])
+    form = admin_client.get(url).context["adminform"].form
+    base = {name: form.initial.get(name) or "" for name in form.fields}
+    base.update({"owner": account_manager.pk})
+    data = {
+        **base,
+        "team_members-TOTAL_FORMS": "1",
+        "team_members-INITIAL_FORMS": "0",
+        "team_members-0-user": finance.pk,
+        "team_members-0-role": "finance",
+        "team_members-0-since": "",
+    }
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    alert.refresh_from_db()
+    assert alert.owner == finance
+    member = AccountTeamMember.objects.get(account=account)
+    data = {
+        **base,
+        "team_members-TOTAL_FORMS": "1",
+        "team_members-INITIAL_FORMS": "1",
+        "team_members-0-id": member.pk,
+        "team_members-0-account": account.pk,
+        "team_members-0-user": finance.pk,
+        "team_members-0-role": "finance",
+        "team_members-0-since": "",
+        "team_members-0-DELETE": "on",
+    }
+    response = admin_client.post(url, data)
+    assert response.status_code == 302
+    assert not AccountTeamMember.objects.filter(account=account).exists()
+    alert.refresh_from_db()
+    assert alert.owner == account_manager  # back to the account manager, the role's fallback

@@ -21,6 +21,7 @@ from service_plans.models import (
 from service_plans.services import alerts as services
 from tests.factories import AccountFactory, ContactFactory, InvoiceFactory, TeamMemberFactory, UserFactory
 from tests.service_plans.conftest import NOW, TODAY, run
+from tests.tiering.conftest import scoring_model  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -455,3 +456,142 @@ def test_an_alert_notification_opens_the_alert_in_the_workspace_for_its_owner(cl
     response = client.get(note.link)
     assert response.status_code == 200
     assert f"/alerts/{note.alert_id}/acknowledge/" in response.content.decode()
+
+def test_reassigning_a_team_role_moves_its_open_alerts_and_tasks():
+    """§5.3: rules resolve owners by role, and reassigning a role moves open tasks [S-92]."""
+    from accounts import services as account_services
+
+    account = AccountFactory()
+    sponsor = UserFactory(username="sponsor")
+    sponsor_member = AccountTeamMember.objects.create(account=account, user=sponsor, role="executive_sponsor")
+    overdue(account, 40)  # R3: a finance alert; nobody holds finance, so the account manager has it
+    ContactFactory(account=account, buying_roles=["coach_champion"], is_active=False, left_on=TODAY - days(2))
+    run()
+    r3, r4 = Alert.objects.get(rule="R3"), Alert.objects.get(rule="R4")
+    assert r3.owner == account.owner and r3.owner_role == "finance"
+    sponsor_task = r4.tasks.get(owner_role="executive_sponsor")
+    assert sponsor_task.owner == sponsor
+
+    finance = UserFactory(username="finance")
+    account_services.team_member_add(account=account, user=finance, role="finance", actor=account.owner)
+    r3.refresh_from_db()
+    assert r3.owner == finance  # the finance role now resolves to someone
+    assert r3.events.filter(kind="reassigned").exists()
+    assert set(r3.tasks.filter(status="open", owner_role="finance").values_list("owner", flat=True)) == {finance.pk}
+    # The account manager's own tasks on the R3 alert stay with them.
+    assert r3.tasks.get(owner_role="account_manager").owner == account.owner
+
+    successor = UserFactory(username="successor")
+    account_services.team_member_remove(member=sponsor_member, actor=account.owner)
+    sponsor_task.refresh_from_db()
+    assert sponsor_task.owner == account.owner  # back to the fallback, not left with someone off the team
+    account_services.team_member_add(account=account, user=successor, role="executive_sponsor", actor=account.owner)
+    sponsor_task.refresh_from_db()
+    assert sponsor_task.owner == successor
+
+    new_manager = UserFactory(username="new_manager")
+    account_services.account_update(account=account, owner=new_manager, actor=new_manager)
+    r4.refresh_from_db()
+    assert r4.owner == new_manager
+    assert set(r4.tasks.filter(status="open", owner_role="account_manager").values_list("owner", flat=True)) == {new_manager.pk}
+    assert Alert.objects.get(rule="R3").owner == finance  # held by the finance member, not the manager
+
+
+@pytest.mark.parametrize(("priority", "due"), [("critical", 19), ("high", 24), ("medium", 1)])
+def test_a_manual_alert_is_due_by_its_priority(account_manager, time_machine, priority, due):
+    """§5.3 due_offset_by_priority: Critical +2, High +5, Medium +10 business days (from Wed 17 June)."""
+    time_machine.move_to(NOW, tick=False)
+    account = AccountFactory(owner=account_manager)
+    alert = services.alert_create_manual(account=account, rule="R2", reason="call", priority=priority, actor=account_manager)
+    expected = dt.date(2026, 6, due) if due > 1 else dt.date(2026, 7, due)
+    assert alert.due_on == expected
+
+
+def test_rescheduling_moves_open_tasks_and_the_alert_is_never_due_before_them(account_manager):
+    """§5.1 [S-92]: when the due date changes, open tasks move with it; §5.3: cta.due ≥ max(open task.due)."""
+    account = AccountFactory(owner=account_manager)
+    ContactFactory(account=account, buying_roles=["coach_champion"], is_active=False, left_on=TODAY - days(2))
+    run()
+    alert = Alert.objects.get()
+    assert alert.due_on == TODAY + days(20)
+    first = alert.tasks.get(order=1)
+    services.alert_task_complete(task=first, actor=account_manager)
+    alert = services.alert_reschedule(alert=alert, due_on=TODAY + days(27), actor=account_manager, today=TODAY)
+    assert alert.due_on == TODAY + days(27) and alert.version == 2
+    assert list(alert.tasks.order_by("order").values_list("due_on", flat=True)) == [
+        TODAY + days(2),  # done: stays
+        TODAY + days(12),
+        TODAY + days(22),
+        TODAY + days(22),
+        TODAY + days(27),
+    ]
+    assert alert.events.filter(kind="rescheduled", actor=account_manager).get().data == {
+        "from": (TODAY + days(20)).isoformat(),
+        "to": (TODAY + days(27)).isoformat(),
+        "tasks_shifted": 4,
+    }
+    # Without moving the tasks, the alert cannot fall before the last open one; nothing changes then.
+    with pytest.raises(ValidationError) as exc:
+        services.alert_reschedule(alert=alert, due_on=TODAY + days(26), shift_tasks=False, actor=account_manager, today=TODAY)
+    assert "due_on" in exc.value.message_dict
+    with pytest.raises(ValidationError) as exc:
+        services.alert_reschedule(alert=alert, due_on=TODAY - days(1), actor=account_manager, today=TODAY)
+    assert "due_on" in exc.value.message_dict
+    alert.refresh_from_db()
+    assert alert.due_on == TODAY + days(27) and alert.tasks.get(order=5).due_on == TODAY + days(27)
+    # Earlier, with the tasks: they all move back together.
+    alert = services.alert_reschedule(alert=alert, due_on=TODAY + days(20), actor=account_manager, today=TODAY)
+    assert alert.tasks.get(order=5).due_on == TODAY + days(20)
+    services.alert_close(alert=alert, actor=account_manager, note="Successor met", outcome="retained")
+    with pytest.raises(ValidationError):
+        services.alert_reschedule(alert=alert, due_on=TODAY + days(30), actor=account_manager, today=TODAY)
+
+
+def _health_snapshot(account, *, delta, band="green", score=80, as_of=TODAY, status="done"):
+    """A finished scoring run's health snapshot of the account's group, as the nightly scoring writes."""
+    from tiering.models import HealthSnapshot, ScoringModel, ScoringRun
+
+    run_ = ScoringRun.objects.create(model=ScoringModel.objects.get(is_active=True), config_hash="x", as_of=as_of, status=status)
+    return HealthSnapshot.objects.create(
+        run=run_, account_id=account.group_root_id, as_of=as_of, score=score, status="ok", coverage_pct=100,
+        raw_band=band, band=band, effective_score=score, effective_band=band,
+        score_before=None if delta is None else score - delta, delta=delta,
+    )  # fmt: skip
+
+
+@pytest.mark.usefixtures("scoring_model")
+@pytest.mark.parametrize(("delta", "expected"), [(-15, "medium"), (-14, None), (-25, "high")])
+def test_r8_a_score_drop_within_the_band_opens_an_alert_in_the_nightly_run(delta, expected):
+    """§5.2 R8 "or Δ30 ≤ −15": the band events only fire on a band change, so 95 → 80 (still Green)
+    comes from the latest health snapshot; a practitioner's ≥ 25-point drop is High."""
+    account = AccountFactory()
+    _health_snapshot(account, delta=Decimal(delta), band="green", score=80)
+    run()
+    alerts = list(Alert.objects.filter(account=account, rule="R8").values_list("priority", "evidence"))
+    if expected is None:
+        assert alerts == []
+        return
+    [(priority, evidence)] = alerts
+    assert priority == expected
+    assert evidence == {
+        "old_band": "green", "new_band": "green", "score": 80.0, "delta_30d": float(delta), "score_before": 80.0 - delta,
+    }  # fmt: skip
+
+
+@pytest.mark.usefixtures("scoring_model")
+def test_r8_score_drops_ignore_stale_and_failed_runs_and_clear_on_recovery():
+    from accounts.models import Account
+
+    stale, failed, member_group = AccountFactory(), AccountFactory(), AccountFactory()
+    member = AccountFactory(parent=member_group)
+    _health_snapshot(stale, delta=Decimal(-20), as_of=TODAY - days(7))
+    _health_snapshot(failed, delta=Decimal(-20), status="failed")
+    _health_snapshot(member_group, delta=Decimal(-20), score=78)
+    run()
+    assert set(Alert.objects.filter(rule="R8").values_list("account", flat=True)) == {member_group.pk, member.pk}
+    # Back to where it was 30 days before the drop: clear, then closed after two clear days.
+    Account.objects.filter(pk__in=[member_group.pk, member.pk]).update(health_band="green", health_score=Decimal("98"))
+    _health_snapshot(member_group, delta=Decimal(0), score=98, as_of=TODAY + days(1))
+    run(NOW + days(1))
+    run(NOW + days(2))
+    assert not Alert.objects.filter(rule="R8").open().exists()

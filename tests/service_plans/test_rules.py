@@ -446,3 +446,95 @@ def test_owner_is_resolved_by_team_role():
     alert = account.alerts.get()
     assert (alert.owner, alert.owner_role) == (finance, "finance")
     assert other.alerts.get().owner == other.owner  # no finance member: the account's owner
+
+
+def test_finance_and_service_lead_alerts_copy_the_account_manager():
+    """§5.2 R3 "Finance owner, KAM cc"; R6 "Service lead, KAM cc"."""
+    from service_plans.models import Notification
+
+    account = AccountFactory()
+    finance = AccountTeamMember.objects.create(account=account, user=AccountFactory().owner, role="finance").user
+    invoice(account, TODAY - days(200), 1000, paid_on=None, due_on=TODAY - days(100))
+    alone = AccountFactory()  # no finance member: the manager owns it and gets one notification, not two
+    invoice(alone, TODAY - days(200), 1000, paid_on=None, due_on=TODAY - days(100))
+    run()
+    alert = account.alerts.get()
+    assert set(Notification.objects.filter(alert=alert).values_list("user", "kind")) == {
+        (finance.pk, "alert.opened"),
+        (account.owner_id, "alert.cc"),
+    }
+    assert list(Notification.objects.filter(alert=alone.alerts.get()).values_list("user", "kind")) == [
+        (alone.owner_id, "alert.opened")
+    ]
+
+
+# --- R10 ----------------------------------------------------------------------------------------------
+
+
+def _rated(rating, *, days_ago=400, **fields):
+    """An account rated ``rating`` since ``days_ago`` (the account history records the time)."""
+    import time_machine
+
+    with time_machine.travel(NOW - days(days_ago), tick=False):
+        return AccountFactory(credit_rating=rating, **fields)
+
+
+def _rate(account, rating, days_ago):
+    import time_machine
+
+    from accounts import services as account_services
+
+    with time_machine.travel(NOW - days(days_ago), tick=False):
+        return account_services.account_update(account=Account.objects.get(pk=account.pk), credit_rating=rating)
+
+
+@pytest.mark.parametrize(("days_ago", "fires"), [(89, True), (91, False)])
+def test_r10_credit_downgrade_of_one_grade_within_the_lookback(days_ago, fires):
+    """§5.2 R10: credit rating downgraded ≥ 1 grade → High, owned by finance, due +3 bd."""
+    account = _rated("B")
+    finance = AccountTeamMember.objects.create(account=account, user=AccountFactory().owner, role="finance").user
+    _rate(account, "C", days_ago)
+    run()
+    assert (("R10", "credit_downgrade", "high") in open_keys(account)) is fires
+    if fires:
+        alert = account.alerts.get()
+        assert alert.evidence == {"credit_rating": "C", "previous_rating": "B", "grades": 1}
+        assert (alert.owner, alert.owner_role, alert.playbook.code) == (finance, "finance", "credit-review")
+        assert alert.tasks.count() == 4
+        assert alert.due_on == TODAY + days(7)  # +3 bd, but never before the playbook's last task (d+7)
+
+
+def test_r10_upgrades_unrated_and_recovered_accounts_do_not_fire_and_the_best_rating_counts():
+    upgraded = _rated("C")
+    _rate(upgraded, "B", 10)
+    first_rating = _rated("")
+    _rate(first_rating, "D", 10)  # no rating before: nothing was downgraded
+    recovered = _rated("A")
+    _rate(recovered, "B", 30)
+    _rate(recovered, "A", 5)
+    stepwise = _rated("A")  # A → B (100 days ago) → C (10 days ago)
+    _rate(stepwise, "B", 100)  # the window (90 days) began at B, so C is one grade down
+    _rate(stepwise, "C", 10)
+    bounced = _rated("B")  # B → A → C inside the window: two grades below the best rating held
+    _rate(bounced, "A", 60)
+    _rate(bounced, "C", 5)
+    run()
+    assert not open_keys(upgraded) and not open_keys(first_rating) and not open_keys(recovered)
+    assert Account.objects.get(pk=stepwise.pk).alerts.get().evidence["previous_rating"] == "B"
+    assert Account.objects.get(pk=bounced.pk).alerts.get().evidence == {
+        "credit_rating": "C",
+        "previous_rating": "A",
+        "grades": 2,
+    }
+
+
+def test_r10_grades_and_lookback_come_from_rule_config_rows():
+    RuleConfig.objects.update_or_create(rule="R10", tier="", defaults={"params": {"downgrade_grades": 2}})
+    RuleConfig.objects.create(rule="R10", tier="T1", params={"downgrade_grades": 1, "lookback_days": 200})
+    one_grade = _rated("B")
+    _rate(one_grade, "C", 10)
+    strategic = set_tier(_rated("B"), "T1")
+    _rate(strategic, "C", 150)
+    run()
+    assert not open_keys(one_grade)
+    assert ("R10", "credit_downgrade", "high") in open_keys(strategic)  # T1's own 200-day look-back

@@ -323,10 +323,10 @@ def test_query_count_is_constant(manager_client, account_manager, scoring_model,
     add_plan_needs_alerts(account, account_manager, n=n)
     scores_recompute(as_of=timezone.localdate())
     # session, user, groups; account; rates; hierarchy (4); surveys (2); service requests (2); meetings
-    # + contacts (2); contacts + roles (2); contracts; finance (4); team; projects; history (4 × 2);
+    # + contacts (2); contacts + roles + team relationships (3); contracts; finance (4); team; projects; history (4 × 2);
     # scores: tier and health explanations (3 + 3), tier history, health trend, scoring model;
     # plan, objectives, actions, reviews + commitments (5); needs; alerts; permissions (2); unread badge.
-    with django_assert_num_queries(50):
+    with django_assert_num_queries(51):
         response = manager_client.get(_url(account))
     assert response.status_code == 200
     page = response.context["page"]

@@ -298,3 +298,57 @@ def test_alert_page_and_forms_query_counts_are_constant(manager_client, account_
         assert manager_client.get(reverse("web:alert_snooze", args=[alert.pk]), headers=HTMX).status_code == 200
     with django_assert_num_queries(7):
         assert manager_client.get(reverse("web:alert_close", args=[alert.pk]), headers=HTMX).status_code == 200
+
+
+def test_pages_show_the_reason_in_words_in_the_users_language_not_its_code(manager_client, account_manager):
+    account = AccountFactory(owner=account_manager)
+    alert = make_alert(account, rule="R3", reason="overdue", priority="high")
+    make_alert(account, rule="R10", reason="Press: the customer filed for restructuring", priority="high")
+    for url in (INBOX, reverse("web:alert_detail", args=[alert.pk]), reverse("web:alert_snooze", args=[alert.pk])):
+        text = manager_client.get(url).text
+        assert "Invoices overdue" in text and ">overdue<" not in text
+    assert "Press: the customer filed for restructuring" in manager_client.get(INBOX).text  # typed by hand: as typed
+    text = manager_client.get(reverse("web:alert_detail", args=[alert.pk]), headers={"Accept-Language": "zh-hans"}).text
+    assert "发票逾期" in text
+
+
+@time_machine.travel(NOW, tick=False)
+def test_change_the_due_date_from_the_inbox(manager_client, client, book, other_manager):
+    _, _, alerts = book
+    alert = alerts["critical_late"]
+    assert 'data-action="reschedule"' in manager_client.get(INBOX).text
+    url = reverse("web:alert_reschedule", args=[alert.pk])
+    form = manager_client.get(url, headers=HTMX)
+    assert form.status_code == 200 and 'data-form="reschedule"' in form.text
+    response = manager_client.post(url, {"version": 1, "due_on": "2000-01-01", "shift_tasks": "on"}, headers=HTMX)
+    assert response.status_code == 422 and "due_on" in response.context["form"].errors
+    new_due = alert.due_on + dt.timedelta(days=3)
+    response = manager_client.post(url, {"version": 1, "due_on": new_due.isoformat(), "shift_tasks": "on"}, headers=HTMX)
+    assert response.status_code == 200 and "The due date is changed." in response.text
+    alert.refresh_from_db()
+    assert alert.due_on == new_due
+    client.force_login(other_manager)
+    assert client.get(reverse("web:alert_reschedule", args=[alert.pk])).status_code == 404
+
+
+def test_raise_an_alert_by_hand_from_the_account_page(manager_client, client, account_manager, other_manager, executive):
+    """§5.1: CTAs are created by rules or by hand, e.g. R10's manual news flag (litigation, restructuring)."""
+    account = AccountFactory(owner=account_manager)
+    page = manager_client.get(reverse("web:account_detail", args=[account.pk])).text
+    url = reverse("web:alert_raise", args=[account.pk])
+    assert f'href="{url}"' in page
+    data = {"rule": "R10", "priority": "high", "reason": "Litigation reported in the press", "due_on": ""}
+    response = manager_client.post(url, {**data, "due_on": "2000-01-01"})
+    assert response.status_code == 422 and "due_on" in response.context["form"].errors
+    response = manager_client.post(url, data)
+    alert = Alert.objects.get(account=account)
+    assert response.status_code == 302 and response["Location"] == reverse("web:alert_detail", args=[alert.pk])
+    assert (alert.rule, alert.priority, alert.owner, alert.is_manual) == ("R10", "high", account_manager, True)
+    response = manager_client.post(url, data)  # the same signal and reason is already open
+    assert response.status_code == 422 and "reason" in response.context["form"].errors
+    assert Alert.objects.filter(account=account).count() == 1
+    client.force_login(other_manager)
+    assert client.get(url).status_code == 404
+    client.force_login(executive)
+    assert client.get(url).status_code == 403
+    assert f'href="{url}"' not in client.get(reverse("web:account_detail", args=[account.pk])).text

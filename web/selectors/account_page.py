@@ -187,13 +187,14 @@ class StakeholderMap:
     support_index: Decimal | None
     role_coverage: Decimal
     uncovered_roles: list[str]
+    relationship_gap: int
     truncated: bool
 
 
 def account_stakeholders(*, account: Account, today: dt.date) -> StakeholderMap:
     contacts = list(
         Contact.objects.filter(account=account)
-        .prefetch_related("buying_roles")
+        .prefetch_related("buying_roles", "team_relationships")
         .order_by("-is_active", "-influence", "name", "id")[: MAX_CONTACTS + 1]
     )
     truncated = len(contacts) > MAX_CONTACTS
@@ -206,6 +207,7 @@ def account_stakeholders(*, account: Account, today: dt.date) -> StakeholderMap:
         support_index=stakeholders.support_index(contacts),
         role_coverage=coverage,
         uncovered_roles=uncovered,
+        relationship_gap=stakeholders.relationship_gap(contacts),
         truncated=truncated,
     )
 

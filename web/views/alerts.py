@@ -284,6 +284,21 @@ def alert_close(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+def alert_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
+    def save(alert: Alert, data: dict[str, Any]) -> Alert:
+        return alert_services.alert_reschedule(
+            alert=alert, due_on=data["due_on"], shift_tasks=data["shift_tasks"], actor=request.user,
+            expected_version=data["version"],
+        )  # fmt: skip
+
+    return _lifecycle_form(
+        request, pk, form_class=web_forms.AlertRescheduleForm, action="reschedule", save=save,
+        initial=lambda alert: {"due_on": alert.due_on}, done=_("The due date is changed."),
+    )  # fmt: skip
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
 def alert_reassign(request: HttpRequest, pk: int) -> HttpResponse:
     def save(alert: Alert, data: dict[str, Any]) -> Alert:
         return alert_services.alert_reassign(

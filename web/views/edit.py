@@ -373,6 +373,27 @@ def meeting_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+def alert_raise(request: HttpRequest, pk: int) -> HttpResponse:
+    """Raise an alert by hand on an account (§5.1); the one-open-per-key rule holds (a field error)."""
+    from service_plans.services.alerts import alert_create_manual
+
+    account = _visible_account(request, pk)
+    _require(request, "service_plans.add_alert")
+    form = web_forms.AlertRaiseForm(_data(request))
+    return _form_flow(
+        request,
+        form=form,
+        save=lambda f: alert_create_manual(account=account, actor=request.user, **_fields(f)),
+        title=_("Raise an alert"),
+        account=account,
+        cancel_url=_account_url(account.pk, "alerts"),
+        success_url=lambda alert: reverse("web:alert_detail", args=[alert.pk]),
+        success_message=_("The alert is raised."),
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
 def team_member_create(request: HttpRequest, pk: int) -> HttpResponse:
     account = _visible_account(request, pk)
     _require(request, "service_plans.add_accountteammember")

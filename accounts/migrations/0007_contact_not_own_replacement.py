@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0005_invoice_quantity"),
+        ("accounts", "0006_team_relationship"),
     ]
 
     operations = [
