@@ -71,6 +71,19 @@ def _stand_in_for_autovacuum(scale: Any, after: str) -> None:
         conn.close()
 
 
+def _cpu_reference_s() -> float:
+    """Seconds for a fixed pure-Python loop (best of three): the speed of one core when the cases
+    ran, so that figures from different hosts (or a host with busy neighbours) can be compared."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for i in range(5_000_000):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return round(best, 3)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--scale", default=os.environ.get("BENCH_SCALE", "small"), choices=sorted(SCALES))
@@ -117,7 +130,12 @@ def main() -> None:
             f"{r['name']:<34} {_fmt(r.get('median_s'), unit):>11} {_fmt(r.get('p95_s'), unit):>11} "
             f"{_fmt(r.get('floor_s'), unit):>11} {ratio:>6} {r.get('queries', '—')!s:>8} {r.get('peak_mb', '—')!s:>8} {rps:>7}  {r.get('target', '')}"
         )
-    machine = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
+    machine = {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpu_reference_s": _cpu_reference_s(),
+    }
     RESULTS.write_text(
         json.dumps(
             {"scale": scale.name, "machine": machine, "at": time.strftime("%Y-%m-%d %H:%M:%S"), "cases": results}, indent=2
