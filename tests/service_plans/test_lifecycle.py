@@ -457,6 +457,7 @@ def test_an_alert_notification_opens_the_alert_in_the_workspace_for_its_owner(cl
     assert response.status_code == 200
     assert f"/alerts/{note.alert_id}/acknowledge/" in response.content.decode()
 
+
 def test_reassigning_a_team_role_moves_its_open_alerts_and_tasks():
     """§5.3: rules resolve owners by role, and reassigning a role moves open tasks [S-92]."""
     from accounts import services as account_services
