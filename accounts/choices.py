@@ -60,6 +60,18 @@ class BuyingRoleCode(models.TextChoices):
     BLOCKER = "blocker", _("Blocker")
 
 
+# DOMAIN.md §4.7 / §8 nps.role_weights: how much a respondent's buying role weighs in an account's
+# NPS mean; any other role (or none) weighs NPS_DEFAULT_WEIGHT. The one copy: tiering's health
+# measure, the KPI engine and the R2 alert rule all read it.
+NPS_ROLE_WEIGHTS = {
+    BuyingRoleCode.ECONOMIC_BUYER.value: 3,
+    BuyingRoleCode.COACH_CHAMPION.value: 2,
+    BuyingRoleCode.TECHNICAL_BUYER.value: 2,
+    BuyingRoleCode.USER_BUYER.value: 1,
+}
+NPS_DEFAULT_WEIGHT = 1
+
+
 class Support(models.IntegerChoices):
     MENTOR = 2, _("Mentor")
     SUPPORTER = 1, _("Supporter")

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from accounts.choices import NPS_DEFAULT_WEIGHT, NPS_ROLE_WEIGHTS
+
 ZERO = Decimal(0)
 ONE = Decimal(1)
 HUNDRED = Decimal(100)
@@ -26,9 +28,9 @@ HUNDRED = Decimal(100)
 MIN_SAMPLE = 30
 # DOMAIN.md §8 renewal.grace_days: "eventual" renewals may be dated up to 30 days after the period.
 RENEWAL_GRACE_DAYS = 30
-# DOMAIN.md §8 nps.role_weights; any other role (or none) weighs 1.
-ROLE_WEIGHTS = {"economic_buyer": 3, "coach_champion": 2, "technical_buyer": 2, "user_buyer": 1}
-DEFAULT_ROLE_WEIGHT = 1
+# DOMAIN.md §8 nps.role_weights (accounts.choices); any other role (or none) weighs 1.
+ROLE_WEIGHTS = NPS_ROLE_WEIGHTS
+DEFAULT_ROLE_WEIGHT = NPS_DEFAULT_WEIGHT
 PROMOTER_MIN = Decimal(9)  # promoter: role-weighted mean ≥ 9.0
 PASSIVE_MIN = Decimal(7)  # passive: 7.0–8.99; detractor below 7.0
 CSAT_SATISFIED_MIN = 4  # 4 or 5 on the 1–5 scale

@@ -48,9 +48,10 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from accounts.choices import NPS_DEFAULT_WEIGHT, NPS_ROLE_WEIGHTS
 from accounts.models import Account, Contract, ExchangeRate, Invoice, Meeting
 from service_plans.models import ServiceRequest, SurveyResponse
-from tiering.measures import EXECUTIVE_MEETING_KINDS, NPS_DEFAULT_WEIGHT, NPS_KEY_ROLES, NPS_ROLE_WEIGHTS
+from tiering.measures import EXECUTIVE_MEETING_KINDS, NPS_KEY_ROLES
 
 ZERO = Decimal(0)
 # Share of twelve-month revenue that must carry a margin figure for "current value" and ABC to rank

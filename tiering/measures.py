@@ -77,9 +77,6 @@ SOURCES: dict[str, dict[str, str]] = {
     "account_relationship_stage": {"model": "accounts.account", "field": "relationship_stage"},
 }
 
-# DOMAIN.md §4.7 / §8: weights of respondents' buying roles in the per-account NPS mean.
-NPS_ROLE_WEIGHTS = {"economic_buyer": 3, "coach_champion": 2, "technical_buyer": 2, "user_buyer": 1}
-NPS_DEFAULT_WEIGHT = 1
 # The NPS mean is low-confidence unless one of these answered (§4.7).
 NPS_KEY_ROLES = ("economic_buyer", "coach_champion")
 # Meeting kinds that count as executive-level engagement (§2.2 "Relationship").

@@ -35,6 +35,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.choices import NPS_DEFAULT_WEIGHT, NPS_ROLE_WEIGHTS
 from accounts.models import Account, Contact, Contract, Invoice
 from service_plans.models import (
     AccountPlan,
@@ -125,7 +126,6 @@ REASON_LABELS = {
     "plan_review_overdue": _("Account plan review overdue"),
 }
 
-NPS_ROLE_WEIGHTS = {"economic_buyer": 3, "coach_champion": 2, "technical_buyer": 2, "user_buyer": 1}
 BAND_RANK = {"red": 0, "yellow": 1, "green": 2}
 EXECUTIVE_MEETINGS = ("executive", "ebr")
 # Plan reviews held with the customer's executives (§7.4: EBR, annual joint business plan).
@@ -391,7 +391,7 @@ def r2_satisfaction(ctx: Context) -> list[Hit]:
     prev_recent = recent - (now - recent)
     weight = Case(
         *(When(respondent_role=role, then=Value(w)) for role, w in NPS_ROLE_WEIGHTS.items()),
-        default=Value(1),
+        default=Value(NPS_DEFAULT_WEIGHT),
         output_field=IntegerField(),
     )
     nps, csat = Q(kind="nps"), Q(kind="csat")

@@ -11,8 +11,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.choices import NPS_ROLE_WEIGHTS
 from kam.errors import StaleVersion
-from service_plans.alerts.rules import NPS_ROLE_WEIGHTS
 from service_plans.models import BenchmarkCase, Escalation, Need, Project, SurveyResponse
 
 NEED_FIELDS = frozenset({"department", "description", "priority", "status", "last_reviewed_on"})
