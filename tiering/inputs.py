@@ -21,7 +21,6 @@ the currency and the year; it is never read as zero.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +28,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, connections
 from django.db.models import (
     Case,
     Count,
@@ -50,6 +48,7 @@ from django.utils import timezone
 
 from accounts.choices import NPS_DEFAULT_WEIGHT, NPS_ROLE_WEIGHTS
 from accounts.models import Account, Contract, ExchangeRate, Invoice, Meeting
+from kam.parallel import can_run_concurrently, meanwhile
 from service_plans.models import ServiceRequest, SurveyResponse
 from tiering.measures import EXECUTIVE_MEETING_KINDS, NPS_KEY_ROLES
 
@@ -188,15 +187,17 @@ def collect_inputs(
 
     # Queries 4–7 do not depend on the first three: on PostgreSQL they run on a second connection
     # while this one runs the accounts and invoice queries.
-    side_rows = fetch_meanwhile(
-        _side_queries(
-            as_of=as_of,
-            t12_start_at=t12_start_at,
-            end_at=end_at,
-            t90_start_at=t90_start_at,
-            renewal_freeze_days=renewal_freeze_days,
-        )
+    # Each query reads its own snapshot either way, as when they ran one after the other; inside a
+    # transaction (tests, a caller's atomic block) they run on this connection, which alone sees its
+    # uncommitted rows.
+    side_queries = _side_queries(
+        as_of=as_of,
+        t12_start_at=t12_start_at,
+        end_at=end_at,
+        t90_start_at=t90_start_at,
+        renewal_freeze_days=renewal_freeze_days,
     )
+    side_rows = meanwhile(lambda: [list(qs) for qs in side_queries], aside=can_run_concurrently())
 
     # 1. Accounts: groups, status, ratings of the group's root, wallet estimates of every member.
     account_rows = list(
@@ -402,40 +403,6 @@ def _side_queries(
         .distinct()
     )
     return [nps_rows, meeting_rows, sla_rows, renewal_groups]
-
-
-def fetch_meanwhile(querysets: list[QuerySet]) -> Callable[[], list[list[Any]]]:
-    """Start evaluating ``querysets`` and return a function that gives their rows.
-
-    On PostgreSQL, outside a transaction, a thread evaluates them on its own connection (closed
-    when done) while the caller's connection runs other queries: two backends on two cores. Each
-    query reads its own snapshot either way, as it did when they ran one after the other. Inside
-    a transaction (tests, a caller's atomic block) another connection would not see its
-    uncommitted rows, so they are evaluated on the caller's connection when asked for.
-    """
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        return lambda: [list(qs) for qs in querysets]
-    results: list[list[Any]] = []
-    errors: list[BaseException] = []
-
-    def fetch() -> None:
-        try:
-            results.extend(list(qs) for qs in querysets)
-        except BaseException as exc:  # re-raised in the caller's thread
-            errors.append(exc)
-        finally:
-            connections.close_all()  # this thread's connections only
-
-    thread = threading.Thread(target=fetch, name="score-inputs", daemon=True)
-    thread.start()
-
-    def rows() -> list[list[Any]]:
-        thread.join()
-        if errors:
-            raise errors[0]
-        return results
-
-    return rows
 
 
 def _cagr(begin: Decimal | None, end: Decimal) -> float | None:

@@ -1,9 +1,11 @@
 """A score run: aggregate, score every group, then publish everything in one short transaction.
 
 The heavy phase (``tiering.inputs`` and the arithmetic of ``tiering.scoring``) runs outside any
-transaction; the publish phase writes snapshots (COPY, unique per run and group), tier
-assignments, the denormalised account fields and the domain events in one transaction, so readers
-see the old or the new state and never half of one. The number of queries depends on the part run,
+transaction; the publish phase writes the denormalised account fields, tier assignments, the
+domain events and the run's "done" status in one transaction, so readers see the old or the new
+state and never half of one. The snapshots (COPY, unique per run and group) are written alongside,
+on a second connection when the run is not inside a caller's transaction: readers see a run's
+snapshots only once it is done. The number of queries depends on the part run,
 never on the number of accounts.
 
 Tier evaluations are per period (a quarter by default): a second run in the same period replaces
@@ -16,16 +18,15 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import logging
-import threading
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -34,6 +35,7 @@ from kam.bulk import PreparedCopy, array_literal, bulk_insert
 from kam.events import publish_many
 from kam.jobs import Progress
 from kam.locks import lock_key
+from kam.parallel import can_run_concurrently, meanwhile
 from tiering.choices import OverrideStatus, Purpose, RunPart, RunStatus, ScoreStatus, TierChangeReason
 from tiering.hysteresis import (
     BandRules,
@@ -709,9 +711,8 @@ def _write_snapshots(model: type[ScoreSnapshot] | type[HealthSnapshot], run: Sco
     """COPY the run's snapshots straight into the table (``kam.bulk.bulk_insert``).
 
     Cheaper than an upsert through a staging table (one pass over the data instead of three) and
-    as idempotent: a run's snapshots are only ever committed together with its "done" status, so
-    a run that is computed again has none; the DELETE (raw, so the ORM does not fetch the rows to
-    cascade) and the unique (run, account) constraint guard the rule anyway.
+    as idempotent: the DELETE (raw, so the ORM does not fetch the rows to cascade) removes what an
+    earlier attempt at the same run wrote, and the unique (run, account) constraint guards the rule.
     """
     _delete_snapshots(model, run)
     bulk_insert(model, columns, rows)
@@ -765,6 +766,9 @@ def scores_recompute(
             counts = _run(run, config, tiers=tiers, health=health, period=period, progress=progress)
     except Exception as exc:
         ScoringRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, error=str(exc)[:10_000], finished_at=timezone.now())
+        # Snapshots written aside (``_publish_postgresql``) committed before the run failed.
+        for model in (ScoreSnapshot, HealthSnapshot):
+            _delete_snapshots(model, run)
         raise
     return counts
 
@@ -781,28 +785,22 @@ def vacuum_meanwhile(table: str) -> Iterator[None]:
     so it costs no wall time; ``SKIP_LOCKED`` leaves the table alone if autovacuum is at it, and
     a failure (a role that does not own the table) only means the UPDATE runs without it.
     """
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
+    if not can_run_concurrently():
         yield
         return
 
     def vacuum() -> None:
-        from django.db import DatabaseError, connections
-
-        other = connections.create_connection(connection.alias)
         try:
-            with other.cursor() as cursor:
-                cursor.execute(f"VACUUM (SKIP_LOCKED) {other.ops.quote_name(table)}")
+            with connection.cursor() as cursor:  # the helper thread's own connection
+                cursor.execute(f"VACUUM (SKIP_LOCKED) {connection.ops.quote_name(table)}")
         except DatabaseError as exc:
             logger.info("score run: VACUUM %s skipped (%s)", table, exc)
-        finally:
-            other.close()
 
-    thread = threading.Thread(target=vacuum, name="score-vacuum", daemon=True)
-    thread.start()
+    vacuumed = meanwhile(vacuum, aside=True)
     try:
         yield
     finally:
-        thread.join()
+        vacuumed()
 
 
 @contextmanager
@@ -853,6 +851,9 @@ def _run(
     watch.lap("score.vacuum_wait")
     progress.set(70)
 
+    # Decided before the publish transaction opens: whether the snapshots may be written on a
+    # second connection (they then commit apart from it; see ``_publish_postgresql``).
+    aside = can_run_concurrently()
     with transaction.atomic():
         publish_lock()
         expire_overrides(as_of)
@@ -865,7 +866,7 @@ def _run(
         watch.lap("publish.lock_overrides")
         if connection.vendor == "postgresql":
             changes, tier_events, health_events = _publish_postgresql(
-                run, inputs, value_results, health_results, tier_overrides, tiers=tiers, health=health, watch=watch
+                run, inputs, value_results, health_results, tier_overrides, tiers=tiers, health=health, watch=watch, aside=aside
             )
         else:
             changes, tier_events, health_events = _publish(
@@ -930,14 +931,19 @@ def _publish_postgresql(
     tiers: bool,
     health: bool,
     watch: Stopwatch,
+    aside: bool,
 ) -> Events:
     """The same writes as ``_publish``, ordered so that Python and PostgreSQL work at the same time.
 
     The account UPDATE — the longest statement of a run, PostgreSQL alone: every changed row enters
-    every index of the accounts table — goes first, with the values sent from Python, while a
+    every index of the accounts table — goes first, with the values sent from Python. Meanwhile a
     thread converts the snapshots to COPY's CSV (psycopg2 releases the GIL while the statement
-    runs, and the thread touches no connection). Then the snapshots are copied in and the tier
-    assignments written, as ``_publish`` does. Same statements, same count, same results.
+    runs) and, with ``aside`` (the run is not inside a caller's transaction), copies them in on a
+    connection of its own, on the other core, in a transaction of its own that commits before this
+    one. Readers see them only once this transaction marks the run done (every reader of snapshots
+    filters on done runs), and a run that fails afterwards deletes them (``scores_recompute``); a
+    run computed again replaces its own. Without ``aside`` they are copied in here, after the
+    UPDATE. Then the tier assignments, which point at the snapshots, as ``_publish`` does.
     """
     as_of = run.as_of
     if tiers:
@@ -946,39 +952,49 @@ def _publish_postgresql(
         _tier_run, computed = _latest_computed_tiers()
     desired = desired_tiers(groups=inputs.groups, status=inputs.status, computed=computed, overrides=tier_overrides)
 
-    def prepare() -> tuple[PreparedCopy | None, PreparedCopy | None]:
-        value_copy = health_copy = None
+    def prepare() -> list[PreparedCopy]:
+        copies = []
         if tiers:
-            value_copy = PreparedCopy(
-                ScoreSnapshot, VALUE_COLUMNS, _value_rows(run, value_results, run.period_start, tier_overrides)
+            copies.append(
+                PreparedCopy(ScoreSnapshot, VALUE_COLUMNS, _value_rows(run, value_results, run.period_start, tier_overrides))
             )
         if health:
-            health_copy = PreparedCopy(HealthSnapshot, HEALTH_COLUMNS, _health_rows(run, health_results))
-        return value_copy, health_copy
+            copies.append(PreparedCopy(HealthSnapshot, HEALTH_COLUMNS, _health_rows(run, health_results)))
+        return copies
+
+    def insert(copies: list[PreparedCopy]) -> None:
+        with transaction.atomic(savepoint=False):  # its own transaction aside; part of the run's here
+            for copy in copies:
+                _delete_snapshots(copy.model, run)
+                copy.insert()
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="score-csv") as pool:
         prepared = pool.submit(prepare)
-        changed = update_accounts(
-            tiers={group: want.tier for group, want in desired.items()},
-            values={r.group: (r.abc_class, r.scored.score) for r in value_results} if tiers else None,
-            health={r.group: (r.effective_band, r.effective_score, r.delta) for r in health_results} if health else None,
-        )
+        written = meanwhile(lambda: insert(prepared.result()), aside=True) if aside else None
+        try:
+            changed = update_accounts(
+                tiers={group: want.tier for group, want in desired.items()},
+                values={r.group: (r.abc_class, r.scored.score) for r in value_results} if tiers else None,
+                health={r.group: (r.effective_band, r.effective_score, r.delta) for r in health_results} if health else None,
+            )
+        except BaseException:
+            if written is not None:  # let it finish (or fail) before the run's failure deletes its rows
+                with suppress(Exception):
+                    written()
+            raise
         watch.lap("publish.accounts")
-        value_copy, health_copy = prepared.result()
-        watch.lap("publish.wait_for_csv")
-    if value_copy is not None:
-        _delete_snapshots(ScoreSnapshot, run)
-        value_copy.insert()
+        if written is not None:
+            written()
+            watch.lap("publish.snapshots_wait")
+        else:
+            insert(prepared.result())
+            watch.lap("publish.snapshots")
+    if tiers:
         snapshot_ids = dict(ScoreSnapshot.objects.filter(run=run).values_list("account_id", "id"))
         computed = {r.group: (r.state.tier, snapshot_ids.get(r.group), r.reason) for r in value_results}
         desired = desired_tiers(groups=inputs.groups, status=inputs.status, computed=computed, overrides=tier_overrides)
-        watch.lap("publish.value_snapshots")
     changes = reconcile_assignments(desired=desired, as_of=as_of, run=run)
     watch.lap("publish.tier_assignments")
-    if health_copy is not None:
-        _delete_snapshots(HealthSnapshot, run)
-        health_copy.insert()
-        watch.lap("publish.health_snapshots")
     tier_events, health_events = account_events(changed, changes=changes, as_of=as_of)
     return changes, tier_events, health_events
 

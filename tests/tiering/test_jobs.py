@@ -211,3 +211,100 @@ def test_a_real_worker_recomputes_the_scores(celery_worker, scoring_model, accou
     assert ScoringRun.objects.get(job=job).status == "done"
     tiers = set(Account.objects.filter(pk__in=[root.pk, child.pk]).values_list("tier", flat=True))
     assert len(tiers) == 1 and tiers != {""}
+
+
+class _RowHeld:
+    """Another connection holds ``account``'s row (FOR NO KEY UPDATE, as an edit would) so that the
+    run's account UPDATE waits on it; the snapshots' key-share checks do not."""
+
+    def __init__(self, account):
+        self.account, self.held, self.release = account, threading.Event(), threading.Event()
+        self.seen: dict[str, int] = {}
+        self.thread = threading.Thread(target=self._hold)
+
+    def _hold(self):
+        from django.db import transaction
+
+        try:
+            with transaction.atomic():
+                Account.objects.select_for_update(no_key=True).get(pk=self.account.pk)
+                self.held.set()
+                self.release.wait(30)
+        finally:
+            connection.close()
+
+    def __enter__(self):
+        self.thread.start()
+        assert self.held.wait(10)
+        return self
+
+    def __exit__(self, *exc):
+        self.release.set()
+        self.thread.join(30)
+
+
+def _run_in_thread(outcome: dict):
+    def run():
+        try:
+            outcome["counts"] = scores_recompute()
+        except Exception as exc:
+            outcome["error"] = exc
+        finally:
+            connection.close()
+
+    return threading.Thread(target=run)
+
+
+def _snapshots_of_running_runs() -> tuple[int, int]:
+    return (
+        ScoreSnapshot.objects.filter(run__status="running").count(),
+        HealthSnapshot.objects.filter(run__status="running").count(),
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_snapshots_are_written_aside_and_shown_once_the_run_is_done(portfolio, executive_api):
+    """The snapshots commit on a second connection while the account UPDATE runs (here: waits on a
+    row another connection holds); readers see them only once the run is done."""
+    outcome: dict = {}
+    with _RowHeld(portfolio):
+        runner = _run_in_thread(outcome)
+        runner.start()
+        deadline = time.monotonic() + 20
+        while _snapshots_of_running_runs() != (1, 1) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _snapshots_of_running_runs() == (1, 1)  # committed while the run's UPDATE waits
+        assert Account.objects.get(pk=portfolio.pk).tier == ""  # the run's own transaction is not
+        assert executive_api.get("/api/v1/tier-snapshots/").json()["results"] == []
+        assert executive_api.get("/api/v1/health-snapshots/").json()["results"] == []
+    runner.join(30)
+    assert "error" not in outcome and outcome["counts"]["groups"] == 1
+    run = ScoringRun.objects.get()
+    assert run.status == "done"
+    assert [s["run"] for s in executive_api.get("/api/v1/tier-snapshots/").json()["results"]] == [run.pk]
+    assert Account.objects.get(pk=portfolio.pk).tier != ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_that_fails_after_writing_its_snapshots_aside_leaves_none(portfolio):
+    """The run's UPDATE is cancelled (as by a statement timeout) after the snapshots committed on the
+    second connection: the run is failed and its snapshots are gone."""
+    outcome: dict = {}
+    with _RowHeld(portfolio):
+        runner = _run_in_thread(outcome)
+        runner.start()
+        deadline = time.monotonic() + 20
+        while _snapshots_of_running_runs() != (1, 1) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _snapshots_of_running_runs() == (1, 1)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%%UPDATE accounts_account SET tier%%'"
+            )
+            (pid,) = cursor.fetchone()
+            cursor.execute("SELECT pg_cancel_backend(%s)", [pid])
+    runner.join(30)
+    assert "canceling statement" in str(outcome.get("error"))
+    assert ScoringRun.objects.get().status == "failed"
+    assert (ScoreSnapshot.objects.count(), HealthSnapshot.objects.count()) == (0, 0)
+    assert Account.objects.get(pk=portfolio.pk).tier == ""
