@@ -65,7 +65,11 @@ class Account(models.Model):
         "self", verbose_name=_("group"), null=True, blank=True, editable=False, on_delete=models.SET_NULL, related_name="+"
     )
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="owned_accounts"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        related_name="owned_accounts",
+        db_index=False,  # served by account_owner (owner, name) and account_owner_id_cover (owner, id)
     )
     industry = models.CharField(_("industry"), max_length=32, choices=Industry.choices, default=Industry.OTHER)
     region = models.CharField(_("region"), max_length=64, blank=True)
@@ -181,8 +185,8 @@ class AccountAncestry(models.Model):
     ``accounts.hierarchy`` only.
     """
 
-    ancestor = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="descendant_links")
-    descendant = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="ancestor_links")
+    ancestor = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="descendant_links", db_index=False)
+    descendant = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="ancestor_links", db_index=False)
     depth = models.PositiveSmallIntegerField()
 
     class Meta:
@@ -212,7 +216,9 @@ class BuyingRole(models.Model):
 class Contact(models.Model):
     """A person at the customer, with their place in the buying decision (DOMAIN.md §6.2)."""
 
-    account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="contacts")
+    account = models.ForeignKey(
+        Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="contacts", db_index=False
+    )
     name = models.CharField(_("name"), max_length=200)
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
@@ -324,7 +330,9 @@ class Contract(models.Model):
     renewed either way, never both.
     """
 
-    account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="contracts")
+    account = models.ForeignKey(
+        Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="contracts", db_index=False
+    )
     number = models.CharField(_("number"), max_length=64, unique=True)
     title = models.CharField(_("title"), max_length=200, blank=True)
     start_date = models.DateField(_("start date"))
@@ -418,7 +426,9 @@ class Contract(models.Model):
 class Invoice(models.Model):
     """An invoice and how it was paid (DOMAIN.md §0.1a "Receivables")."""
 
-    account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="invoices")
+    account = models.ForeignKey(
+        Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="invoices", db_index=False
+    )
     contract = models.ForeignKey(
         Contract, verbose_name=_("contract"), null=True, blank=True, on_delete=models.PROTECT, related_name="invoices"
     )
@@ -530,7 +540,9 @@ class ExchangeRate(models.Model):
 class Meeting(models.Model):
     """A meeting, call or visit with the customer; QBRs and EBRs are kinds of meeting (§7.4)."""
 
-    account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="meetings")
+    account = models.ForeignKey(
+        Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="meetings", db_index=False
+    )
     kind = models.CharField(_("kind"), max_length=16, choices=MeetingKind.choices, default=MeetingKind.MEETING)
     occurred_at = models.DateTimeField(_("time"))
     title = models.CharField(_("title"), max_length=200, blank=True)
