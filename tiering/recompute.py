@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import itertools
 import logging
 import time
 from collections.abc import Iterable, Iterator
@@ -165,16 +166,29 @@ def score_factors(
     codes = [f.code for f in factors]
     note_maps = [(k, notes) for k, f in enumerate(factors) if (notes := inputs.notes.get(f.measure))]
     n = len(factors)
-    plans: dict[tuple[bool, ...], tuple[Decimal | None, list[float | None] | None]] = {}
+    # What is shown of each cell, column by column; and which factors have data, per group, as a
+    # bit mask (the key of the group's plan).
+    raws_shown = [[raw if raw is None or isinstance(raw, str) else round(raw, 4) for raw in column] for column in raw_columns]
+    scores_shown = [[None if score is None else round(score, 2) for score in column] for column in score_columns]
+    masks = [0] * len(groups)
+    for k, column in enumerate(score_columns):
+        bit = 1 << k
+        for i, score in enumerate(column):
+            if score is not None:
+                masks[i] |= bit
+    plans: dict[int, tuple[Decimal | None, list[float | None] | None]] = {}
     results = []
-    for i, group in enumerate(groups):
-        raws = [column[i] for column in raw_columns]
-        scores = [column[i] for column in score_columns]
-        present = tuple(score is not None for score in scores)
-        plan = plans.get(present)
+
+    def rows_of(columns: list[list[Any]]) -> Iterable[tuple[Any, ...]]:
+        return zip(*columns, strict=True) if columns else itertools.repeat((), len(groups))
+
+    for group, mask, scores, raws, shown in zip(
+        groups, masks, rows_of(score_columns), rows_of(raws_shown), rows_of(scores_shown), strict=True
+    ):
+        plan = plans.get(mask)
         if plan is None:
-            shape = composite([0.0 if p else None for p in present], raw_weights, min_coverage)
-            plan = plans[present] = (
+            shape = composite([0.0 if mask >> k & 1 else None for k in range(n)], raw_weights, min_coverage)
+            plan = plans[mask] = (
                 round2(shape.coverage_pct),
                 shape.effective_weights if shape.score is not None else None,
             )
@@ -182,22 +196,31 @@ def score_factors(
         rows = []
         value = 0
         for k in range(n):
-            raw, score = raws[k], scores[k]
-            row = {
-                "code": codes[k],
-                "raw": raw if raw is None or isinstance(raw, str) else round(raw, 4),
-                "score": None if score is None else round(score, 2),
-                "weight": weights[k],
-                "contribution": None,
-                "lost": None,
-            }
+            score = scores[k]
             if score is None:
+                row = {"code": codes[k], "raw": raws[k], "score": None, "weight": weights[k], "contribution": None, "lost": None}
                 row["missing"] = True
-            elif effective is not None:
+            elif effective is None:
+                row = {
+                    "code": codes[k],
+                    "raw": raws[k],
+                    "score": shown[k],
+                    "weight": weights[k],
+                    "contribution": None,
+                    "lost": None,
+                }
+            else:
                 weight = effective[k]
-                value += weight * score / 100.0
                 contribution = weight * score / 100.0
-                row["contribution"], row["lost"] = round(contribution, 2), round(weight - contribution, 2)
+                value += contribution
+                row = {
+                    "code": codes[k],
+                    "raw": raws[k],
+                    "score": shown[k],
+                    "weight": weights[k],
+                    "contribution": round(contribution, 2),
+                    "lost": round(weight - contribution, 2),
+                }
             rows.append(row)
         for k, notes in note_maps:
             if note := notes.get(group):
