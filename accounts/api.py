@@ -15,8 +15,15 @@ from rest_framework.response import Response
 
 from accounts import services
 from accounts.choices import BuyingRoleCode, HealthBand, Tier
-from accounts.filters import AccountFilterSet, ContactFilterSet, ContractFilterSet, InvoiceFilterSet, MeetingFilterSet
-from accounts.models import Account, Contact, Contract, ExchangeRate, Invoice, Meeting
+from accounts.filters import (
+    AccountFilterSet,
+    ContactFilterSet,
+    ContractFilterSet,
+    InvoiceFilterSet,
+    MeetingFilterSet,
+    TeamRelationshipFilterSet,
+)
+from accounts.models import Account, Contact, Contract, ExchangeRate, Invoice, Meeting, TeamRelationship
 from kam.api.fields import BlankAsNullChoiceField, CodeListField
 from kam.api.rows import FastReadMixin
 from kam.api.serializers import ApiModelSerializer, FixedOnUpdateMixin
@@ -117,6 +124,49 @@ class ContactViewSet(CreateServiceMixin, UpdateServiceMixin, DestroyServiceMixin
     update_service = services.contact_update
     delete_service = services.contact_delete
     instance_kwarg = "contact"
+
+
+# --- Team relationships ---------------------------------------------------------------------------
+
+
+class TeamRelationshipSerializer(FixedOnUpdateMixin, ApiModelSerializer):
+    fixed_on_update = ("contact", "user")
+    user = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True),
+        required=False,
+        help_text="User id of the colleague; defaults to you. Only the account's owner records a colleague's.",
+    )
+    account = serializers.IntegerField(source="contact.account_id", read_only=True, help_text="The contact's account.")
+
+    class Meta:
+        model = TeamRelationship
+        fields = [
+            "id", "contact", "account", "user", "level_current", "level_target", "last_interaction_on", *COMMON_READ_ONLY,
+        ]  # fmt: skip
+        read_only_fields = COMMON_READ_ONLY
+
+
+class TeamRelationshipViewSet(CreateServiceMixin, UpdateServiceMixin, DestroyServiceMixin, ServiceViewSet):
+    """How each of our people stands with a customer contact (``level_current``) and where we aim to be
+    (``level_target``): 1 vendor, 2 credible source, 3 problem solver, 4 trusted advisor (DOMAIN.md §6.2).
+    One per contact and colleague. Managers write their own; the account's owner writes anyone's."""
+
+    queryset = TeamRelationship.objects.all()
+    serializer_class = TeamRelationshipSerializer
+    filterset_class = TeamRelationshipFilterSet
+    search_fields = ["contact__name", "user__username"]
+    ordering_fields = ["id", "level_current", "level_target", "created_at", "updated_at"]
+    list_select_related = ("contact",)
+    create_service = services.team_relationship_create
+    update_service = services.team_relationship_update
+    delete_service = services.team_relationship_remove
+    instance_kwarg = "relationship"
+
+    def service_kwargs(self, validated_data: dict[str, Any]) -> dict[str, Any]:
+        data = dict(validated_data)
+        if self.action == "create":
+            data.setdefault("user", self.request.user)
+        return data
 
 
 # --- Contracts ------------------------------------------------------------------------------------
@@ -285,5 +335,6 @@ ROUTES = [
     ("contracts", ContractViewSet, "contract"),
     ("invoices", InvoiceViewSet, "invoice"),
     ("meetings", MeetingViewSet, "meeting"),
+    ("team-relationships", TeamRelationshipViewSet, "team-relationship"),
     ("exchange-rates", ExchangeRateViewSet, "exchange-rate"),
 ]

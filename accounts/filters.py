@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import AccountStatus, BuyingRoleCode, ContractStatus, HealthBand, Industry, MeetingKind, Tier
-from accounts.models import Account, Contact, Contract, Invoice, Meeting
+from accounts.models import Account, Contact, Contract, Invoice, Meeting, TeamRelationship
 from accounts.selectors import CLOSED_CONTRACT_STATUSES, not_renewed
 from kam.roles import sees_all_accounts
 
@@ -157,3 +157,11 @@ class MeetingFilterSet(filters.FilterSet):
     class Meta:
         model = Meeting
         fields = ["account", "kind"]
+
+
+class TeamRelationshipFilterSet(filters.FilterSet):
+    account = filters.NumberFilter(field_name="contact__account_id", label=_("Account"))
+
+    class Meta:
+        model = TeamRelationship
+        fields = ["account", "contact", "user", "level_current", "level_target"]

@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -21,9 +21,20 @@ from django.utils.translation import gettext as _
 
 from accounts.choices import ContractStatus
 from accounts.hierarchy import hierarchy_attach, hierarchy_move
-from accounts.models import Account, BuyingRole, Contact, Contract, ExchangeRate, Invoice, Meeting, TeamRelationship
+from accounts.models import (
+    Account,
+    AccountAncestry,
+    BuyingRole,
+    Contact,
+    Contract,
+    ExchangeRate,
+    Invoice,
+    Meeting,
+    TeamRelationship,
+)
 from kam.errors import Conflict, StaleVersion
 from kam.events import publish
+from kam.roles import is_administrator
 
 ACCOUNT_FIELDS = frozenset(
     {
@@ -291,11 +302,31 @@ def _check_relationship_user(contact: Contact, user: Any) -> None:
         raise ValidationError({"user": [_("Choose an active colleague who works on the account.")]})
 
 
+def may_manage_relationships_of_others(actor: Any, contact: Contact) -> bool:
+    """The account's owner (or the owner of its group above it) and administrators record colleagues'
+    relationship levels; everyone else records only their own (each of our people says where they stand)."""
+    return (
+        is_administrator(actor)
+        or AccountAncestry.objects.filter(descendant_id=contact.account_id, ancestor__owner_id=actor.pk).exists()
+    )
+
+
+def _check_relationship_actor(actor: Any, contact: Contact, user_id: int) -> bool:
+    """True when ``actor`` may write the relationship of ``user_id`` (no actor: a trusted caller)."""
+    if actor is None or getattr(actor, "pk", None) is None or actor.pk == user_id:
+        return True
+    return may_manage_relationships_of_others(actor, contact)
+
+
 @transaction.atomic
 def team_relationship_create(*, contact: Contact, user: Any, actor: Any = None, **fields: Any) -> TeamRelationship:
-    """Record how ``user`` stands with ``contact`` and the level we aim for (§6.2); one row per pair."""
+    """Record how ``user`` stands with ``contact`` and the level we aim for (§6.2); one row per pair.
+
+    With an ``actor``, only the account's owner (or an administrator) may record a colleague's."""
     _check_fields(fields, TEAM_RELATIONSHIP_FIELDS)
     _check_relationship_user(contact, user)
+    if not _check_relationship_actor(actor, contact, user.pk):
+        raise ValidationError({"user": [_("Only the account's owner can record a colleague's relationship.")]})
     if TeamRelationship.objects.filter(contact=contact, user=user).exists():
         raise ValidationError({"user": [_("This colleague's relationship with the contact is already recorded.")]})
     relationship = TeamRelationship(contact=contact, user=user, **fields)
@@ -309,13 +340,20 @@ def team_relationship_update(
     *, relationship: TeamRelationship, actor: Any = None, expected_version: int | None = None, **fields: Any
 ) -> TeamRelationship:
     _check_fields(fields, TEAM_RELATIONSHIP_FIELDS)
+    if not _check_relationship_actor(actor, relationship.contact, relationship.user_id):
+        raise PermissionDenied(_("Only the account's owner can change a colleague's relationship."))
     _before, after = _save_changes(TeamRelationship, relationship.pk, fields, actor=None, expected_version=expected_version)
     return after
 
 
 @transaction.atomic
-def team_relationship_remove(*, relationship: TeamRelationship, actor: Any = None) -> None:
-    relationship.delete()
+def team_relationship_remove(*, relationship: TeamRelationship, actor: Any = None, expected_version: int | None = None) -> None:
+    if not _check_relationship_actor(actor, relationship.contact, relationship.user_id):
+        raise PermissionDenied(_("Only the account's owner can remove a colleague's relationship."))
+    locked = TeamRelationship.objects.select_for_update().get(pk=relationship.pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise StaleVersion(locked.version)
+    locked.delete()
 
 
 @transaction.atomic

@@ -324,6 +324,7 @@ SPECTACULAR_SETTINGS = {
         "NeedStatusEnum": "service_plans.models.NeedStatus",
         "NeedPriorityEnum": "service_plans.models.NeedPriority",
         "TeamRoleEnum": "service_plans.models.TeamRole",
+        "RelationshipLevelEnum": "accounts.choices.RelationshipLevel",
         "ServiceRequestPriorityEnum": "service_plans.models.Priority",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "kam.api.schema.document_errors"],

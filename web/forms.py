@@ -20,7 +20,17 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import HealthBand, Tier
-from accounts.models import Account, BuyingRole, Contact, Contract, ExchangeRate, Invoice, Meeting
+from accounts.models import (
+    Account,
+    AccountAncestry,
+    BuyingRole,
+    Contact,
+    Contract,
+    ExchangeRate,
+    Invoice,
+    Meeting,
+    TeamRelationship,
+)
 from service_plans.models import (
     CLOSED_STATUSES,
     AccountPlan,
@@ -235,6 +245,37 @@ class TeamMemberForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.instance.account = account
         self.fields["user"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")
+        self.fields["user"].label_from_instance = lambda u: u.get_full_name() or u.username
+        if self.instance.pk is not None:
+            self.fields["user"].disabled = True
+
+
+def account_people(account: Account) -> Any:
+    """Our active people on the account: the owners and team members of the account and of the groups
+    above it (those who see it through the visibility rule, executives and administrators aside)."""
+    group = AccountAncestry.objects.filter(descendant_id=account.pk).values("ancestor_id")
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(Q(owned_accounts__in=group) | Q(account_teams__account__in=group))
+        .distinct()
+        .order_by("username")
+    )
+
+
+class TeamRelationshipForm(VersionedForm):
+    """One colleague's relationship level with a contact (DOMAIN.md §6.2). ``colleagues`` are the people
+    the user may record it for: themselves, or (the account's owner) the account's people."""
+
+    class Meta:
+        model = TeamRelationship
+        fields = ["user", "level_current", "level_target", "last_interaction_on"]
+        widgets = {"last_interaction_on": DATE}
+
+    def __init__(self, *args: Any, contact: Contact, colleagues: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.instance.contact = contact
+        self.fields["user"].queryset = colleagues
         self.fields["user"].label_from_instance = lambda u: u.get_full_name() or u.username
         if self.instance.pk is not None:
             self.fields["user"].disabled = True

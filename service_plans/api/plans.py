@@ -163,6 +163,12 @@ class ReviewRecordSerializer(InputSerializer):
     notes = serializers.CharField(required=False, allow_blank=True, default="")
     decisions = serializers.CharField(required=False, allow_blank=True, default="", help_text="What was decided.")
     meeting = VisiblePrimaryKeyRelatedField(queryset=Meeting.objects.all(), required=False, allow_null=True)
+    attendees = serializers.PrimaryKeyRelatedField(
+        queryset=active_users(),
+        many=True,
+        required=False,
+        help_text="Our colleagues who attended (active user ids); added to the review's meeting.",
+    )
     commitments = CommitmentSerializer(
         many=True, required=False, default=list, help_text="Ours become plan actions (owned by the plan's owner by default)."
     )
@@ -185,7 +191,8 @@ class ReviewViewSet(VerbMixin, CreateServiceMixin, ServiceViewSet):
     @extend_schema(request=ReviewRecordSerializer, responses={200: ReviewSerializer})
     @action(detail=True, methods=["post"])
     def record(self, request: Request, pk: str | None = None) -> Response:
-        """Record the review as held, with notes, decisions and commitments; each of ours becomes a plan action."""
+        """Record the review as held, with notes, decisions, our attendees and commitments; each of our
+        commitments becomes a plan action."""
         return self.object_response(self.run_verb(request, ReviewRecordSerializer, plans.review_record, "review"))
 
     @extend_schema(request=EmptySerializer, responses={200: ReviewSerializer})

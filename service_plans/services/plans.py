@@ -229,6 +229,9 @@ def review_record(
     strangers = [c.name for c in contacts if c.account_id != review.plan.account_id]
     if strangers:
         raise ValidationError({"contacts": [_("Not contacts of this account: %(names)s.") % {"names": ", ".join(strangers)}]})
+    inactive = [str(user) for user in attendees if not getattr(user, "is_active", False)]
+    if inactive:
+        raise ValidationError({"attendees": [_("Not active colleagues: %(names)s.") % {"names": ", ".join(inactive)}]})
     fields = {"held_on": held_on, "status": ReviewStatus.HELD, "notes": notes, "decisions": decisions}
     if meeting is not None:
         if meeting.account_id != review.plan.account_id:
@@ -258,7 +261,8 @@ def review_record(
         review.meeting.contacts.add(*contacts)
         review.meeting.attendees.add(*attendees)
     elif contacts or attendees:
-        raise ValidationError({"contacts": [_("An internal review has no meeting to record attendees on.")]})
+        field = "contacts" if contacts else "attendees"
+        raise ValidationError({field: [_("An internal review has no meeting to record attendees on.")]})
     for index, item in enumerate(commitments):
         commitment = Commitment(
             review=review,

@@ -72,3 +72,27 @@ def test_the_account_page_shows_the_gap(manager_client, account_manager, other_m
     assert 'id="relationship-gap">2<' in response.text
     manager_client.force_login(other_manager)
     assert manager_client.get(reverse("web:account_detail", args=[account.pk])).status_code == 404
+
+
+def test_with_an_actor_managers_write_their_own_and_owners_anyones(account_manager, admin_user):
+    from django.core.exceptions import PermissionDenied
+
+    parent = AccountFactory(owner=UserFactory(username="group_owner"))
+    account = AccountFactory(owner=account_manager, parent=parent)
+    contact = ContactFactory(account=account)
+    member = TeamMemberFactory(account=account).user
+    mine = services.team_relationship_create(contact=contact, user=member, actor=member, level_current=1, level_target=2)
+    with pytest.raises(ValidationError) as exc:  # a member records only their own
+        services.team_relationship_create(contact=contact, user=account_manager, actor=member, level_current=1)
+    assert list(exc.value.message_dict) == ["user"]
+    owners = services.team_relationship_create(contact=contact, user=account_manager, actor=account_manager, level_current=1)
+    with pytest.raises(PermissionDenied):
+        services.team_relationship_update(relationship=owners, actor=member, level_current=2)
+    with pytest.raises(PermissionDenied):
+        services.team_relationship_remove(relationship=owners, actor=member)
+    # the owner, the group's owner above and an administrator change anyone's
+    for actor, level in ((account_manager, 2), (parent.owner, 3), (admin_user, 4)):
+        mine = services.team_relationship_update(relationship=mine, actor=actor, level_current=level)
+    assert (mine.level_current, mine.version) == (4, 4)
+    services.team_relationship_remove(relationship=mine, actor=parent.owner, expected_version=4)
+    assert list(TeamRelationship.objects.all()) == [owners]

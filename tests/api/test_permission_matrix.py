@@ -27,6 +27,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts import services as accounts_services
 from integrations.webhooks import subscription_create
 from kam import jobs
 from kam.models import JobRun
@@ -218,6 +219,11 @@ MATRIX: dict[tuple[str, str], dict] = {
     ("meeting-list", "POST"): create_scoped(),
     **{("meeting-detail", m): t for m, t in SCOPED.items()},
     ("meeting-detail", "DELETE"): write_scoped(204),
+    # team relationships: through the contact's account; the payload names a contact, not an account
+    ("team-relationship-list", "GET"): LIST,
+    ("team-relationship-list", "POST"): create_child(),
+    **{("team-relationship-detail", m): t for m, t in SCOPED.items()},
+    ("team-relationship-detail", "DELETE"): write_scoped(204),
     # exchange rates: reference data, read by all, written by administrators
     ("exchange-rate-list", "GET"): LIST,
     ("exchange-rate-list", "POST"): admin_only(201, missing=201),
@@ -481,6 +487,14 @@ RESOURCES: dict[str, Resource] = {
         create=lambda account, w: {"account": account.pk, "kind": "call", "occurred_at": NOW},
         patch=lambda obj: {"summary": "Discussed the renewal."},
         put=lambda obj: {"account": obj.account_id, "kind": "visit", "occurred_at": NOW},
+    ),
+    "team-relationship": Resource(
+        make=lambda account, w: accounts_services.team_relationship_create(
+            contact=ContactFactory(account=account), user=account.owner, level_current=1, level_target=3
+        ),
+        create=lambda account, w: {"contact": ContactFactory(account=account).pk, "level_current": 2},
+        patch=lambda obj: {"level_current": 2},
+        put=lambda obj: {"level_current": 3, "level_target": 4},
     ),
     "exchange-rate": Resource(
         make=lambda account, w: ExchangeRateFactory(currency="USD" if account == w["own_account"] else "EUR", year=2025),

@@ -21,7 +21,7 @@ from service_plans.models import (
     SlaTarget,
 )
 from service_plans.services import delivery, plans, standards
-from tests.factories import AccountFactory, ContactFactory
+from tests.factories import AccountFactory, ContactFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -211,6 +211,40 @@ def test_review_cycle_with_decisions_and_commitments(manager_api, account_manage
     assert (response.status_code, response.json()["status"]) == (200, "complete")
     response = manager_api.post(record, good, format="json")
     assert (response.status_code, list(response.json())) == (400, ["status"])
+
+
+def test_review_record_takes_our_attendees(manager_api, other_api, account_manager, other_manager):
+    # §7.4: the attendees go on the review's meeting, as the workspace form records them (review_record).
+    account = AccountFactory(owner=account_manager)
+    plan = plans.plan_create(account=account, fiscal_year=2026)
+    colleague = UserFactory(username="colleague")
+    review = plans.review_schedule(plan=plan, kind="qbr", scheduled_on=dt.date(2026, 3, 1))
+    record = f"/api/v1/reviews/{review.pk}/record/"
+    for attendees in ([987654321], [UserFactory(username="gone", is_active=False).pk], "x", [account_manager.pk, "x"]):
+        response = manager_api.post(record, {"held_on": "2026-03-02", "attendees": attendees}, format="json")
+        assert (response.status_code, list(response.json())) == (400, ["attendees"]), attendees
+    review.refresh_from_db()
+    assert (review.status, review.meeting_id) == ("scheduled", None)  # nothing recorded
+    # another manager's review: 404 before the body matters
+    response = other_api.post(record, {"held_on": "2026-03-02", "attendees": [other_manager.pk]}, format="json")
+    assert response.status_code == 404
+
+    response = manager_api.post(
+        record, {"held_on": "2026-03-02", "attendees": [account_manager.pk, colleague.pk]}, format="json", HTTP_IF_MATCH='"1"'
+    )
+    assert (response.status_code, response.json()["status"]) == (200, "held"), response.content
+    review.refresh_from_db()
+    assert set(review.meeting.attendees.all()) == {account_manager, colleague}
+    assert review.meeting.kind == "qbr"
+
+    # an internal review has no meeting to put attendees on: 400 naming ``attendees``
+    internal = plans.review_schedule(plan=plan, kind="internal_monthly", scheduled_on=dt.date(2026, 4, 1))
+    response = manager_api.post(
+        f"/api/v1/reviews/{internal.pk}/record/", {"held_on": "2026-03-02", "attendees": [colleague.pk]}, format="json"
+    )
+    assert (response.status_code, list(response.json())) == (400, ["attendees"])
+    response = manager_api.post(f"/api/v1/reviews/{internal.pk}/record/", {"held_on": "2026-03-02"}, format="json")
+    assert response.status_code == 200
 
 
 # --- Needs and cases --------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import itertools
 import pytest
 from django.utils import timezone
 
+from accounts import services as accounts_services
 from integrations.webhooks import subscription_create
 from kam.models import JobRun
 from service_plans.models import AlertTask, BusinessCalendar, Notification, PlaybookTemplate, ServiceStandard, SlaTarget
@@ -45,6 +46,9 @@ def _rows(kind: str, owner, admin, n: int) -> None:
         elif kind == "meetings":
             contact = ContactFactory(account=account)
             MeetingFactory(account=account, contacts=[contact], attendees=[owner])
+        elif kind == "team-relationships":
+            contact = ContactFactory(account=account)
+            accounts_services.team_relationship_create(contact=contact, user=owner, level_current=1, level_target=2)
         elif kind == "team-members":
             TeamMemberFactory(account=account)
         elif kind == "survey-responses":
@@ -119,6 +123,7 @@ PINNED = {
     "invoices": 1,
     "meetings": 3,  # + contacts, + attendees
     "team-members": 1,
+    "team-relationships": 1,  # the contact (its account) in the page's query
     "survey-responses": 1,
     "service-requests": 1,
     "projects": 1,

@@ -244,3 +244,14 @@ def test_tier_change_uses_the_active_plan_and_query_count_does_not_grow(django_a
         services.tier_changes_apply(
             [{"account_id": a.pk, "old_tier": "T3", "new_tier": "T1", "effective_on": "2026-01-05"} for a in more]
         )
+
+
+def test_a_review_records_active_colleagues_only(account_manager):
+    plan = services.plan_create(account=AccountFactory(owner=account_manager), fiscal_year=2026)
+    review = services.review_schedule(plan=plan, kind="qbr", scheduled_on=dt.date(2026, 3, 1))
+    gone = UserFactory(username="gone", is_active=False)
+    with pytest.raises(ValidationError) as exc:
+        services.review_record(review=review, held_on=dt.date(2026, 3, 2), attendees=[account_manager, gone])
+    assert list(exc.value.message_dict) == ["attendees"]
+    review.refresh_from_db()
+    assert (review.status, review.meeting_id) == ("scheduled", None)

@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Avg, BooleanField, Count, ExpressionWrapper, F, Func, IntegerField, Q, Sum, Value
+from django.db.models import Avg, BooleanField, Count, ExpressionWrapper, F, Func, IntegerField, Prefetch, Q, Sum, Value
 from django.db.models.functions import ExtractMonth, ExtractYear, Greatest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts import stakeholders
 from accounts.choices import ContractStatus
-from accounts.models import Account, AccountAncestry, Contact, Contract, Invoice, Meeting
+from accounts.models import Account, AccountAncestry, Contact, Contract, Invoice, Meeting, TeamRelationship
 from service_plans.models import (
     AccountTeamMember,
     Project,
@@ -143,7 +143,7 @@ def account_hierarchy(*, user: Any, account: Account, today: dt.date, rates: Rat
         Account.objects.visible_to(user)
         .filter(descendant_links__descendant_id=account.pk, descendant_links__depth__gt=0)
         .order_by("-descendant_links__depth")
-        .only("id", "name", "tier", "health_band")
+        .only("id", "name", "tier", "health_band", "owner")
     )
     # Everything below a visible account is visible (the visibility rule), so the subtree needs no filter.
     links = list(
@@ -194,7 +194,11 @@ class StakeholderMap:
 def account_stakeholders(*, account: Account, today: dt.date) -> StakeholderMap:
     contacts = list(
         Contact.objects.filter(account=account)
-        .prefetch_related("buying_roles", "team_relationships")
+        .prefetch_related(
+            "buying_roles",
+            # with the colleague, in the same query: the map lists each colleague's level
+            Prefetch("team_relationships", queryset=TeamRelationship.objects.select_related("user").order_by("user__username")),
+        )
         .order_by("-is_active", "-influence", "name", "id")[: MAX_CONTACTS + 1]
     )
     truncated = len(contacts) > MAX_CONTACTS

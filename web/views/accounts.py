@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 from accounts.filters import AccountFilterSet
 from accounts.models import Account
 from kam.export import FORMATS, Column, export_response
+from kam.roles import is_administrator
 from web.exports import account_exports
 from web.pagination import BAD_CURSOR_MESSAGE, PAGE_SIZES, BadCursor, KeysetPaginator, count_upto
 from web.selectors.account_page import account_page
@@ -176,5 +177,16 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "today": timezone.localdate(),
         "can_work_alerts": request.user.has_perm("service_plans.change_alert"),
         "account_exports": account_exports(request.user),
+        "relationships_of_others": _manages_relationships_of_others(request.user, page),
     }
+    for contact in page.stakeholders.contacts:  # the user's own level with each contact (prefetched)
+        contact.my_relationship = next((r for r in contact.team_relationships.all() if r.user_id == request.user.pk), None)
     return render(request, "web/account/page.html", context)
+
+
+def _manages_relationships_of_others(user: Any, page: Any) -> bool:
+    """``accounts.services.may_manage_relationships_of_others`` without a query: the account's owner, the
+    owner of a group above it (the page's ancestors), or an administrator."""
+    return (
+        is_administrator(user) or page.account.owner_id == user.pk or any(a.owner_id == user.pk for a in page.hierarchy.ancestors)
+    )

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
@@ -29,10 +30,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services
-from accounts.models import Account, Contact, Contract, Invoice, Meeting
+from accounts.models import Account, Contact, Contract, Invoice, Meeting, TeamRelationship
 from kam.errors import StaleVersion
 from service_plans.models import AccountTeamMember
 from web import forms as web_forms
@@ -426,3 +427,101 @@ def team_member_edit(request: HttpRequest, pk: int) -> HttpResponse:
         success_url=lambda m: _account_url(member.account_id, "team"),
         success_message=_("The team member was saved."),
     )
+
+
+# --- Relationship levels on the stakeholder map (DOMAIN.md §6.2) ----------------------------------
+# Each of the account's people records their own level with a contact; the account's owner (and an
+# administrator) also records colleagues'. ``accounts.services`` enforces the same rule.
+
+
+def _relationship_colleagues(request: HttpRequest, contact: Contact) -> tuple[Any, bool]:
+    """Whom the user may record a relationship for, and whether that includes colleagues."""
+    if services.may_manage_relationships_of_others(request.user, contact):
+        return web_forms.account_people(contact.account), True
+    return get_user_model().objects.filter(pk=request.user.pk), False
+
+
+def _visible_relationship(request: HttpRequest, pk: int) -> TeamRelationship:
+    relationship = get_object_or_404(
+        TeamRelationship.objects.visible_to(request.user).select_related("contact__account", "user"), pk=pk
+    )
+    if relationship.user_id != request.user.pk and not services.may_manage_relationships_of_others(
+        request.user, relationship.contact
+    ):
+        raise PermissionDenied
+    return relationship
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def relationship_create(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = get_object_or_404(Contact.objects.visible_to(request.user).select_related("account"), pk=pk)
+    _require(request, "accounts.add_teamrelationship")
+    colleagues, choose = _relationship_colleagues(request, contact)
+    form = web_forms.TeamRelationshipForm(
+        _data(request), contact=contact, colleagues=colleagues, initial={"user": request.user.pk}
+    )
+    if not choose:  # one's own relationship: the colleague is the user
+        form.fields["user"].disabled = True
+    return _form_flow(
+        request,
+        form=form,
+        save=lambda f: services.team_relationship_create(contact=contact, actor=request.user, **_fields(f)),
+        title=_("Relationship with %(contact)s") % {"contact": contact.name},
+        account=contact.account,
+        cancel_url=_account_url(contact.account_id, "stakeholders"),
+        success_url=lambda r: _account_url(contact.account_id, "stakeholders"),
+        success_message=_("The relationship level was saved."),
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def relationship_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    relationship = _visible_relationship(request, pk)
+    _require(request, "accounts.change_teamrelationship")
+    contact = relationship.contact
+    form = web_forms.TeamRelationshipForm(
+        _data(request),
+        instance=relationship,
+        contact=contact,
+        colleagues=get_user_model().objects.filter(pk=relationship.user_id),
+    )
+    return _form_flow(
+        request,
+        form=form,
+        save=lambda f: services.team_relationship_update(
+            relationship=relationship,
+            actor=request.user,
+            expected_version=f.cleaned_data["version"],
+            **_fields(f, exclude=("user",)),
+        ),
+        title=_("Relationship with %(contact)s") % {"contact": contact.name},
+        account=contact.account,
+        cancel_url=_account_url(contact.account_id, "stakeholders"),
+        success_url=lambda r: _account_url(contact.account_id, "stakeholders"),
+        success_message=_("The relationship level was saved."),
+    )
+
+
+@login_required
+@require_POST
+def relationship_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    """Remove a relationship (the stakeholder map's × button); a stale ``version`` is refused."""
+    relationship = _visible_relationship(request, pk)
+    _require(request, "accounts.delete_teamrelationship")
+    url = _account_url(relationship.contact.account_id, "stakeholders")
+    version = request.POST.get("version", "")
+    status = 204
+    try:
+        services.team_relationship_remove(
+            relationship=relationship, actor=request.user, expected_version=int(version) if version.isdigit() else None
+        )
+    except StaleVersion:
+        messages.error(request, str(STALE_MESSAGE))
+        status = 409
+    else:
+        messages.success(request, _("The relationship was removed."))
+    if is_htmx(request):
+        return htmx_redirect(request, url, status=status)
+    return redirect(url)
