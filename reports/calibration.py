@@ -169,10 +169,13 @@ def calibration_window(
             raise ValidationError({"to": _("The end date must be on or after the start date.")})
         return CalibrationWindow(first, last, None)
     quarter = quarter or last_completed_quarter(today)
+    unknown = ValidationError({"quarter": _("Unknown quarter “%(value)s”: use YYYY-Qn (2026-Q3).") % {"value": quarter}})
     if not QUARTER_RE.match(quarter):
-        raise ValidationError({"quarter": _("Unknown quarter “%(value)s”: use YYYY-Qn (2026-Q3).") % {"value": quarter}})
+        raise unknown
     try:
         period = period_for_label(quarter, as_of=today)
+    except ValueError:  # year 0000, or 9999-Q4 whose end is past the calendar
+        raise unknown from None
     except ValidationError:
         raise ValidationError({"quarter": _("The quarter %(value)s has not started yet.") % {"value": quarter}}) from None
     return CalibrationWindow(period.start, period.end - ONE_DAY, quarter)

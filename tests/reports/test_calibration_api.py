@@ -121,6 +121,8 @@ def test_no_alerts_in_the_window_is_an_empty_list(executive_api):
         ({"quarter": "2026-Q5"}, "quarter"),
         ({"quarter": "2026"}, "quarter"),
         ({"quarter": "2027-Q1"}, "quarter"),  # not started yet
+        ({"quarter": "0000-Q1"}, "quarter"),  # no year 0
+        ({"quarter": "9999-Q4"}, "quarter"),  # ends past the calendar
         ({"quarter": "2026-Q1", "from": "2026-01-01"}, "quarter"),
         ({"from": "2026-13-01", "to": "2026-12-31"}, "from"),
         ({"from": "2026-01-01", "to": "soon"}, "to"),
