@@ -3,6 +3,7 @@ from django.urls import path
 from web.views import (
     accounts,
     alerts,
+    calibration,
     dashboard,
     edit,
     exports,
@@ -76,6 +77,8 @@ urlpatterns = [
     path("dashboard/renewals/", dashboard.dashboard_renewals, name="dashboard_renewals"),
     path("dashboard/recompute/", dashboard.kpi_recompute, name="kpi_recompute"),
     path("dashboard/jobs/<int:pk>/", dashboard.kpi_job, name="kpi_job"),
+    # Alert calibration (executives and administrators)
+    path("dashboard/calibration/", calibration.alert_calibration_page, name="alert_calibration"),
     # Notifications
     path("notifications/", notifications.notification_list, name="notification_list"),
     path("notifications/read/", notifications.notification_read, name="notification_read"),

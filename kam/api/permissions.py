@@ -11,7 +11,7 @@ from rest_framework import permissions
 from rest_framework.request import Request
 
 from integrations.models import ApiToken, TokenScope
-from kam.roles import ROLE_PERMISSIONS, group_names
+from kam.roles import ROLE_PERMISSIONS, group_names, sees_all_accounts
 
 # Model permission actions required per HTTP method (``view`` for reads: ROLE_PERMISSIONS grants it).
 METHOD_ACTIONS = {
@@ -79,6 +79,15 @@ class RolePermission(permissions.BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         required = view.get_required_permissions(request) if hasattr(view, "get_required_permissions") else []
         return bool(request.user and user_has_perms(request.user, required))
+
+
+class SeesAllAccounts(permissions.BasePermission):
+    """Executives and administrators only: reports that judge the whole portfolio (account managers 403)."""
+
+    message = _("Only executives and administrators may read this report.")
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return sees_all_accounts(request.user)
 
 
 def model_permissions(model: Any, actions: tuple[str, ...]) -> list[str]:

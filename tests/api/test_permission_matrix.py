@@ -291,6 +291,8 @@ MATRIX: dict[tuple[str, str], dict] = {
     ("kpi-target-detail", "PUT"): executives_and_admins(200),
     ("kpi-target-detail", "PATCH"): executives_and_admins(200),
     ("kpi-target-detail", "DELETE"): executives_and_admins(204),
+    # alert calibration (DOMAIN.md §5.5): a portfolio report, executives and administrators only
+    ("alert-calibration-list", "GET"): executives_and_admins(200),
     # imports: seen by the user who ran them (and administrators); executives import nothing. What an
     # import may touch is the importer's visibility rule: a row for an account the caller cannot see
     # is a row error of a 201 "invalid" import (tests/imports/test_api.py), not a status of its own.
@@ -618,6 +620,7 @@ SUCCESS_PAYLOAD_ACTIONS["confirm"] = lambda obj: {}
 RESOURCES.update(
     {
         "alert": Resource(make=lambda account, w: _alert(account)),
+        "alert-calibration": Resource(make=lambda account, w: _alert(account)),
         "alert-task": Resource(
             make=lambda account, w: AlertTask.objects.create(
                 alert=_alert(account), title="Call the CFO", owner_role="account_manager", due_on=dt.date(2025, 6, 9)

@@ -50,6 +50,7 @@ def test_precision_and_lead_time_per_signal(account_manager):
     r1 = rows["R1"]
     assert (r1.fired, r1.pending, r1.judged, r1.followed) == (5, 1, 4, 2)
     assert r1.precision == Decimal("0.5000") and r1.median_lead_days == 80  # leads of 100 and 60 days
+    assert r1.mean_lead_days == 80 and r1.low_sample  # 4 judged: fewer than the KPIs' minimum sample
     assert (rows["R2"].precision, rows["R2"].median_lead_days) == (Decimal("1.0000"), 100)
 
 
