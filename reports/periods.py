@@ -90,24 +90,28 @@ def _period(label: str, kind: str, start: dt.date, end: dt.date, fiscal_year: in
 def period_for_label(label: str, *, as_of: dt.date) -> Period:
     """Parse ``2025``, ``2025-Q1`` or ``2025-03``; a period that has not started is refused."""
     match = PERIOD_RE.match(label or "")
+    unknown = ValidationError(
+        {
+            "period": _("Unknown period “%(label)s”: use a fiscal year (2025), a quarter (2025-Q1) or a month (2025-03).")
+            % {"label": label}
+        }
+    )
     if not match:
-        raise ValidationError(
-            {
-                "period": _("Unknown period “%(label)s”: use a fiscal year (2025), a quarter (2025-Q1) or a month (2025-03).")
-                % {"label": label}
-            }
-        )
+        raise unknown
     year = int(match["year"])
-    if match["quarter"]:
-        quarter = int(match["quarter"])
-        start = add_months(fiscal_year_start(year), 3 * (quarter - 1))
-        period = _period(label, QUARTER, start, add_months(start, 3), year, as_of)
-    elif match["month"]:
-        start = dt.date(year, int(match["month"]), 1)
-        period = _period(label, MONTH, start, add_months(start, 1), fiscal_year_of(start), as_of)
-    else:
-        start = fiscal_year_start(year)
-        period = _period(label, YEAR, start, add_months(start, 12), year, as_of)
+    try:
+        if match["quarter"]:
+            quarter = int(match["quarter"])
+            start = add_months(fiscal_year_start(year), 3 * (quarter - 1))
+            period = _period(label, QUARTER, start, add_months(start, 3), year, as_of)
+        elif match["month"]:
+            start = dt.date(year, int(match["month"]), 1)
+            period = _period(label, MONTH, start, add_months(start, 1), fiscal_year_of(start), as_of)
+        else:
+            start = fiscal_year_start(year)
+            period = _period(label, YEAR, start, add_months(start, 12), year, as_of)
+    except (ValueError, OverflowError):  # year 0000, or a period ending after 9999
+        raise unknown from None
     if period.start > as_of:
         raise ValidationError({"period": _("The period %(label)s has not started yet.") % {"label": label}})
     return period

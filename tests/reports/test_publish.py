@@ -97,6 +97,10 @@ def test_bad_period_is_refused_with_the_field_named():
     with pytest.raises(ValidationError) as error:
         run(["2025-Q5"], "2026-02-01")
     assert "2025-Q5" in error.value.message_dict["period"][0]
+    for label in ("0000", "0000-Q1", "0000-03"):  # no year 0 in the calendar
+        with pytest.raises(ValidationError) as error:
+            run([label], "2026-02-01")
+        assert label in error.value.message_dict["period"][0]
     with pytest.raises(ValidationError, match="has not started"):
         run(["2027"], "2026-02-01")
 
