@@ -17,7 +17,6 @@ from django.db.models import (
     Case,
     Count,
     DateField,
-    DateTimeField,
     Exists,
     F,
     Func,
@@ -907,56 +906,84 @@ def r9_coverage(ctx: Context) -> list[Hit]:
 # --- R10 credit / financial distress ------------------------------------------------------------------
 
 
+# One pass over the account history (simple-history keeps it; every writer fills it). Per history row,
+# LAG gives the rating of the row before it: for the first row inside the look-back window that is the
+# rating in force when the window began, for later ones a rating inside the window. So the best rating
+# held in the window, counting the one in force at its start, is the least of the window rows' own
+# ratings and their predecessors'. Only accounts with a rated row in the loosest window are read;
+# ``best`` must exist (a rated row in the account's own window), as before.
+CREDIT_SQL = """
+WITH recent AS (
+    SELECT DISTINCT h.id FROM {history} h
+    WHERE h.history_date > %(earliest)s AND h.history_date <= %(now)s AND h.credit_rating <> ''
+),
+steps AS (
+    SELECT a.id, a.tier, a.credit_rating AS rating, h.history_date > {since} AS in_window,
+           NULLIF(h.credit_rating, '') AS rated,
+           NULLIF(LAG(h.credit_rating) OVER (PARTITION BY h.id ORDER BY h.history_date, h.history_id), '') AS before
+    FROM recent r
+    JOIN {account} a ON a.id = r.id
+    JOIN {history} h ON h.id = r.id AND h.history_date <= %(now)s
+    WHERE a.status = 'active' AND a.credit_rating <> '' {scope}
+)
+SELECT id, tier, rating, MIN(rated) FILTER (WHERE in_window) AS best, MIN(before) FILTER (WHERE in_window) AS prior
+FROM steps
+GROUP BY id, tier, rating
+HAVING MIN(rated) FILTER (WHERE in_window) IS NOT NULL
+   AND (MIN(rated) FILTER (WHERE in_window) < rating OR MIN(before) FILTER (WHERE in_window) < rating)
+"""
+
+
 def r10_credit_downgrade(ctx: Context) -> list[Hit]:
     """The account's credit rating is at least ``downgrade_grades`` worse (A best … E worst) than the best
     rating it held in the look-back window, counting the rating in force when the window began.
 
-    One query: the account history simple-history keeps (every writer fills it) gives the ratings;
-    each tier's window start is a CASE, so per-tier look-backs cost nothing extra. Accounts without a
-    rated history row in their window are dropped by the first subquery's NULL.
+    One query (``CREDIT_SQL``): a window function over the history rows, grouped by account; each tier's
+    window start is a CASE, so per-tier look-backs cost nothing extra.
     """
+    from django.db import connection
+
     s = ctx.settings["R10"]
     history = Account.history.model
+    scope = s.base.get("tiers")
 
-    def since(tier: str) -> dt.datetime:
-        return ctx.now - dt.timedelta(days=int(s.params(tier)["lookback_days"]))
+    def since(tier: str) -> Any:
+        return connection.ops.adapt_datetimefield_value(ctx.now - dt.timedelta(days=int(s.params(tier)["lookback_days"])))
 
-    window_start = Case(
-        *(When(tier=tier, then=Value(since(tier))) for tier in s.tiers),
-        default=Value(since("")),
-        output_field=DateTimeField(),
+    params: dict[str, Any] = {
+        "now": connection.ops.adapt_datetimefield_value(ctx.now),
+        "earliest": connection.ops.adapt_datetimefield_value(ctx.now - dt.timedelta(days=int(s.loosest("lookback_days", max)))),
+        "since_default": since(""),
+    }
+    whens = []
+    for i, tier in enumerate(s.tiers):
+        params[f"tier_{i}"], params[f"since_{i}"] = tier, since(tier)
+        whens.append(f"WHEN a.tier = %(tier_{i})s THEN %(since_{i})s")
+    scope_sql = ""
+    if scope is not None:
+        params.update({f"scope_{i}": tier for i, tier in enumerate(scope)})
+        scope_sql = "AND a.tier IN ({})".format(", ".join(f"%(scope_{i})s" for i in range(len(scope)))) if scope else "AND FALSE"
+    quote = connection.ops.quote_name
+    sql = CREDIT_SQL.format(
+        history=quote(history._meta.db_table),
+        account=quote(Account._meta.db_table),
+        since=f"CASE {' '.join(whens)} ELSE %(since_default)s END" if whens else "%(since_default)s",
+        scope=scope_sql,
     )
-    rated = ~Q(credit_rating="")
-    best_in_window = (
-        history.objects.filter(rated, id=OuterRef("pk"), history_date__gt=OuterRef("since"), history_date__lte=ctx.now)
-        .order_by("credit_rating")
-        .values("credit_rating")[:1]
-    )
-    at_start = (
-        history.objects.filter(id=OuterRef("pk"), history_date__lte=OuterRef("since"))
-        .order_by("-history_date", "-history_id")
-        .values("credit_rating")[:1]
-    )
-    rows = (
-        Account.objects.filter(s.scope_q(prefix=""))
-        .filter(rated)
-        .annotate(since=window_start)
-        .annotate(best=Subquery(best_in_window), start=Subquery(at_start))
-        .filter(best__isnull=False)
-        .filter(Q(best__lt=F("credit_rating")) | Q(start__lt=F("credit_rating"), start__gt=""))
-        .values("id", "tier", "credit_rating", "best", "start")
-        .order_by()
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        columns = [c.name for c in cursor.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
     hits = []
     for row in rows:
         tier = _tier(row["tier"])
         if not s.applies_to(tier):
             continue
-        best = min(r for r in (row["best"], row["start"]) if r)  # "A" < "B": the better rating
-        grades = ord(row["credit_rating"]) - ord(best)
+        best = min(r for r in (row["best"], row["prior"]) if r)  # "A" < "B": the better rating
+        grades = ord(row["rating"]) - ord(best)
         if grades < int(s.params(tier)["downgrade_grades"]):
             continue
-        evidence = {"credit_rating": row["credit_rating"], "previous_rating": best, "grades": grades}
+        evidence = {"credit_rating": row["rating"], "previous_rating": best, "grades": grades}
         hits.append(Hit(row["id"], "credit_downgrade", AlertPriority.HIGH, evidence))
     return hits
 

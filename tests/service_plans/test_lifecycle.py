@@ -548,6 +548,67 @@ def test_rescheduling_moves_open_tasks_and_the_alert_is_never_due_before_them(ac
         services.alert_reschedule(alert=alert, due_on=TODAY + days(30), actor=account_manager, today=TODAY)
 
 
+def _alert_with_tasks(owner, n_open, *, due_in=20):
+    """A manual alert with ``n_open`` open tasks due 1, 2, … days before it, and one done and one
+    cancelled task (neither moves)."""
+    alert = services.alert_create_manual(
+        account=AccountFactory(owner=owner), rule="R2", reason="call", priority="high", actor=owner, due_on=TODAY + days(due_in)
+    )
+    for i in range(n_open):
+        AlertTask.objects.create(alert=alert, order=i + 1, title=f"Step {i}", owner=owner, owner_role="account_manager",
+                                 due_on=TODAY + days(due_in - n_open + i))  # fmt: skip
+    AlertTask.objects.create(alert=alert, order=90, title="Done", owner_role="account_manager", due_on=TODAY, status="done")
+    AlertTask.objects.create(
+        alert=alert, order=91, title="Dropped", owner_role="account_manager", due_on=TODAY, status="cancelled"
+    )
+    return Alert.objects.get(pk=alert.pk)
+
+
+@pytest.mark.parametrize("n", [2, 10])
+def test_rescheduling_is_set_based(account_manager, n, django_assert_num_queries, events):
+    """The open tasks move in one UPDATE: the query count does not grow with the number of tasks."""
+    alert = _alert_with_tasks(account_manager, n)
+    before = dict(alert.tasks.values_list("pk", "due_on"))
+    open_ids = set(alert.tasks.filter(status="open").values_list("pk", flat=True))
+    notifications = Notification.objects.count()
+    # savepoint; the alert locked; the last open task's due date (the §5.3 check); the tasks' UPDATE;
+    # the event; the alert's UPDATE and its reload; release
+    with django_assert_num_queries(8):
+        alert = services.alert_reschedule(alert=alert, due_on=TODAY + days(25), actor=account_manager, today=TODAY)
+    assert (alert.due_on, alert.version) == (TODAY + days(25), 2)
+    assert dict(alert.tasks.values_list("pk", "due_on")) == {
+        pk: due + days(5) if pk in open_ids else due for pk, due in before.items()
+    }
+    assert alert.events.get(kind="rescheduled").data == {
+        "from": (TODAY + days(20)).isoformat(),
+        "to": (TODAY + days(25)).isoformat(),
+        "tasks_shifted": n,
+    }
+    assert events == [] and Notification.objects.count() == notifications  # a reschedule tells no one
+    # Refused (before the last open task, tasks kept in place): no write; savepoint, lock, the check,
+    # rollback to and release of the savepoint.
+    with django_assert_num_queries(5), pytest.raises(ValidationError) as exc:
+        services.alert_reschedule(alert=alert, due_on=TODAY + days(23), shift_tasks=False, actor=account_manager, today=TODAY)
+    last = TODAY + days(24)
+    assert exc.value.message_dict["due_on"] == [
+        f"An alert can be due no earlier than its open tasks; the last one is due on {last:%m/%d/%Y}."
+    ]
+    alert.refresh_from_db()
+    assert alert.due_on == TODAY + days(25) and alert.tasks.filter(status="open").order_by("-due_on")[0].due_on == last
+    # Without moving the tasks: nothing moves, the event says so.
+    alert = services.alert_reschedule(alert=alert, due_on=TODAY + days(30), shift_tasks=False, actor=account_manager, today=TODAY)
+    assert alert.tasks.filter(status="open").order_by("-due_on")[0].due_on == last
+    assert alert.events.filter(kind="rescheduled").order_by("-id")[0].data["tasks_shifted"] == 0
+
+
+def test_rescheduling_an_alert_without_open_tasks(account_manager):
+    alert = _alert_with_tasks(account_manager, 0)
+    alert = services.alert_reschedule(alert=alert, due_on=TODAY + days(1), actor=account_manager, today=TODAY)
+    assert alert.due_on == TODAY + days(1)
+    assert alert.events.get(kind="rescheduled").data["tasks_shifted"] == 0
+    assert set(alert.tasks.values_list("due_on", flat=True)) == {TODAY}  # done and cancelled stay
+
+
 def _health_snapshot(account, *, delta, band="green", score=80, as_of=TODAY, status="done"):
     """A finished scoring run's health snapshot of the account's group, as the nightly scoring writes."""
     from tiering.models import HealthSnapshot, ScoringModel, ScoringRun

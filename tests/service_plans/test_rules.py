@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Account, Meeting
-from service_plans.models import AccountTeamMember, Escalation, RuleConfig, ServiceRequest, SurveyResponse
+from service_plans.models import AccountTeamMember, Alert, Escalation, RuleConfig, ServiceRequest, SurveyResponse
 from tests.factories import AccountFactory, ContactFactory, ContractFactory, InvoiceFactory, MeetingFactory
 from tests.service_plans.conftest import NOW, TODAY, open_keys, reasons, run, set_tier
 
@@ -538,3 +538,55 @@ def test_r10_grades_and_lookback_come_from_rule_config_rows():
     run()
     assert not open_keys(one_grade)
     assert ("R10", "credit_downgrade", "high") in open_keys(strategic)  # T1's own 200-day look-back
+
+
+def _credit_portfolio(copies):
+    """``copies`` times a mix of accounts: the R10 evidence each one must raise (None: no alert)."""
+    expected = {}
+    for _ in range(copies):
+        one_down = _rated("B")
+        _rate(one_down, "C", 10)
+        expected[one_down.pk] = {"credit_rating": "C", "previous_rating": "B", "grades": 1}
+        started_at_b = _rated("A")  # A → B before the window, → D inside it: two grades below B
+        _rate(started_at_b, "B", 100)
+        _rate(started_at_b, "D", 20)
+        expected[started_at_b.pk] = {"credit_rating": "D", "previous_rating": "B", "grades": 2}
+        unrated_between = _rated("B")  # B → unrated → C: the rating in force at the window's start counts
+        _rate(unrated_between, "", 30)
+        _rate(unrated_between, "C", 10)
+        expected[unrated_between.pk] = {"credit_rating": "C", "previous_rating": "B", "grades": 1}
+        long_look_back = set_tier(_rated("B"), "T1")  # T1 looks back 200 days
+        _rate(long_look_back, "C", 150)
+        expected[long_look_back.pk] = {"credit_rating": "C", "previous_rating": "B", "grades": 1}
+        upgraded = _rated("C")
+        _rate(upgraded, "B", 5)
+        expected[upgraded.pk] = None
+        too_old = _rated("B")  # T2: the default 90 days
+        _rate(too_old, "C", 150)
+        expected[too_old.pk] = None
+        unchanged = _rated("D")
+        expected[unchanged.pk] = None
+        churned = _rated("B")
+        _rate(churned, "D", 10)
+        Account.objects.filter(pk=churned.pk).update(status="churned")
+        expected[churned.pk] = None
+        now_unrated = _rated("B")
+        _rate(now_unrated, "", 10)
+        expected[now_unrated.pk] = None
+    return expected
+
+
+@pytest.mark.parametrize("copies", [1, 5])
+def test_r10_over_a_portfolio_raises_exactly_the_qualifying_accounts_in_a_constant_query_count(copies):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    RuleConfig.objects.create(rule="R10", tier="T1", params={"lookback_days": 200})
+    expected = _credit_portfolio(copies)
+    with CaptureQueriesContext(connection) as queries:
+        run()
+    raised = {a.account_id: a.evidence for a in Alert.objects.open().filter(rule="R10")}
+    assert raised == {pk: evidence for pk, evidence in expected.items() if evidence}
+    # R10 is one query whatever the portfolio; the run's count is the same at 9 and 45 accounts.
+    assert len([q for q in queries.captured_queries if "LAG(" in q["sql"]]) == 1
+    assert len(queries.captured_queries) == 34

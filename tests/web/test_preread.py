@@ -118,3 +118,73 @@ def test_query_count_is_constant(manager_client, account_manager, n, django_asse
     with django_assert_num_queries(14):
         response = manager_client.get(_url(review))
     assert len(response.context["pack"].objectives) == n and len(response.context["pack"].renewals) == n
+
+
+def _figures(html, end):
+    """The health figures block of a page, whitespace between tags dropped."""
+    start = html.index('<div class="d-flex flex-wrap gap-4 mb-2"><div><div class="kam-figure-label">Health')
+    return html[start : html.index(end, start)].strip()
+
+
+FIGURE = '<div><div class="kam-figure-label">{}</div><div class="kam-figure"{}>{}</div></div>'
+GREY = '<span class="kam-band kam-band-grey"><i class="bi bi-circle-fill" aria-hidden="true"></i> Grey (insufficient data)</span>'
+RED = '<span class="kam-band kam-band-red"><i class="bi bi-circle-fill" aria-hidden="true"></i> Red <span class="text-secondary small">40</span></span>'
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_health_figures_are_one_include_rendered_as_before_on_both_pages(
+    manager_client, pack_account, account_manager, admin_user
+):
+    """The account page's health card and the pre-read share ``web/includes/_health_figures.html``; the
+    expected markup is what each page rendered before the include (whitespace between tags aside)."""
+    from tiering.models import HealthSnapshot
+    from tiering.services import health_override_set
+
+    def pages():
+        account_page = manager_client.get(reverse("web:account_detail", args=[pack_account.pk]))
+        preread = manager_client.get(_url(review))
+        for response in (account_page, preread):
+            assert "web/includes/_health_figures.html" in [t.name for t in response.templates]
+        tidy = lambda text: re.sub(r"\s+", " ", re.sub(r">\s+<", "><", text))  # noqa: E731
+        return _figures(tidy(account_page.text), "<p class"), _figures(tidy(preread.text), "<table")
+
+    review = _qbr(pack_account, account_manager)
+    HealthSnapshot.objects.update(delta=Decimal("5.5"), trend="up")
+    account_figures, preread_figures = pages()
+    coverage = FIGURE.format("Data coverage", "", "20%")
+    assert account_figures == '<div class="d-flex flex-wrap gap-4 mb-2">' + "".join(
+        [
+            FIGURE.format("Health", ' id="health-band"', GREY),
+            FIGURE.format(
+                "Trend, 30 days",
+                ' id="health-trend"',
+                '<i class="bi bi-arrow-up-right text-success"></i><span class="small">+5.5</span>',
+            ),
+            coverage,
+            "</div>",
+        ]
+    )
+    assert preread_figures == '<div class="d-flex flex-wrap gap-4 mb-2">' + "".join(
+        [
+            FIGURE.format("Health", ' id="preread-health-band"', GREY),
+            FIGURE.format("Trend, 30 days", "", "+5.5"),
+            coverage,
+            "</div>",
+        ]
+    )
+    # Under a health override the account page adds the computed score; the pre-read does not.
+    HealthSnapshot.objects.update(delta=None, trend="")
+    health_override_set(account=pack_account, reason="Known outage", score=Decimal("40"), actor=admin_user)
+    account_figures, preread_figures = pages()
+    assert account_figures == '<div class="d-flex flex-wrap gap-4 mb-2">' + "".join(
+        [
+            FIGURE.format("Health", ' id="health-band"', RED),
+            FIGURE.format("Trend, 30 days", ' id="health-trend"', "— "),  # the delta's line break
+            coverage,
+            FIGURE.format("Computed", "", "—"),
+            "</div>",
+        ]
+    )
+    assert preread_figures == '<div class="d-flex flex-wrap gap-4 mb-2">' + "".join(
+        [FIGURE.format("Health", ' id="preread-health-band"', RED), FIGURE.format("Trend, 30 days", "", "—"), coverage, "</div>"]
+    )
