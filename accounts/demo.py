@@ -98,6 +98,8 @@ class DemoContext:
     ids: dict[str, range]
     # Its own stream, so that adding quantities left every other demo value as it was.
     volume_rng: random.Random = field(default_factory=random.Random)
+    # The customer effort (CES) answers' own stream, for the same reason.
+    effort_rng: random.Random = field(default_factory=random.Random)
     counters: dict[str, int] = field(default_factory=dict)
 
     def next_id(self, name: str) -> int:
@@ -593,7 +595,14 @@ def seed_demo(*, accounts: int, seed: int = 42, today: dt.date | None = None, ba
         "team": next_ids(AccountTeamMember, accounts * 2),
     }
     ctx = DemoContext(
-        rng=rng, today=today, now=now, owners=owners, executive=executive, ids=ids, volume_rng=random.Random(f"volume-{seed}")
+        rng=rng,
+        today=today,
+        now=now,
+        owners=owners,
+        executive=executive,
+        ids=ids,
+        volume_rng=random.Random(f"volume-{seed}"),
+        effort_rng=random.Random(f"effort-{seed}"),
     )
     extensions = [import_string(path) for path in EXTENSIONS]
     totals = {"accounts": 0, "contacts": 0, "contracts": 0, "invoices": 0, "meetings": 0}

@@ -32,8 +32,10 @@ FAMILY_LABELS = {
     PROGRAMME: _("Key account programme"),
 }
 
-# Units: how a value reads (API.md: ratios are fractions; NPS −100…100; HHI 0…10,000; days).
+# Units: how a value reads (API.md: ratios are fractions; NPS −100…100; HHI 0…10,000; days; a mean
+# score on its survey scale: CES 1–7).
 RATIO, DAYS, NPS_POINTS, INDEX, PERCENTAGE_POINTS, MONEY = "ratio", "days", "nps", "index", "pp", "money"
+SCORE = "score"
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ KPIS: tuple[KpiDefinition, ...] = (
     _kpi("csat", SATISFACTION, _("Customer satisfaction (CSAT)")),
     _kpi("csat_improvement_pp", SATISFACTION, _("Customer satisfaction improvement"), PERCENTAGE_POINTS),
     _kpi("nps_improvement", SATISFACTION, _("NPS improvement"), NPS_POINTS),
+    _kpi("ces", SATISFACTION, _("Customer effort score (CES)"), SCORE),
+    _kpi("ces_easy", SATISFACTION, _("Easy-effort share (CES 5–7)")),
     _kpi("dso", RECEIVABLES, _("Days sales outstanding"), DAYS, LOWER),
     _kpi("avg_days_to_pay", RECEIVABLES, _("Average days to pay"), DAYS, LOWER),
     _kpi("days_beyond_terms", RECEIVABLES, _("Days beyond terms"), DAYS, LOWER),

@@ -34,6 +34,7 @@ DEFAULT_ROLE_WEIGHT = NPS_DEFAULT_WEIGHT
 PROMOTER_MIN = Decimal(9)  # promoter: role-weighted mean ≥ 9.0
 PASSIVE_MIN = Decimal(7)  # passive: 7.0–8.99; detractor below 7.0
 CSAT_SATISFIED_MIN = 4  # 4 or 5 on the 1–5 scale
+CES_EASY_MIN = 5  # §4.9: "easy" = 5–7 on Gartner's 7-point agreement scale (at least "somewhat agree")
 TOP_N = 5
 # DOMAIN.md §8 concentration.top_n: the top-1, top-5 and top-10 shares are published.
 TOP_NS = (1, 5, 10)
@@ -257,6 +258,24 @@ def csat_from_counts(*, satisfied: int, responses: int) -> KpiResult:
 def csat(scores: Iterable[int]) -> KpiResult:
     scores = list(scores)
     return csat_from_counts(satisfied=sum(1 for s in scores if s >= CSAT_SATISFIED_MIN), responses=len(scores))
+
+
+# --- §4.9 CES ---------------------------------------------------------------------------------------
+
+
+def ces_from_sums(*, total: Any, easy: int, responses: int) -> dict[str, KpiResult]:
+    """CES on the 1–7 agreement scale: ``ces`` = Σscore / n (the mean, 1–7) and ``ces_easy`` =
+    count(score ≥ 5) / n (a fraction); no responses ⇒ both empty; under 30 responses is thin (as CSAT)."""
+    thin = 0 < responses < MIN_SAMPLE
+    return {
+        "ces": ratio(total, responses, reason=Reason.NO_RESPONSES, n=responses, low_confidence=thin),
+        "ces_easy": ratio(easy, responses, reason=Reason.NO_RESPONSES, n=responses, low_confidence=thin),
+    }
+
+
+def ces(scores: Iterable[int]) -> dict[str, KpiResult]:
+    scores = list(scores)
+    return ces_from_sums(total=sum(scores), easy=sum(1 for s in scores if s >= CES_EASY_MIN), responses=len(scores))
 
 
 def change(current: KpiResult, baseline: KpiResult, *, scale: Decimal | int = 1) -> KpiResult:

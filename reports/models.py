@@ -241,6 +241,9 @@ class KpiFactSet(models.Model):
     run = models.ForeignKey(KpiRun, verbose_name=_("run"), on_delete=models.CASCADE, related_name="+")
     as_of = models.DateField(_("as of"))
     periods = models.JSONField(_("periods"), default=list)
+    # The names of the sums in each row, in order: rows kept in another layout (a statement that
+    # gained or lost sums since) are not used.
+    names = models.JSONField(_("sum names"), default=list)
 
     class Meta:
         verbose_name = _("KPI fact set")

@@ -119,13 +119,24 @@ def kpis_recompute(
     fact_table = None
     try:
         labels = [p.label for p in period_list]
+        now = timezone.now()
+        timings: dict[str, float] = {}
         delta_families = _refreshable(family_names, changed, as_of=as_of, labels=labels) if not periods else []
+        group_ctx = SqlContext(now=now, groups=_groups_of(changed)) if delta_families else None
+        for name in delta_families:  # a few groups' rows, read by index
+            started = time.perf_counter()
+            FAMILIES[name].measure(group_ctx, family_periods(FAMILIES[name], period_list))
+            timings[f"{name} (groups)"] = round(time.perf_counter() - started, 3)
+        for name in list(delta_families):
+            # Rows kept before the family's sums changed cannot be moved by new ones: recompute whole.
+            if not facts.same_layout({part: group_ctx.parts[part] for part in FAMILIES[name].parts}):
+                delta_families.remove(name)
+                del timings[f"{name} (groups)"]
         full_families = [name for name in family_names if name not in delta_families]
         if connection.vendor == "postgresql" and not periods and any(FAMILIES[name].parts for name in full_families):
             fact_table = facts.table_name(run.pk)
             facts.create_table(fact_table)
-        ctx = SqlContext(now=timezone.now(), fact_table=fact_table)
-        group_ctx = SqlContext(now=ctx.now, groups=_groups_of(changed)) if delta_families else None
+        ctx = SqlContext(now=now, fact_table=fact_table)
         missing = []
         for names, context in ((full_families, ctx), (delta_families, group_ctx)):
             money_periods = [p for name in names if name in MONEY_FAMILIES for p in family_periods(FAMILIES[name], period_list)]
@@ -144,7 +155,6 @@ def kpis_recompute(
         scopes = scope_universe(ctx) if full_families else []
         results: dict[tuple[str, str, str], KpiResult] = {}
         measures: dict[str, Any] = {}
-        timings: dict[str, float] = {}
 
         def run_family(name: str) -> tuple[str, dict, float]:
             started = time.perf_counter()
@@ -159,10 +169,6 @@ def kpis_recompute(
             timings[name] = seconds
             if progress is not None:
                 progress.set(int(90 * (index + 1) / len(family_names)))
-        for name in delta_families:  # a few groups' rows, read by index
-            started = time.perf_counter()
-            FAMILIES[name].measure(group_ctx, family_periods(FAMILIES[name], period_list))
-            timings[f"{name} (groups)"] = round(time.perf_counter() - started, 3)
         if fact_table:
             started = time.perf_counter()
             facts.index_table(fact_table)
@@ -176,7 +182,10 @@ def kpis_recompute(
                 parts = [part for name in additive for part in FAMILIES[name].parts]
                 KpiFactSet.objects.filter(part__in=parts)._raw_delete(KpiFactSet.objects.db)
                 KpiFactSet.objects.bulk_create(
-                    [KpiFactSet(part=part, table=fact_table, run=run, as_of=as_of, periods=labels) for part in parts]
+                    [
+                        KpiFactSet(part=part, table=fact_table, run=run, as_of=as_of, periods=labels, names=ctx.parts[part])
+                        for part in parts
+                    ]
                 )
                 facts.save_measures({name: measures[name] for name in additive}, as_of=as_of)
                 facts.drop_unused()

@@ -111,6 +111,13 @@ def extend(*, chunk: Any, ctx: Any) -> dict[str, int]:
             when = now - dt.timedelta(days=rng.randint(1, 540), hours=rng.randint(0, 10))
             score = max(1, min(5, round(rng.gauss(csat_centre, 0.5))))
             surveys.append((ctx.next_id("survey"), account["id"], None, "csat", score, "", when))
+        # A few customer effort answers (§4.9, 1–7, "easy" 5–7), from their own stream (DemoContext).
+        effort = ctx.effort_rng
+        ces_centre = effort.gauss(5.3, 0.6)
+        for _ in range(effort.randint(0, 2)):
+            when = now - dt.timedelta(days=effort.randint(1, 540), hours=effort.randint(0, 10))
+            score = max(1, min(7, round(effort.gauss(ces_centre, 1.0))))
+            surveys.append((ctx.next_id("survey"), account["id"], None, "ces", score, "", when))
         for _ in range(rng.randint(0, 4)):
             priority = rng.choices(["p1", "p2", "p3", "p4"], weights=[5, 20, 55, 20])[0]
             opened = now - dt.timedelta(days=rng.randint(0, 400), hours=rng.randint(0, 23), minutes=rng.randint(0, 59))

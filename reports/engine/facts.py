@@ -100,6 +100,13 @@ def usable(parts: Sequence[str], *, as_of: dt.date, periods: list[str]) -> bool:
     return True
 
 
+def same_layout(names: dict[str, list[str]]) -> bool:
+    """The kept rows of these parts hold the sums ``names`` (per part), in this order: a statement
+    that gained or lost sums since the rows were written cannot move the scopes' sums by them."""
+    stored = dict(KpiFactSet.objects.filter(part__in=list(names)).values_list("part", "names"))
+    return all(stored.get(part) == list(part_names) for part, part_names in names.items())
+
+
 # --- sums of scopes ----------------------------------------------------------------------------------
 
 

@@ -237,13 +237,14 @@ def results_renewals(get: Lookup, period: Period) -> dict[str, f.KpiResult]:
     )
 
 
-# --- satisfaction: NPS, CSAT and their change on last year (§0.1a "Surveys", §4.7, §4.8, §4.16) -----
+# --- satisfaction: NPS, CSAT, CES and their change on last year (§0.1a "Surveys", §4.7–4.9, §4.16) ----
 
 
 def measure_satisfaction(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
     # NPS classifies each group by the role-weighted mean of its nps answers in the 12 months up to
     # the period's end (promoter ≥ 9.0, detractor < 7.0; compared as Σw·s ≥ 9·Σw to stay exact);
-    # CSAT counts csat answers in the period scoring 4 or 5.
+    # CSAT counts csat answers in the period scoring 4 or 5; CES sums the ces answers in the period
+    # (1–7) and counts those scoring 5 or more ("easy").
     params: dict[str, Any] = {}
     t = ctx.t
     weights = []
@@ -252,6 +253,7 @@ def measure_satisfaction(ctx: SqlContext, periods: Sequence[Period]) -> Measures
         weights.append(f"WHEN %(role{i})s THEN %(weight{i})s")
     params.update(default_weight=f.DEFAULT_ROLE_WEIGHT, promoter=int(f.PROMOTER_MIN), passive=int(f.PASSIVE_MIN))
     params["satisfied"] = f.CSAT_SATISFIED_MIN
+    params["easy"] = f.CES_EASY_MIN
     weight = f"(CASE s.respondent_role {' '.join(weights)} ELSE %(default_weight)s END)"
     group_join, group = ctx.group_of("s.account_id")
     sql = f"""
@@ -261,7 +263,7 @@ def measure_satisfaction(ctx: SqlContext, periods: Sequence[Period]) -> Measures
             "recent",
             f'''
         SELECT account_id, kind, score, respondent_role, responded_at FROM {t["survey"]}
-        WHERE kind IN ('nps', 'csat') AND responded_at >= %(min_ts_window)s AND responded_at < %(max_ts_until)s{ctx.in_groups("account_id")}''',
+        WHERE kind IN ('nps', 'csat', 'ces') AND responded_at >= %(min_ts_window)s AND responded_at < %(max_ts_until)s{ctx.in_groups("account_id")}''',
         )
     },
     answers AS (
@@ -269,15 +271,18 @@ def measure_satisfaction(ctx: SqlContext, periods: Sequence[Period]) -> Measures
             SUM(CASE WHEN s.kind = 'nps' THEN {weight} * s.score ELSE 0 END) AS w_sum,
             SUM(CASE WHEN s.kind = 'nps' THEN {weight} ELSE 0 END) AS w_total,
             SUM(CASE WHEN s.kind = 'csat' THEN 1 ELSE 0 END) AS csat_n,
-            SUM(CASE WHEN s.kind = 'csat' AND s.score >= %(satisfied)s THEN 1 ELSE 0 END) AS csat_satisfied
+            SUM(CASE WHEN s.kind = 'csat' AND s.score >= %(satisfied)s THEN 1 ELSE 0 END) AS csat_satisfied,
+            SUM(CASE WHEN s.kind = 'ces' THEN 1 ELSE 0 END) AS ces_n,
+            SUM(CASE WHEN s.kind = 'ces' THEN s.score ELSE 0 END) AS ces_total,
+            SUM(CASE WHEN s.kind = 'ces' AND s.score >= %(easy)s THEN 1 ELSE 0 END) AS ces_easy
         FROM recent s
         JOIN periods p ON s.responded_at < p.ts_until
-            AND ((s.kind = 'nps' AND s.responded_at >= p.ts_window) OR (s.kind = 'csat' AND s.responded_at >= p.ts_start))
+            AND ((s.kind = 'nps' AND s.responded_at >= p.ts_window) OR (s.kind IN ('csat', 'ces') AND s.responded_at >= p.ts_start))
         {group_join}
         GROUP BY {group}, p.label, p.p_start
     ),
     classified AS (
-        SELECT group_id, period, p_start, csat_n, csat_satisfied,
+        SELECT group_id, period, p_start, csat_n, csat_satisfied, ces_n, ces_total, ces_easy,
             CASE WHEN w_total > 0 THEN 1 ELSE 0 END AS nps_account,
             CASE WHEN w_total > 0 AND w_sum >= %(promoter)s * w_total THEN 1 ELSE 0 END AS promoter,
             CASE WHEN w_total > 0 AND w_sum < %(passive)s * w_total THEN 1 ELSE 0 END AS detractor
@@ -294,6 +299,9 @@ def measure_satisfaction(ctx: SqlContext, periods: Sequence[Period]) -> Measures
                 ("detractors", "detractor"),
                 ("csat_n", "csat_n"),
                 ("csat_satisfied", "csat_satisfied"),
+                ("ces_n", "ces_n"),
+                ("ces_total", "ces_total"),
+                ("ces_easy", "ces_easy"),
             ],
         )
     }
@@ -312,13 +320,15 @@ def _nps_csat(m: dict[str, Any]) -> tuple[f.KpiResult, f.KpiResult]:
 def results_satisfaction(get: Lookup, period: Period) -> dict[str, f.KpiResult]:
     # §4.16: satisfaction improvement = current − baseline in percentage points; the baseline is the
     # same stretch of last year (equal windows for a partial period).
-    nps, csat = _nps_csat(get(period.label))
+    m = get(period.label)
+    nps, csat = _nps_csat(m)
     base_nps, base_csat = _nps_csat(get(period.shifted(-1).label))
     return {
         "nps": nps,
         "csat": csat,
         "csat_improvement_pp": f.change(csat, base_csat, scale=100),
         "nps_improvement": f.change(nps, base_nps),
+        **f.ces_from_sums(total=m.get("ces_total"), easy=_int(m.get("ces_easy")), responses=_int(m.get("ces_n"))),
     }
 
 

@@ -176,6 +176,7 @@ def test_service_delivery_rows_come_with_the_demo(demo):
     assert demo["survey_responses"] == SurveyResponse.objects.count() > 100
     assert SurveyResponse.objects.filter(kind="nps", respondent_role="economic_buyer").exists()
     assert SurveyResponse.objects.filter(kind="csat").exists()
+    assert SurveyResponse.objects.filter(kind="ces", score__gte=1, score__lte=7).exists()
     assert demo["service_requests"] == ServiceRequest.objects.count() > 100
     assert not ServiceRequest.objects.filter(first_response_due_at__isnull=True).exists()
     assert Project.objects.filter(kind="customised_solution").exists()

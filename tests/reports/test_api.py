@@ -84,6 +84,15 @@ def test_bad_kpi_filters_are_400_naming_the_parameter(portfolio, executive_api, 
     assert field in response.json()
 
 
+def test_kpis_list_and_filter_the_ces_codes(portfolio, executive_api):
+    for code in ("ces", "ces_easy"):
+        rows = _results(executive_api.get("/api/v1/kpis/", {"code": code, "period": "2025", "scope": "company"}))
+        assert [(row["code"], row["value"], row["reason"]) for row in rows] == [(code, None, "no_responses")]
+    schema = executive_api.get("/api/schema/", {"format": "json"})
+    assert schema.status_code == 200
+    assert "ces_easy" in schema.content.decode()  # the code filter's enum
+
+
 def test_kpis_are_read_only(portfolio, admin_api):
     value = KpiValue.objects.first()
     assert admin_api.post("/api/v1/kpis/", {"code": "grr"}, format="json").status_code == 405

@@ -182,6 +182,34 @@ def test_csat_and_its_improvement_in_points():
     assert value("csat", "2025-Q1").low_confidence  # 4 responses
 
 
+def test_ces_mean_and_easy_share_per_scope():
+    a = account(owner_name="am_a", tier="T1")
+    b = account(owner_name="am_b", tier="T2")
+    for score in (7, 6, 5):
+        survey(a, "ces", score, "2025-02-10 10:00")
+    for score in (4, 2):
+        survey(b, "ces", score, "2025-03-10 10:00")
+    survey(b, "ces", 1, "2024-12-31 10:00")  # before the quarter: not counted
+    survey(b, "csat", 5, "2025-02-10 10:00")  # other kinds are not CES answers
+    run(["2025-Q1"], "2025-06-30")
+    ces, easy = value("ces", "2025-Q1"), value("ces_easy", "2025-Q1")
+    assert (ces.value, ces.numerator, ces.denominator, ces.n) == (D("4.8"), 24, 5, 5)
+    assert (easy.value, easy.numerator, easy.denominator) == (D("0.6"), 3, 5)
+    assert ces.low_confidence and easy.low_confidence
+    assert (value("ces", "2025-Q1", "tier:T1").value, value("ces_easy", "2025-Q1", "tier:T1").value) == (6, 1)
+    assert (value("ces", "2025-Q1", "owner:am_b").value, value("ces_easy", "2025-Q1", "owner:am_b").value) == (3, 0)
+    assert value("csat", "2025-Q1").value == 1  # CSAT unchanged by the CES answers
+
+
+def test_ces_without_answers_is_empty_with_a_reason():
+    acc = account(owner_name="am_a", tier="T1")
+    survey(acc, "csat", 5, "2025-02-10 10:00")
+    run(["2025-Q1"], "2025-06-30")
+    for code in ("ces", "ces_easy"):
+        result = value(code, "2025-Q1", "owner:am_a")
+        assert (result.value, result.reason, result.n) == (None, "no_responses", 0)
+
+
 def test_programme_kpis_coverage_joint_innovation_and_tier_mix():
     a, b, c, d = account(tier="T1"), account(tier="T1"), account(tier="T2"), account(tier="T3")
     project(a, "customised_solution", "2024-10-01")

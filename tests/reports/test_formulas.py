@@ -137,6 +137,22 @@ def test_satisfaction_improvement_is_in_points():
     assert f.change(current, f.csat([]), scale=100).reason == "no_baseline"
 
 
+def test_ces_mean_and_easy_share_on_the_seven_point_scale():
+    result = f.ces([7, 6, 5, 4, 2])
+    assert result["ces"].value == D("4.8")  # 24 / 5
+    assert (result["ces"].numerator, result["ces"].denominator, result["ces"].n) == (24, 5, 5)
+    assert result["ces_easy"].value == D("0.6")  # 5, 6 and 7 are "easy": 3 / 5, a fraction
+    assert result["ces"].low_confidence and result["ces_easy"].low_confidence  # 5 < 30 responses, as CSAT
+    assert not f.ces([5] * 30)["ces"].low_confidence
+
+
+def test_ces_without_responses_is_none_with_a_reason_never_zero():
+    for result in f.ces([]).values():
+        assert (result.value, result.reason, result.low_confidence) == (None, "no_responses", False)
+    assert f.ces_from_sums(total=None, easy=0, responses=0)["ces"].value is None
+    assert f.ces([1, 2, 3, 4])["ces_easy"].value == 0  # answers, none easy: a real 0
+
+
 # --- §4.10 ----------------------------------------------------------------------------------------
 
 

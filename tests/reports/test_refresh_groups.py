@@ -57,6 +57,8 @@ def _change_sources():
     unpaid = Invoice.objects.filter(paid_on__isnull=True, issued_on__gte="2026-01-01").order_by("id").first()
     invoice_update(invoice=unpaid, paid_on=TODAY)
     survey(other, "nps", 0, "2026-06-01", role="CEO")
+    survey(other, "ces", 2, "2026-06-01")
+    survey(first.account, "ces", 7, "2026-05-20")
     project(other, "customised_solution", "2026-01-10")
 
 
@@ -77,6 +79,23 @@ def test_a_refresh_of_the_changed_groups_publishes_what_a_full_recompute_does(de
     kpis_recompute(as_of=TODAY)  # the same data, from scratch
     full = _snapshot()
     assert {k: v for k, v in refreshed.items() if v != full[k]} == {}
+
+
+def test_rows_kept_in_another_layout_are_not_used(demo, django_capture_on_commit_callbacks):
+    # Rows written before the statement gained sums (e.g. CES): the refresh recomputes the family whole
+    # and keeps rows in the new layout; the result is a full recompute's.
+    KpiFactSet.objects.filter(part="satisfaction").update(
+        names=["nps_accounts", "promoters", "detractors", "csat_n", "csat_satisfied"]
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        _change_sources()
+    run = _refresh()
+    assert "satisfaction" in run.timings and "satisfaction (groups)" not in run.timings
+    assert "retention (groups)" in run.timings
+    assert "ces_n" in KpiFactSet.objects.get(part="satisfaction").names
+    refreshed = _snapshot()
+    kpis_recompute(as_of=TODAY)
+    assert _snapshot() == refreshed
 
 
 def test_a_refresh_after_an_unknown_change_recomputes_the_families_whole(demo, django_capture_on_commit_callbacks):

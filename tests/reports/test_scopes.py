@@ -23,6 +23,7 @@ TODAY = dt.date(2026, 6, 30)
 ADDITIVE = [
     "grr", "nrr", "logo_churn", "renewal_rate_logo", "renewal_rate_logo_eventual", "renewal_rate_value_gross",
     "renewal_rate_value_net", "renewal_rate_value_gross_eventual", "renewal_rate_value_net_eventual", "nps", "csat",
+    "ces", "ces_easy",
     "dso", "avg_days_to_pay", "days_beyond_terms", "overdue_ratio", "bad_debt_ratio", "sla_attainment",
     "customised_solution_coverage", "joint_innovation_share", "top5_share", "top1_share", "top10_share", "tier_share_t1",
     "tier_share_t2",

@@ -34,6 +34,7 @@ from reports.catalogue import (
     PERCENTAGE_POINTS,
     RATIO,
     REASON_LABELS,
+    SCORE,
     KpiDefinition,
 )
 from reports.formulas import HIGHER
@@ -54,7 +55,7 @@ SHORT_LABELS = {
 }
 SERIES_CHARTS = {
     "concentration": ["top5_share", "hhi"],
-    "satisfaction": ["nps", "csat"],
+    "satisfaction": ["nps", "csat", "ces_easy"],
     "service": ["sla_attainment"],
 }
 TIER_CODES = ["tier_share_t1", "tier_share_t2", "tier_share_t3", "tier_share_t4"]
@@ -88,6 +89,8 @@ def format_kpi(value: Decimal | None, unit: str) -> str:
         return ("+" if number > 0 else "") + format_number(number, 1)
     if unit == MONEY:
         return f"{format_number(number, 0)} {settings.KAM_BASE_CURRENCY}"
+    if unit == SCORE:  # a mean on its survey scale (CES 1–7)
+        return format_number(number, 2)
     return format_number(number, 0)
 
 
@@ -257,7 +260,7 @@ def dashboard(*, user: Any, period_kind: str = "month", period: str | None = Non
             "shares": [as_number(current[c].value, RATIO) if c in current else None for c in TIER_CODES],
         },
         "concentration": {"top5": series("top5_share"), "hhi": series("hhi")},
-        "satisfaction": {"nps": series("nps"), "csat": series("csat")},
+        "satisfaction": {"nps": series("nps"), "csat": series("csat"), "ces_easy": series("ces_easy")},
         "service": {"sla": series("sla_attainment")},
     }
 

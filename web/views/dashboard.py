@@ -58,6 +58,7 @@ def executive_dashboard(request: HttpRequest) -> HttpResponse:
                 "hhi": _("HHI"),
                 "nps": _("NPS"),
                 "csat": _("CSAT"),
+                "ces_easy": _("CES (easy share)"),
                 "sla": _("SLA attainment"),
             },
         )

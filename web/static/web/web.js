@@ -222,7 +222,8 @@
       type: "line",
       data: { labels: data.labels, datasets: [
         { label: words.nps, data: data.satisfaction.nps, borderColor: palette.primary, backgroundColor: palette.primary, yAxisID: "y", spanGaps: true, tension: 0.2 },
-        { label: words.csat, data: data.satisfaction.csat, borderColor: palette.green, backgroundColor: palette.green, yAxisID: "y1", spanGaps: true, tension: 0.2 }
+        { label: words.csat, data: data.satisfaction.csat, borderColor: palette.green, backgroundColor: palette.green, yAxisID: "y1", spanGaps: true, tension: 0.2 },
+        { label: words.ces_easy, data: data.satisfaction.ces_easy, borderColor: palette.amber, backgroundColor: palette.amber, yAxisID: "y1", spanGaps: true, tension: 0.2 }
       ] },
       options: { plugins: { legend: { position: "bottom" } }, scales: { x: periodAxis(data),
         y: { suggestedMin: -100, suggestedMax: 100 },
