@@ -86,6 +86,29 @@ def test_tiles_show_value_target_trend_and_reason(client, executive, published):
 
 
 @time_machine.travel(NOW, tick=False)
+def test_ces_tiles_and_chart_series_show_with_csat(client, executive, account_manager, published):
+    east, west = published
+    for score in (7, 6, 5, 4):
+        b.survey(east, "ces", score, "2025-05-10 10:00")
+    b.survey(west, "ces", 2, "2025-05-11 10:00")
+    b.run(["2025-04", "2025-05", "2025-06", "2025-Q1", "2025-Q2", "2025"], "2025-06-30")
+    client.force_login(executive)
+    response = client.get(URL, {"period": "2025-05"})
+    assert response.status_code == 200
+    assert '<div class="kam-tile-value" data-value>4.80</div>' in _tile(response, "ces")  # a mean, 2 decimals
+    assert '<div class="kam-tile-value" data-value>60.0%</div>' in _tile(response, "ces_easy")
+    assert "No survey responses" in _tile(response, "csat")  # CES answers are not CSAT ones
+    charts = _json(response, "dashboard-data")
+    assert charts["satisfaction"]["ces_easy"][-1] == 60.0  # May, the month shown
+    assert "ces_easy" in _json(response, "chart-labels")
+    # A manager's board shows their own book's CES only.
+    manager = client.__class__()
+    manager.force_login(account_manager)
+    own = manager.get(URL, {"period": "2025-05"})
+    assert '<div class="kam-tile-value" data-value>5.50</div>' in _tile(own, "ces")
+
+
+@time_machine.travel(NOW, tick=False)
 def test_period_kinds_and_a_bad_period(client, executive, published):
     client.force_login(executive)
     quarter = client.get(URL, {"kind": "quarter"}).context["board"]
