@@ -255,6 +255,16 @@ def _run_in_thread(outcome: dict):
     return threading.Thread(target=run)
 
 
+def _start_run_waiting_for_snapshots_aside(outcome: dict) -> threading.Thread:
+    """Start a run in a thread and wait (up to 20 s) until its snapshots are committed."""
+    runner = _run_in_thread(outcome)
+    runner.start()
+    deadline = time.monotonic() + 20
+    while _snapshots_of_running_runs() != (1, 1) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return runner
+
+
 def _snapshots_of_running_runs() -> tuple[int, int]:
     return (
         ScoreSnapshot.objects.filter(run__status="running").count(),
@@ -268,11 +278,7 @@ def test_outside_a_transaction_the_snapshots_are_written_aside_and_shown_once_th
     row another connection holds); readers see them only once the run is done."""
     outcome: dict = {}
     with _RowHeld(portfolio):
-        runner = _run_in_thread(outcome)
-        runner.start()
-        deadline = time.monotonic() + 20
-        while _snapshots_of_running_runs() != (1, 1) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        runner = _start_run_waiting_for_snapshots_aside(outcome)
         assert _snapshots_of_running_runs() == (1, 1)  # committed while the run's UPDATE waits
         assert Account.objects.get(pk=portfolio.pk).tier == ""  # the run's own transaction is not
         assert executive_api.get("/api/v1/tier-snapshots/").json()["results"] == []
@@ -291,11 +297,7 @@ def test_a_run_that_fails_after_writing_its_snapshots_aside_leaves_none(portfoli
     second connection: the run is failed and its snapshots are gone."""
     outcome: dict = {}
     with _RowHeld(portfolio):
-        runner = _run_in_thread(outcome)
-        runner.start()
-        deadline = time.monotonic() + 20
-        while _snapshots_of_running_runs() != (1, 1) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        runner = _start_run_waiting_for_snapshots_aside(outcome)
         assert _snapshots_of_running_runs() == (1, 1)
         with connection.cursor() as cursor:
             cursor.execute(
