@@ -265,4 +265,3 @@ class WhitespaceCellViewSet(CreateServiceMixin, UpdateServiceMixin, DestroyServi
     update_service = whitespace.whitespace_cell_update
     delete_service = whitespace.whitespace_cell_delete
     instance_kwarg = "cell"
-
