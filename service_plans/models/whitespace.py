@@ -77,6 +77,9 @@ class WhitespaceCell(models.Model):
         errors: dict[str, list[Any]] = {}
         self.buying_centre = (self.buying_centre or "").strip()
         self.offering = (self.offering or "").strip()
+        for name in ("buying_centre", "offering"):
+            if not getattr(self, name):
+                errors[name] = [self._meta.get_field(name).error_messages["blank"]]
         if not self.currency and self.plan_id:
             self.currency = self.plan.account.currency
         if self.currency:
