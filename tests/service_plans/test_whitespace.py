@@ -40,9 +40,7 @@ def test_database_refuses_what_breaks_the_rules(field, value):
 def test_database_refuses_a_second_cell_for_the_same_centre_and_offering():
     cell = _cell(_plan())
     with pytest.raises(IntegrityError), transaction.atomic():
-        WhitespaceCell.objects.create(
-            plan=cell.plan, buying_centre=cell.buying_centre, offering=cell.offering, currency="CNY"
-        )
+        WhitespaceCell.objects.create(plan=cell.plan, buying_centre=cell.buying_centre, offering=cell.offering, currency="CNY")
 
 
 # --- Services ---------------------------------------------------------------------------------------
