@@ -139,3 +139,27 @@ def test_headroom_is_one_query_for_many_plans(django_assert_num_queries):
     with django_assert_num_queries(1):
         result = whitespace_headroom(plan_ids=[p.pk for p in plan_list])
     assert [result[p.pk]["CNY"] for p in plan_list] == [D("50"), D("150"), D("250"), D("350"), D("450")]
+
+
+# --- Admin ------------------------------------------------------------------------------------------
+
+
+def test_admin_shows_visible_cells_and_saves_through_the_service(client, account_manager, other_manager, admin_user):
+    from django.urls import reverse
+
+    mine = _cell(plans.plan_create(account=AccountFactory(owner=account_manager), fiscal_year=2026))
+    theirs = _cell(plans.plan_create(account=AccountFactory(owner=other_manager), fiscal_year=2026))
+    client.force_login(account_manager)
+    assert client.get(reverse("admin:service_plans_whitespacecell_change", args=[theirs.pk])).status_code in {302, 404}
+    client.force_login(admin_user)
+    url = reverse("admin:service_plans_whitespacecell_change", args=[mine.pk])
+    data = {
+        "buying_centre": mine.buying_centre, "offering": mine.offering, "state": "owned", "our_annual_value": "10",
+        "est_total_spend": "20", "currency": "CNY", "competitor": "", "notes": "",
+    }  # fmt: skip
+    assert client.post(url, data).status_code == 302
+    mine.refresh_from_db()
+    assert (mine.state, mine.version) == ("owned", 2)
+    delete = reverse("admin:service_plans_whitespacecell_delete", args=[mine.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 302
+    assert not WhitespaceCell.objects.filter(pk=mine.pk).exists()
