@@ -45,6 +45,8 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("kam", "jobrun", ("view",)),
     ],
 }
+# Managers remove the whitespace cells of their plans (DOMAIN.md §7.2); other plan records are not deleted.
+ROLE_PERMISSIONS[ACCOUNT_MANAGER].append(("service_plans", "whitespacecell", ("delete",)))
 # Executives set the KPI targets (reports issue).
 ROLE_PERMISSIONS[EXECUTIVE].append(("reports", "kpitarget", ("view", "add", "change", "delete")))
 # Tier and health overrides need an approver (DOMAIN.md §1.8, §9): administrators and executives.

@@ -31,10 +31,12 @@ from service_plans.models import (
     SlaTarget,
     Survey,
     SurveyResponse,
+    WhitespaceCell,
 )
 from service_plans.services import alerts as alert_services
 from service_plans.services import plans as plan_services
 from service_plans.services import standards as standard_services
+from service_plans.services import whitespace as whitespace_services
 
 
 @admin.register(AccountTeamMember)
@@ -392,3 +394,30 @@ class PlanReviewAdmin(VisibleToUserAdminMixin, admin.ModelAdmin):
     raw_id_fields = ["plan", "meeting"]
     inlines = [CommitmentInline]
     show_full_result_count = False
+
+
+@admin.register(WhitespaceCell)
+class WhitespaceCellAdmin(VisibleToUserAdminMixin, ServiceSaveAdminMixin, admin.ModelAdmin):
+    """Whitespace cells (DOMAIN.md §7.2); saved and deleted through ``service_plans.services.whitespace``."""
+
+    create_service = whitespace_services.whitespace_cell_create
+    update_service = whitespace_services.whitespace_cell_update
+    instance_kwarg = "cell"
+    service_fields = whitespace_services.CELL_FIELDS | {"plan"}
+
+    list_display = ["buying_centre", "offering", "plan", "state", "our_annual_value", "est_total_spend", "currency"]
+    list_filter = ["state"]
+    search_fields = ["buying_centre", "offering", "plan__account__name"]
+    list_select_related = ["plan__account"]
+    raw_id_fields = ["plan"]
+    readonly_fields = ["version"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "plan"] if obj else self.readonly_fields
+
+    def delete_model(self, request, obj):
+        whitespace_services.whitespace_cell_delete(cell=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for cell in queryset:
+            whitespace_services.whitespace_cell_delete(cell=cell, actor=request.user)

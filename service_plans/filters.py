@@ -24,6 +24,7 @@ from service_plans.models import (
     ServiceRequest,
     ServiceStandard,
     SurveyResponse,
+    WhitespaceCell,
 )
 
 
@@ -118,6 +119,14 @@ class PlanActionFilterSet(filters.FilterSet):
     class Meta:
         model = PlanAction
         fields = ["plan", "objective", "status", "source", "owner_user", "alert"]
+
+
+class WhitespaceCellFilterSet(filters.FilterSet):
+    account = filters.NumberFilter(field_name="plan__account", label=_("Account"))
+
+    class Meta:
+        model = WhitespaceCell
+        fields = ["plan", "state", "buying_centre", "offering"]
 
 
 class PlanReviewFilterSet(filters.FilterSet):

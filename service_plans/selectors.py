@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, IntegerField, Prefetch, QuerySet, Value, When
+from django.db.models import Case, DecimalField, F, IntegerField, Prefetch, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce, Greatest
 
 from service_plans.models import (
     AccountPlan,
@@ -18,6 +20,7 @@ from service_plans.models import (
     PlanReview,
     ServiceStandard,
     TeamRole,
+    WhitespaceCell,
 )
 
 PRIORITY_ORDER = Case(
@@ -81,6 +84,33 @@ def plan_get(*, user: Any, pk: int) -> AccountPlan:
         )
         .get(pk=pk)
     )
+
+
+def whitespace_headroom(*, plan_ids: Iterable[int]) -> dict[int, dict[str, Decimal]]:
+    """Headroom per plan and currency (DOMAIN.md §7.2): ``Σ max(0, est_total_spend − our_annual_value)``
+    over the plan's cells, in one GROUP BY query. Plans without cells are absent; cells in another
+    currency than the account's add up separately (nothing is converted here)."""
+    money = DecimalField(max_digits=20, decimal_places=2)
+    rows = (
+        WhitespaceCell.objects.filter(plan_id__in=list(plan_ids))
+        .values("plan_id", "currency")
+        .annotate(
+            headroom=Coalesce(
+                Sum(Greatest(F("est_total_spend") - F("our_annual_value"), Value(Decimal("0")), output_field=money)),
+                Value(Decimal("0")),
+                output_field=money,
+            )
+        )
+        .order_by("plan_id", "currency")
+    )
+    result: dict[int, dict[str, Decimal]] = {}
+    for row in rows:
+        result.setdefault(row["plan_id"], {})[row["currency"]] = row["headroom"]
+    return result
+
+
+def whitespace_cells(*, user: Any, plan: AccountPlan) -> QuerySet[WhitespaceCell]:
+    return WhitespaceCell.objects.visible_to(user).filter(plan=plan).order_by("buying_centre", "offering", "id")
 
 
 def benchmark_case_search(*, user: Any, tag: str = "", text: str = "") -> QuerySet[BenchmarkCase]:

@@ -45,6 +45,7 @@ from service_plans.models import (
     PlanObjective,
     PlanReview,
     ReviewKind,
+    WhitespaceCell,
 )
 from tiering.services import health_override_validate, tier_override_validate
 
@@ -413,6 +414,24 @@ class ActionForm(VersionedForm):
         self.fields["owner_user"].label_from_instance = lambda u: u.get_full_name() or u.username
         self.fields["owner_contact"].queryset = Contact.objects.filter(account_id=plan.account_id, is_active=True).order_by(
             "name"
+        )
+
+
+class WhitespaceCellForm(VersionedForm):
+    """A cell of the plan's whitespace map (service_plans.services.whitespace)."""
+
+    class Meta:
+        model = WhitespaceCell
+        fields = ["buying_centre", "offering", "state", "our_annual_value", "est_total_spend", "currency", "competitor", "notes"]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args: Any, plan: AccountPlan, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.instance.plan = plan
+        self.fields["currency"] = forms.ChoiceField(
+            label=capfirst(WhitespaceCell._meta.get_field("currency").verbose_name),
+            choices=currency_choices(),
+            initial=self.instance.currency or plan.account.currency,
         )
 
 

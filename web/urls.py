@@ -52,6 +52,9 @@ urlpatterns = [
     path("plans/<int:pk>/actions/new/", plans.action_create, name="action_create"),
     path("objectives/<int:pk>/edit/", plans.objective_edit, name="objective_edit"),
     path("plan-actions/<int:pk>/edit/", plans.action_edit, name="action_edit"),
+    path("plans/<int:pk>/whitespace/new/", plans.whitespace_cell_create, name="whitespace_cell_create"),
+    path("whitespace-cells/<int:pk>/edit/", plans.whitespace_cell_edit, name="whitespace_cell_edit"),
+    path("whitespace-cells/<int:pk>/delete/", plans.whitespace_cell_delete, name="whitespace_cell_delete"),
     # Plan reviews: schedule, record (decisions, commitments), recap sent, complete
     path("plans/<int:pk>/reviews/new/", reviews.review_create, name="review_create"),
     path("plans/<int:pk>/reviews/schedule/", reviews.review_schedule, name="review_schedule"),

@@ -19,7 +19,7 @@ from service_plans.api.delivery import (
     SurveyResponseViewSet,
     TeamMemberViewSet,
 )
-from service_plans.api.plans import ActionViewSet, ObjectiveViewSet, PlanViewSet, ReviewViewSet
+from service_plans.api.plans import ActionViewSet, ObjectiveViewSet, PlanViewSet, ReviewViewSet, WhitespaceCellViewSet
 
 __all__ = ["CLOSED_ALERT_STATUS_CHOICES", "ROUTES"]
 
@@ -35,6 +35,7 @@ ROUTES = [
     ("objectives", ObjectiveViewSet, "objective"),
     ("actions", ActionViewSet, "action"),
     ("reviews", ReviewViewSet, "review"),
+    ("whitespace-cells", WhitespaceCellViewSet, "whitespace-cell"),
     ("needs", NeedViewSet, "need"),
     ("cases", CaseViewSet, "case"),
     ("playbooks", PlaybookViewSet, "playbook"),

@@ -15,11 +15,17 @@ from accounts.currency import validate_currency_code
 from accounts.models import Meeting
 from kam.api.fields import BoundedDateField
 from kam.api.serializers import ApiModelSerializer, FixedOnUpdateMixin, VisiblePrimaryKeyRelatedField
-from kam.api.viewsets import CreateServiceMixin, ServiceViewSet, UpdateServiceMixin
+from kam.api.viewsets import CreateServiceMixin, DestroyServiceMixin, ServiceViewSet, UpdateServiceMixin
 from service_plans.api.common import VERSIONED_READ_ONLY, EmptySerializer, InputSerializer, VerbMixin, active_users
-from service_plans.filters import AccountPlanFilterSet, PlanActionFilterSet, PlanObjectiveFilterSet, PlanReviewFilterSet
-from service_plans.models import AccountPlan, Commitment, PlanAction, PlanObjective, PlanReview
-from service_plans.services import plans
+from service_plans.filters import (
+    AccountPlanFilterSet,
+    PlanActionFilterSet,
+    PlanObjectiveFilterSet,
+    PlanReviewFilterSet,
+    WhitespaceCellFilterSet,
+)
+from service_plans.models import AccountPlan, Commitment, PlanAction, PlanObjective, PlanReview, WhitespaceCell
+from service_plans.services import plans, whitespace
 
 # --- Account plans, objectives, actions, reviews ----------------------------------------------------
 
@@ -216,3 +222,46 @@ def _recap_sent(*, review: PlanReview, actor: Any, expected_version: int | None 
 
 def _review_complete(*, review: PlanReview, actor: Any, expected_version: int | None = None) -> PlanReview:
     return plans.review_complete(review=review, actor=actor)
+
+
+# --- Whitespace (DOMAIN.md §7.2) ----------------------------------------------------------------------
+
+
+class WhitespaceCellSerializer(FixedOnUpdateMixin, ApiModelSerializer):
+    fixed_on_update = ("plan",)
+    currency = serializers.CharField(
+        max_length=3,
+        required=False,
+        allow_blank=True,
+        validators=[validate_currency_code],
+        help_text="Of both amounts; defaults to the account's currency.",
+    )
+    headroom = serializers.SerializerMethodField(help_text="max(0, est_total_spend − our_annual_value), as a string.")
+
+    class Meta:
+        model = WhitespaceCell
+        fields = [
+            "id", "plan", "buying_centre", "offering", "state", "our_annual_value", "est_total_spend", "currency",
+            "competitor", "notes", "headroom", *VERSIONED_READ_ONLY,
+        ]  # fmt: skip
+        read_only_fields = VERSIONED_READ_ONLY
+        extra_kwargs = {"our_annual_value": {"min_value": 0}, "est_total_spend": {"min_value": 0}}
+
+    @extend_schema_field(serializers.DecimalField(max_digits=18, decimal_places=2))
+    def get_headroom(self, cell: WhitespaceCell) -> str:
+        return f"{max(cell.est_total_spend - cell.our_annual_value, 0):.2f}"
+
+
+class WhitespaceCellViewSet(CreateServiceMixin, UpdateServiceMixin, DestroyServiceMixin, ServiceViewSet):
+    """A plan's whitespace map: one cell per buying centre × offering, with its state (owned, in
+    pipeline, gap, not eligible), our annual value and the estimated total spend (DOMAIN.md §7.2)."""
+
+    queryset = WhitespaceCell.objects.all()
+    serializer_class = WhitespaceCellSerializer
+    filterset_class = WhitespaceCellFilterSet
+    search_fields = ["buying_centre", "offering", "competitor"]
+    ordering_fields = ["id", "buying_centre", "offering", "state", "est_total_spend", "created_at", "updated_at"]
+    create_service = whitespace.whitespace_cell_create
+    update_service = whitespace.whitespace_cell_update
+    delete_service = whitespace.whitespace_cell_delete
+    instance_kwarg = "cell"

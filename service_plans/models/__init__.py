@@ -64,6 +64,7 @@ from service_plans.models.standards import (
     ServiceStandard,
     SlaTarget,
 )
+from service_plans.models.whitespace import WhitespaceCell, WhitespaceState
 
 __all__ = [
     "CLOSED_STATUSES", "OPEN_STATUSES", "PRIORITY_RANK", "SCORE_RANGES", "AccountPlan", "AccountTeamMember", "ActionSource",
@@ -73,4 +74,5 @@ __all__ = [
     "PlaybookTaskTemplate", "PlaybookTemplate", "Priority", "Project", "ProjectKind", "ProjectStatus", "ReportingLine",
     "ReviewKind", "ReviewStatus", "Rule", "RuleConfig", "ServiceRequest", "ServiceRequestPause", "ServiceRequestStatus",
     "ServiceStandard", "Severity", "SlaTarget", "Survey", "SurveyKind", "SurveyResponse", "TaskStatus", "TeamRole",
+    "WhitespaceCell", "WhitespaceState",
 ]  # fmt: skip

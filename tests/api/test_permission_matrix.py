@@ -34,7 +34,7 @@ from kam.models import JobRun
 from reports import services as reports_services
 from reports.models import KpiRun, KpiValue
 from service_plans.models import AlertTask, BusinessCalendar, Notification, ServiceStandard
-from service_plans.services import alerts, delivery, plans, sla, standards
+from service_plans.services import alerts, delivery, plans, sla, standards, whitespace
 from tests.api.conftest import token_client
 from tests.factories import (
     AccountFactory,
@@ -330,6 +330,10 @@ MATRIX: dict[tuple[str, str], dict] = {
     ("review-list", "POST"): create_child(),
     ("review-detail", "GET"): read_scoped(),
     **{("review-" + verb, "POST"): write_scoped(200) for verb in ("record", "recap", "complete")},
+    ("whitespace-cell-list", "GET"): LIST,
+    ("whitespace-cell-list", "POST"): create_child(),
+    **{("whitespace-cell-detail", m): t for m, t in SCOPED.items()},
+    ("whitespace-cell-detail", "DELETE"): write_scoped(204),  # managers may remove their plans' cells
     ("need-list", "GET"): LIST,
     ("need-list", "POST"): create_scoped(),
     **{("need-detail", m): t for m, t in SCOPED.items()},
@@ -647,6 +651,14 @@ RESOURCES.update(
         "review": Resource(
             make=lambda account, w: _held_review(account),
             create=lambda account, w: {"plan": _plan(account).pk, "kind": "qbr", "scheduled_on": "2025-09-01"},
+        ),
+        "whitespace-cell": Resource(
+            make=lambda account, w: whitespace.whitespace_cell_create(
+                plan=_plan(account), buying_centre="Plant Shanghai", offering="Spare parts"
+            ),
+            create=lambda account, w: {"plan": _plan(account).pk, "buying_centre": "HQ", "offering": f"Offering {_n()}"},
+            patch=lambda obj: {"state": "pipeline"},
+            put=lambda obj: {"plan": obj.plan_id, "buying_centre": obj.buying_centre, "offering": "Put offering"},
         ),
         "need": Resource(
             make=lambda account, w: delivery.need_create(account=account, description="Faster invoicing"),

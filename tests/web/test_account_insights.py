@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts.models import Account
 from service_plans.models import Need, PlanAction, PlanObjective
 from service_plans.services import plans as plan_services
+from service_plans.services import whitespace as whitespace_services
 from tests.factories import AccountFactory, ContactFactory, TeamMemberFactory
 from tests.tiering.conftest import add_invoices, scoring_model  # noqa: F401 - the fixture is used by name
 from tests.web.conftest import add_plan_needs_alerts, build_account
@@ -320,17 +321,23 @@ def test_needs_and_alerts_sections(manager_client, account_manager):
 @pytest.mark.parametrize("n", [2, 10])
 def test_query_count_is_constant(manager_client, account_manager, scoring_model, n, django_assert_num_queries):  # noqa: F811
     account = build_account(account_manager, n=n)
-    add_plan_needs_alerts(account, account_manager, n=n)
+    plan = add_plan_needs_alerts(account, account_manager, n=n)
+    for i in range(n):
+        whitespace_services.whitespace_cell_create(
+            plan=plan, buying_centre=f"Centre {i}", offering=f"Offering {i % 3}", est_total_spend=Decimal(100)
+        )
     scores_recompute(as_of=timezone.localdate())
     # session, user, groups; account; rates; hierarchy (4); surveys (2); service requests (2); meetings
     # + contacts (2); contacts + roles + team relationships (3); contracts; finance (4); team; projects; history (4 × 2);
     # scores: tier and health explanations (3 + 3), tier history, health trend, scoring model;
-    # plan, objectives, actions, reviews + commitments (5); needs; alerts; permissions (2); unread badge.
-    with django_assert_num_queries(51):
+    # plan, objectives, actions, reviews + commitments (5); whitespace cells + headroom (2); needs; alerts;
+    # permissions (2); unread badge.
+    with django_assert_num_queries(53):
         response = manager_client.get(_url(account))
     assert response.status_code == 200
     page = response.context["page"]
     assert len(page.plan.objectives) == n and len(page.alerts) == n and page.scores.tier["snapshot"] is not None
+    assert len(page.plan.whitespace.rows) == n and page.plan.whitespace.headroom == {"CNY": Decimal(100 * n)}
 
 
 @pytest.mark.parametrize("n", [2, 10])

@@ -30,7 +30,9 @@ from service_plans.models import (
     PlanStatus,
     ReviewKind,
     ReviewStatus,
+    WhitespaceCell,
 )
+from service_plans.selectors import whitespace_headroom
 from service_plans.services.plans import fiscal_year_of, objective_progress
 from tiering.models import ScoringModel, TierAssignment
 from tiering.selectors import health_explanation_of, health_history_of, tier_explanation_of, tier_history_of
@@ -161,6 +163,44 @@ class ReviewCadence:
 
 
 @dataclass
+class WhitespaceRow:
+    buying_centre: str
+    slots: list[tuple[str, WhitespaceCell | None]]  # (offering, its cell or None), one per column
+
+
+@dataclass
+class WhitespaceGrid:
+    """The plan's whitespace map (DOMAIN.md §7.2): rows are buying centres, columns offerings."""
+
+    offerings: list[str]
+    rows: list[WhitespaceRow]
+    headroom: dict[str, Decimal]  # currency → Σ max(0, spend − ours), computed in SQL
+    counts: dict[str, int]  # state → cells
+
+    @property
+    def empty(self) -> bool:
+        return not self.rows
+
+
+def whitespace_grid(*, plan: AccountPlan) -> WhitespaceGrid:
+    """The cells of a plan laid out as a grid, and its headroom per currency: 2 queries."""
+    cells = list(WhitespaceCell.objects.filter(plan=plan).order_by("buying_centre", "offering", "id"))
+    offerings = sorted({c.offering for c in cells}, key=str.casefold)
+    by_centre: dict[str, dict[str, WhitespaceCell]] = {}
+    for cell in cells:
+        by_centre.setdefault(cell.buying_centre, {})[cell.offering] = cell
+    rows = [
+        WhitespaceRow(buying_centre=centre, slots=[(o, by_centre[centre].get(o)) for o in offerings])
+        for centre in sorted(by_centre, key=str.casefold)
+    ]
+    counts: dict[str, int] = {}
+    for cell in cells:
+        counts[cell.state] = counts.get(cell.state, 0) + 1
+    headroom = whitespace_headroom(plan_ids=[plan.pk]).get(plan.pk, {}) if cells else {}
+    return WhitespaceGrid(offerings=offerings, rows=rows, headroom=headroom, counts=counts)
+
+
+@dataclass
 class PlanSection:
     plan: AccountPlan | None
     objectives: list[PlanObjective]
@@ -169,6 +209,7 @@ class PlanSection:
     cadence: list[ReviewCadence]
     actions_truncated: bool
     current_fiscal_year: int
+    whitespace: WhitespaceGrid | None = None
 
 
 def _cadence(reviews: list[PlanReview], today: dt.date) -> list[ReviewCadence]:
@@ -195,7 +236,8 @@ def _cadence(reviews: list[PlanReview], today: dt.date) -> list[ReviewCadence]:
 
 def account_plan(*, account: Account, today: dt.date) -> PlanSection:
     """The account's current plan (this fiscal year's active one, else the latest) with objectives and
-    their progress, actions and reviews: 1 query without a plan, 4 with one."""
+    their progress, actions, reviews and whitespace: 1 query without a plan; with one, 5 (the reviews'
+    commitments included) plus 2 for the whitespace grid and its headroom (1 when it has no cells)."""
     fiscal_year = fiscal_year_of(today)
     plan = (
         AccountPlan.objects.filter(account=account)
@@ -234,6 +276,7 @@ def account_plan(*, account: Account, today: dt.date) -> PlanSection:
         cadence=_cadence(reviews, today),
         actions_truncated=len(actions) > MAX_ACTIONS,
         current_fiscal_year=fiscal_year,
+        whitespace=whitespace_grid(plan=plan),
     )
 
 
