@@ -68,11 +68,18 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
-def portfolio_matrix(*, user: Any, today: dt.date | None = None, config: matrix.MatrixConfig | None = None) -> PortfolioMatrix:
-    """Every visible group's attractiveness, strength and quadrant (6 queries), largest current sales first."""
+def portfolio_matrix(
+    *, user: Any, today: dt.date | None = None, config: matrix.MatrixConfig | None = None, group_id: int | None = None
+) -> PortfolioMatrix:
+    """Every visible group's attractiveness, strength and quadrant (6 queries), largest current sales first.
+
+    ``group_id``: only that group (no row when its root is not visible to ``user``).
+    """
     today = today or timezone.localdate()
     config = config or matrix.MatrixConfig.from_settings()
     visible_roots = Account.objects.visible_to(user).filter(Q(group_root__isnull=True) | Q(group_root_id=F("pk")))
+    if group_id is not None:
+        visible_roots = visible_roots.filter(pk=group_id)
     roots = list(visible_roots.values_list("id", "name", "owner__username", "tier", "relationship_stage").order_by("name", "id"))
     root_ids = visible_roots.values("pk")  # a subquery in each read below
 

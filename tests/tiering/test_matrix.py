@@ -107,9 +107,7 @@ def snapshot(run, account, scores: dict[str, float | None], as_of=None):
 
 def nps(account, *scores):
     now = timezone.now() - dt.timedelta(days=10)
-    SurveyResponse.objects.bulk_create(
-        SurveyResponse(account=account, kind="nps", score=s, responded_at=now) for s in scores
-    )
+    SurveyResponse.objects.bulk_create(SurveyResponse(account=account, kind="nps", score=s, responded_at=now) for s in scores)
 
 
 def invoice(account, amount, currency="CNY", days_ago=30):
@@ -117,8 +115,7 @@ def invoice(account, amount, currency="CNY", days_ago=30):
                    "currency": currency}])  # fmt: skip
 
 
-@pytest.fixture
-def portfolio(scoring_model, account_manager, other_manager):
+def build_portfolio(scoring_model, account_manager, other_manager):
     """Four groups of the manager, one per quadrant, one without enough data, and another manager's group."""
     run = _run(scoring_model)
     make = AccountFactory
@@ -146,6 +143,11 @@ def portfolio(scoring_model, account_manager, other_manager):
     nps(other, 10)
     snapshot(run, other, {"F1": 90})
     return {"star": star, "hopeful": hopeful, "steady": steady, "small": small, "unknown": unknown, "other": other}
+
+
+@pytest.fixture
+def portfolio(scoring_model, account_manager, other_manager):
+    return build_portfolio(scoring_model, account_manager, other_manager)
 
 
 def by_name(result):
