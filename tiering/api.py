@@ -485,6 +485,7 @@ INSUFFICIENT = "insufficient"
 
 
 class MatrixRowSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="account_id", help_text="The group's root account (the key of portfolio-matrix/{id}/).")
     account = serializers.IntegerField(source="account_id", help_text="The group's root account.")
     name = serializers.CharField()
     owner = serializers.CharField(help_text="The root account's owner (username).")
