@@ -563,7 +563,10 @@ class PortfolioMatrixViewSet(ApiViewMixin, viewsets.ViewSet):
             }
         )
 
-    @extend_schema(responses={200: MatrixRowSerializer})
+    @extend_schema(
+        parameters=[OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The group's root account.")],
+        responses={200: MatrixRowSerializer},
+    )
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
         """One group's position: ``pk`` is the group's root account (404 when it is not visible or not a root)."""
         try:
