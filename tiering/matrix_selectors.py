@@ -22,6 +22,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Account, ExchangeRate, Invoice
+from kam.roles import sees_all_accounts
 from service_plans.models import SurveyResponse
 from tiering import matrix
 from tiering.choices import RunStatus
@@ -82,33 +83,40 @@ def portfolio_matrix(
         visible_roots = visible_roots.filter(pk=group_id)
     roots = list(visible_roots.values_list("id", "name", "owner__username", "tier", "relationship_stage").order_by("name", "id"))
     root_ids = visible_roots.values("pk")  # a subquery in each read below
+    # The groups' members: every account when the user sees every group (no subquery to join).
+    everything = sees_all_accounts(user) and group_id is None
+    members = Q() if everything else Q(pk__in=root_ids) | Q(group_root_id__in=root_ids)
+    member_rows = Q() if everything else Q(account_id__in=root_ids) | Q(account__group_root_id__in=root_ids)
 
     # The latest value snapshot of each group from a finished run (the order of tier_explanation_of).
     snapshots = {
         s.account_id: s
-        for s in ScoreSnapshot.objects.filter(account_id__in=root_ids, run__status=RunStatus.DONE)
+        for s in ScoreSnapshot.objects.filter(Q() if everything else Q(account_id__in=root_ids), run__status=RunStatus.DONE)
         .order_by("account_id", "-period_start", "-as_of", "-run__finished_at", "-id")
         .distinct("account_id")
         .only("account_id", "as_of", "factors")
     }
     group = Coalesce("group_root_id", "id")
     wallet_rows = (
-        Account.objects.filter(Q(pk__in=root_ids) | Q(group_root_id__in=root_ids), wallet_estimate_amount__isnull=False)
+        Account.objects.filter(members, wallet_estimate_amount__isnull=False)
         .values("currency", grp=group)
         .annotate(total=Sum("wallet_estimate_amount"))
         .order_by()
     )
     since = today - dt.timedelta(days=365)
+    # The same twelve months as aware bounds (local days), so the (kind, responded_at) index serves them.
+    start_at = timezone.make_aware(dt.datetime.combine(since + dt.timedelta(days=1), dt.time.min))
+    end_at = timezone.make_aware(dt.datetime.combine(today + dt.timedelta(days=1), dt.time.min))
     revenue_rows = (
         Invoice.objects.filter(issued_on__gt=since, issued_on__lte=today)
-        .filter(Q(account_id__in=root_ids) | Q(account__group_root_id__in=root_ids))
+        .filter(member_rows)
         .values("currency", grp=Coalesce("account__group_root_id", "account_id"))
         .annotate(total=Sum("amount"))
         .order_by()
     )
     nps_rows = (
-        SurveyResponse.objects.filter(kind="nps", responded_at__date__gt=since, responded_at__date__lte=today)
-        .filter(Q(account_id__in=root_ids) | Q(account__group_root_id__in=root_ids))
+        SurveyResponse.objects.filter(kind="nps", responded_at__gte=start_at, responded_at__lt=end_at)
+        .filter(member_rows)
         .values(grp=Coalesce("account__group_root_id", "account_id"))
         .annotate(
             n=Count("id"),
