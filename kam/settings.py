@@ -434,6 +434,15 @@ KAM_KPI_WORKERS = env_int("KAM_KPI_WORKERS", 2, minimum=1, maximum=16)
 # Imports: files above this many rows run as a background job from the UI; uploads are capped.
 KAM_IMPORT_INLINE_MAX_ROWS = env_int("KAM_IMPORT_INLINE_MAX_ROWS", 2_000, minimum=0)
 KAM_IMPORT_MAX_UPLOAD_MB = env_int("KAM_IMPORT_MAX_UPLOAD_MB", 50, minimum=1)
+# KAM portfolio matrix (DOMAIN.md §1.2, tiering/matrix.py): the cuts of both axes (0–100), the value-score
+# factor codes that make up attractiveness, and quadrant labels ("" keeps the translated default).
+KAM_MATRIX_CUT_ATTRACTIVENESS = env_int("KAM_MATRIX_CUT_ATTRACTIVENESS", 50, minimum=0, maximum=100)
+KAM_MATRIX_CUT_STRENGTH = env_int("KAM_MATRIX_CUT_STRENGTH", 50, minimum=0, maximum=100)
+KAM_MATRIX_ATTRACTIVENESS_FACTORS = env_list("KAM_MATRIX_ATTRACTIVENESS_FACTORS", ["F1", "F2", "F3", "F4", "F7", "F8"])
+KAM_MATRIX_LABELS = {
+    code: env_str(f"KAM_MATRIX_LABEL_{code.upper()}")
+    for code in ("invest_for_growth", "invest_selectively", "maintain", "manage_for_cash")
+}
 
 # --- Logging --------------------------------------------------------------------------------------
 LOGGING = {

@@ -11,6 +11,9 @@ overrides, and the account verbs ``tier-override``, ``health-override`` and ``wh
 - The account verbs live here, on their own viewset under ``accounts/{id}/``, so that the accounts
   app's ``AccountViewSet`` stays the accounts app's. Overrides need the approval permission (as on
   the account page): administrators and executives.
+- ``portfolio-matrix/`` (read-only, computed on request by ``tiering.matrix_selectors``): the KAM
+  portfolio matrix of the visible groups, filterable by ``quadrant``; ``portfolio-matrix/{id}/``
+  one group by its root account's id.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from django.db import models, transaction
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -50,6 +53,8 @@ from tiering.filters import (
     TierAssignmentFilterSet,
     TierOverrideFilterSet,
 )
+from tiering.matrix import QUADRANTS
+from tiering.matrix_selectors import MatrixRow, portfolio_matrix
 from tiering.models import (
     BANDS,
     HealthOverride,
@@ -474,6 +479,106 @@ class AccountTieringViewSet(ApiViewMixin, viewsets.GenericViewSet):
         return Response(ExplanationSerializer(data).data)
 
 
+# --- The KAM portfolio matrix (DOMAIN.md §1.2) ----------------------------------------------------
+
+INSUFFICIENT = "insufficient"
+
+
+class MatrixRowSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="account_id", help_text="The group's root account (the key of portfolio-matrix/{id}/).")
+    account = serializers.IntegerField(source="account_id", help_text="The group's root account.")
+    name = serializers.CharField()
+    owner = serializers.CharField(help_text="The root account's owner (username).")
+    tier = serializers.CharField(allow_blank=True)
+    attractiveness = serializers.FloatField(allow_null=True, help_text="0–100; null without a value score.")
+    strength = serializers.FloatField(allow_null=True, help_text="0–100; null with fewer than two strength inputs.")
+    quadrant = serializers.CharField(allow_null=True, help_text=f"One of {', '.join(QUADRANTS)}; null: insufficient data.")
+    quadrant_label = serializers.CharField(help_text="The quadrant's label, in the request's language.")
+    relationship_stage = serializers.IntegerField(allow_null=True)
+    share_of_wallet = serializers.FloatField(
+        allow_null=True, help_text="Percent: T12M revenue ÷ (3-year wallet ÷ 3), capped at 100."
+    )
+    nps = serializers.FloatField(allow_null=True, help_text="The group's NPS over the last twelve months, −100…100.")
+    nps_responses = serializers.IntegerField()
+    current_sales = serializers.DecimalField(
+        max_digits=18, decimal_places=2, coerce_to_string=False, allow_null=True,
+        help_text="T12M revenue in the base currency; null when an exchange rate is missing.",
+    )  # fmt: skip
+    wallet_3y = serializers.DecimalField(
+        max_digits=18, decimal_places=2, coerce_to_string=False, allow_null=True,
+        help_text="The three-year wallet estimate of the group's accounts, base currency.",
+    )  # fmt: skip
+    snapshot_as_of = serializers.DateField(allow_null=True, help_text="The value snapshot attractiveness comes from.")
+
+
+MATRIX_RESPONSE = inline_serializer(
+    "PortfolioMatrix",
+    {
+        "as_of": serializers.DateField(),
+        "base_currency": serializers.CharField(),
+        "cut_attractiveness": serializers.FloatField(),
+        "cut_strength": serializers.FloatField(),
+        "counts": serializers.DictField(child=serializers.IntegerField(), help_text="Groups per quadrant and insufficient."),
+        "missing_rates": serializers.ListField(child=serializers.CharField()),
+        "results": MatrixRowSerializer(many=True),
+    },
+)
+
+
+class PortfolioMatrixViewSet(ApiViewMixin, viewsets.ViewSet):
+    """The KAM portfolio matrix of the visible groups, computed on request (read-only)."""
+
+    model = ScoreSnapshot  # reading it needs the tiering read permission, as the snapshots do
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "quadrant", OpenApiTypes.STR, enum=[*QUADRANTS, INSUFFICIENT], description="Only the groups of this quadrant."
+            )
+        ],
+        responses={200: MATRIX_RESPONSE},
+    )
+    def list(self, request: Request) -> Response:
+        """Every visible group's attractiveness, strength and quadrant, largest current sales first."""
+        wanted = request.query_params.get("quadrant")
+        if wanted is not None and wanted not in (*QUADRANTS, INSUFFICIENT):
+            raise ValidationError(
+                {"quadrant": _("Unknown quadrant %(value)s: use one of %(codes)s.") % {
+                    "value": wanted, "codes": ", ".join([*QUADRANTS, INSUFFICIENT])}}
+            )  # fmt: skip
+        result = portfolio_matrix(user=request.user)
+        rows: list[MatrixRow] = result.rows
+        if wanted is not None:
+            rows = [row for row in rows if (row.quadrant or INSUFFICIENT) == wanted]
+        counts = {code or INSUFFICIENT: n for code, n in result.counts().items()}
+        return Response(
+            {
+                "as_of": result.as_of,
+                "base_currency": result.base_currency,
+                "cut_attractiveness": result.config.cut_attractiveness,
+                "cut_strength": result.config.cut_strength,
+                "counts": counts,
+                "missing_rates": result.missing_rates,
+                "results": MatrixRowSerializer(rows, many=True).data,
+            }
+        )
+
+    @extend_schema(
+        parameters=[OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The group's root account.")],
+        responses={200: MatrixRowSerializer},
+    )
+    def retrieve(self, request: Request, pk: str | None = None) -> Response:
+        """One group's position: ``pk`` is the group's root account (404 when it is not visible or not a root)."""
+        try:
+            group_id = int(pk or "")
+        except ValueError:
+            raise exceptions.NotFound() from None
+        rows = portfolio_matrix(user=request.user, group_id=group_id).rows
+        if not rows:
+            raise exceptions.NotFound()
+        return Response(MatrixRowSerializer(rows[0]).data)
+
+
 ROUTES = [
     ("scoring-models", ScoringModelViewSet, "scoring-model"),
     ("tier-snapshots", ScoreSnapshotViewSet, "tier-snapshot"),
@@ -482,4 +587,5 @@ ROUTES = [
     ("tier-overrides", TierOverrideViewSet, "tier-override"),
     ("health-overrides", HealthOverrideViewSet, "health-override"),
     ("accounts", AccountTieringViewSet, "account-tiering"),
+    ("portfolio-matrix", PortfolioMatrixViewSet, "portfolio-matrix"),
 ]

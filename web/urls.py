@@ -7,6 +7,7 @@ from web.views import (
     dashboard,
     edit,
     exports,
+    matrix,
     needs,
     notifications,
     overrides,
@@ -77,6 +78,7 @@ urlpatterns = [
     path("alert-tasks/<int:pk>/complete/", alerts.alert_task_complete, name="alert_task_complete"),
     # The executive dashboard
     path("dashboard/", dashboard.executive_dashboard, name="dashboard"),
+    path("dashboard/matrix/", matrix.portfolio_matrix_page, name="portfolio_matrix"),
     path("dashboard/renewals/", dashboard.dashboard_renewals, name="dashboard_renewals"),
     path("dashboard/recompute/", dashboard.kpi_recompute, name="kpi_recompute"),
     path("dashboard/jobs/<int:pk>/", dashboard.kpi_job, name="kpi_job"),

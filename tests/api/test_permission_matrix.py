@@ -282,6 +282,9 @@ MATRIX: dict[tuple[str, str], dict] = {
     ("account-tiering-health-override", "POST"): approvers(201),
     ("account-tiering-health-override", "DELETE"): approvers(200),
     ("account-tiering-why", "GET"): read_scoped(),
+    # the KAM portfolio matrix: one row per visible group, by its root account's id
+    ("portfolio-matrix-list", "GET"): LIST,
+    ("portfolio-matrix-detail", "GET"): read_scoped(),
     # reports: a manager sees the KPIs of their own book (owner:<username>); targets are the executives'
     ("kpi-list", "GET"): LIST,
     ("kpi-detail", "GET"): read_scoped(),
@@ -625,6 +628,7 @@ RESOURCES.update(
     {
         "alert": Resource(make=lambda account, w: _alert(account)),
         "alert-calibration": Resource(make=lambda account, w: _alert(account)),
+        "portfolio-matrix": Resource(make=lambda account, w: account),
         "alert-task": Resource(
             make=lambda account, w: AlertTask.objects.create(
                 alert=_alert(account), title="Call the CFO", owner_role="account_manager", due_on=dt.date(2025, 6, 9)
