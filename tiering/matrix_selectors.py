@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -25,8 +25,7 @@ from accounts.models import Account, ExchangeRate, Invoice
 from kam.roles import sees_all_accounts
 from service_plans.models import SurveyResponse
 from tiering import matrix
-from tiering.choices import RunStatus
-from tiering.models import ScoreSnapshot
+from tiering.models import ScoreSnapshot, ScoringRun
 
 PROMOTER_MIN, DETRACTOR_MAX = 9, 6
 
@@ -88,13 +87,15 @@ def portfolio_matrix(
     members = Q() if everything else Q(pk__in=root_ids) | Q(group_root_id__in=root_ids)
     member_rows = Q() if everything else Q(account_id__in=root_ids) | Q(account__group_root_id__in=root_ids)
 
-    # The latest value snapshot of each group from a finished run (the order of tier_explanation_of).
+    # Each group's value snapshot of the latest finished tier run (the run "why this tier" reads), by
+    # the (run, account) index: a portfolio's history of snapshots is never scanned, and a group the
+    # run did not score (churned since) has none.
+    latest_run = ScoringRun.objects.done().with_tiers().order_by("-period_start", "-as_of", "-finished_at", "-id")
     snapshots = {
         s.account_id: s
-        for s in ScoreSnapshot.objects.filter(Q() if everything else Q(account_id__in=root_ids), run__status=RunStatus.DONE)
-        .order_by("account_id", "-period_start", "-as_of", "-run__finished_at", "-id")
-        .distinct("account_id")
-        .only("account_id", "as_of", "factors")
+        for s in ScoreSnapshot.objects.filter(
+            Q() if everything else Q(account_id__in=root_ids), run_id=Subquery(latest_run.values("pk")[:1])
+        ).only("account_id", "as_of", "factors")
     }
     group = Coalesce("group_root_id", "id")
     wallet_rows = (
