@@ -507,6 +507,9 @@ def _close_assignments(to_close: dict[int, dt.date]) -> None:
     if not to_close:
         return
     with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":  # the embedded SQLite has no arrays
+            cursor.executemany(f"UPDATE {ASSIGNMENT} SET valid_to = %s WHERE id = %s", [(d, pk) for pk, d in to_close.items()])
+            return
         cursor.execute(
             f"UPDATE {ASSIGNMENT} SET valid_to = v.valid_to FROM unnest(%s::bigint[], %s::date[]) AS v(id, valid_to) "
             f"WHERE {ASSIGNMENT}.id = v.id",
@@ -556,18 +559,24 @@ def denormalise_accounts(
         WHERE (a.tier <> COALESCE(t.tier, '') OR a.abc_class <> {abc} OR a.value_score IS DISTINCT FROM {score}
                OR a.health_band <> {band} OR a.health_score IS DISTINCT FROM {health}){where}
     """
-    # One statement: the source reads the rows before the update, so RETURNING gives old and new.
+    update = f"""
+        UPDATE {ACCOUNT} SET tier = v.tier, abc_class = v.abc_class, value_score = v.value_score,
+               health_band = v.health_band, health_score = v.health_score
+        FROM ({source}) v WHERE v.id = {ACCOUNT}.id"""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE {ACCOUNT} SET tier = v.tier, abc_class = v.abc_class, value_score = v.value_score,
-                   health_band = v.health_band, health_score = v.health_score
-            FROM ({source}) v WHERE v.id = {ACCOUNT}.id
-            RETURNING v.id, v.old_tier, v.old_band, v.tier, v.health_band, v.health_score, v.delta, v.grp
-            """,
-            params,
-        )
-        changed = cursor.fetchall()
+        if connection.vendor == "postgresql":
+            # One statement: the source reads the rows before the update, so RETURNING gives old and new.
+            cursor.execute(
+                f"{update} RETURNING v.id, v.old_tier, v.old_band, v.tier, v.health_band, v.health_score, v.delta, v.grp",
+                params,
+            )
+            changed = cursor.fetchall()
+        else:
+            # SQLite's RETURNING cannot name the FROM clause's columns: read the changes, then write
+            # them (one writer at a time, in the run's transaction).
+            cursor.execute(source, params)
+            changed = [(r[0], r[1], r[2], r[3], r[6], r[7], r[8], r[9]) for r in cursor.fetchall()]
+            cursor.execute(update, params)
     return account_events(changed, changes=changes, as_of=as_of)
 
 
