@@ -147,6 +147,7 @@ class AlertCalibrationViewSet(ApiViewMixin, viewsets.ViewSet):
 
     model = Alert  # the role must read alerts; SeesAllAccounts keeps account managers out (403)
     permission_classes = [*api_settings.DEFAULT_PERMISSION_CLASSES, SeesAllAccounts]
+    list_is_object = True  # one object: the window and its rows (kam.api.schema.AutoSchema)
 
     @extend_schema(
         parameters=[

@@ -529,6 +529,7 @@ class PortfolioMatrixViewSet(ApiViewMixin, viewsets.ViewSet):
     """The KAM portfolio matrix of the visible groups, computed on request (read-only)."""
 
     model = ScoreSnapshot  # reading it needs the tiering read permission, as the snapshots do
+    list_is_object = True  # one object: the cuts, the counts and the rows (kam.api.schema.AutoSchema)
 
     @extend_schema(
         parameters=[

@@ -27,6 +27,18 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 
 
 class AutoSchema(openapi.AutoSchema):
+    def _object_list(self) -> bool:
+        # A viewset whose ``list`` answers one object (a summary holding its rows, as
+        # portfolio-matrix/ does) says so with ``list_is_object``; drf-spectacular would describe an array.
+        return bool(getattr(self.view, "list_is_object", False)) and getattr(self.view, "action", None) == "list"
+
+    def _is_list_view(self, serializer: Any = None) -> bool:
+        return False if self._object_list() else super()._is_list_view(serializer)
+
+    def get_operation_id(self) -> str:
+        operation_id = super().get_operation_id()
+        return operation_id.removesuffix("_retrieve") + "_list" if self._object_list() else operation_id
+
     def get_override_parameters(self) -> list[Any]:
         parameters = list(super().get_override_parameters())
         method = self.method.upper()
