@@ -7,9 +7,6 @@ published value must agree (SQLite sums in floating point, hence the relative to
 
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -19,8 +16,8 @@ from accounts.demo import seed_demo
 from accounts.models import Account
 from reports.models import KpiValue
 from reports.services import kpis_recompute
+from tests.embedded import sqlite_manage
 
-ROOT = Path(__file__).resolve().parents[2]
 TODAY = "2026-06-30"
 pytestmark = pytest.mark.slow
 
@@ -45,14 +42,7 @@ def _snapshot() -> dict[str, list]:
 
 
 def _sqlite_snapshot(tmp_path: Path) -> dict[str, list]:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL"}}
-    env.update({"KAM_ENV": "development", "KAM_VAR_DIR": str(tmp_path)})
-
-    def manage(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, timeout=600, capture_output=True, text=True
-        )
-        return done.stdout
+    manage = sqlite_manage(tmp_path)
 
     manage("migrate", "--noinput", "-v0")
     manage("seed_demo", "--accounts", "80", "--today", TODAY, "--no-progress")

@@ -9,9 +9,6 @@ account with the same tier, ABC class, value score and health band on both.
 
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -20,10 +17,10 @@ from django.db.models import Q
 
 from accounts.demo import seed_demo
 from accounts.models import Account
+from tests.embedded import sqlite_manage
 from tiering.models import TierAssignment
 from tiering.recompute import scores_recompute
 
-ROOT = Path(__file__).resolve().parents[2]
 FIRST, SECOND = "2026-06-30", "2026-10-05"
 pytestmark = pytest.mark.slow
 
@@ -49,14 +46,7 @@ print(json.dumps({
 
 
 def _on_sqlite(tmp_path: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL"}}
-    env.update({"KAM_ENV": "development", "KAM_VAR_DIR": str(tmp_path)})
-
-    def manage(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, timeout=600, capture_output=True, text=True
-        )
-        return done.stdout
+    manage = sqlite_manage(tmp_path)
 
     manage("migrate", "--noinput", "-v0")
     manage("seed_demo", "--accounts", "60", "--today", FIRST, "--no-progress")
