@@ -328,7 +328,8 @@ def team_relationship_create(*, contact: Contact, user: Any, actor: Any = None, 
     if not _check_relationship_actor(actor, contact, user.pk):
         raise ValidationError({"user": [_("Only the account's owner can record a colleague's relationship.")]})
     if TeamRelationship.objects.filter(contact=contact, user=user).exists():
-        raise ValidationError({"user": [_("This colleague's relationship with the contact is already recorded.")]})
+        message = _("This colleague's relationship with the contact is already recorded.")
+        raise ValidationError({"user": [ValidationError(message, code="unique")]})
     relationship = TeamRelationship(contact=contact, user=user, **fields)
     relationship.full_clean()
     relationship.save()

@@ -95,9 +95,13 @@ class WhitespaceCell(models.Model):
             .exclude(pk=self.pk)
             .exists()
         ):
-            # A 400 on the field, not the generic unique message: the user changes the offering (or
-            # edits the existing cell instead).
-            errors["offering"] = [_("This plan already has a cell for this buying centre and offering; edit that one.")]
+            # On the field, not the generic unique message: the user changes the offering (or edits the
+            # existing cell instead). The "unique" code makes it a 409 in the API, as every duplicate is.
+            errors["offering"] = [
+                ValidationError(
+                    _("This plan already has a cell for this buying centre and offering; edit that one."), code="unique"
+                )
+            ]
         if errors:
             raise ValidationError(errors)
 

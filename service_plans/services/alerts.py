@@ -236,7 +236,8 @@ def alert_create_manual(
     if errors:
         raise ValidationError(errors)
     if Alert.objects.open().filter(account=account, rule=rule, reason=reason).exists():
-        raise ValidationError({"reason": [_("An open alert with this rule and reason already exists for the account.")]})
+        message = _("An open alert with this rule and reason already exists for the account.")
+        raise ValidationError({"reason": [ValidationError(message, code="unique")]})
     today = timezone.localdate()
     now = timezone.now()
     alert = Alert(

@@ -144,10 +144,10 @@ def test_bad_input_is_a_400_naming_the_field(manager_api, account_manager, other
         response = manager_api.post(URL, payload, format="json")
         assert (response.status_code, list(response.json())) == (400, [field]), payload
     assert not TeamRelationship.objects.exists()
-    # the pair is unique: a second row for the same contact and colleague is a 400 on ``user``
+    # the pair is unique: a second row for the same contact and colleague is a conflict (409) on ``user``
     assert manager_api.post(URL, {"contact": contact.pk, "level_current": 1}, format="json").status_code == 201
     response = manager_api.post(URL, {"contact": contact.pk, "level_current": 2}, format="json")
-    assert (response.status_code, list(response.json())) == (400, ["user"])
+    assert (response.status_code, list(response.json())) == (409, ["user"])
     assert TeamRelationship.objects.count() == 1
     detail = f"{URL}{TeamRelationship.objects.get().pk}/"
     response = manager_api.patch(detail, {"level_target": 9}, format="json")

@@ -62,14 +62,21 @@ def test_bad_input_is_a_400_naming_the_field(manager_api, account_manager, chang
     assert not WhitespaceCell.objects.exists()
 
 
-def test_a_duplicate_is_a_400_on_the_offering(manager_api, account_manager):
+def test_a_duplicate_is_a_409_on_the_offering(manager_api, account_manager):
+    # API.md: 409 for conflicts with existing data, named on the field the user changes.
     plan = _plan(account_manager)
     whitespace.whitespace_cell_create(plan=plan, buying_centre="HQ", offering="Parts")
     response = manager_api.post(URL, {"plan": plan.pk, "buying_centre": "HQ", "offering": "Parts"}, format="json")
-    assert (response.status_code, list(response.json())) == (400, ["offering"])
+    assert (response.status_code, list(response.json())) == (409, ["offering"])
     other = whitespace.whitespace_cell_create(plan=plan, buying_centre="HQ", offering="Service")
     response = manager_api.patch(f"{URL}{other.pk}/", {"offering": "Parts"}, format="json")
-    assert (response.status_code, list(response.json())) == (400, ["offering"])
+    assert (response.status_code, list(response.json())) == (409, ["offering"])
+    assert WhitespaceCell.objects.get(pk=other.pk).offering == "Service"
+    # a duplicate together with another bad field is a 400 naming both: the request itself is wrong
+    response = manager_api.post(
+        URL, {"plan": plan.pk, "buying_centre": "HQ", "offering": "Parts", "currency": "XXX"}, format="json"
+    )
+    assert (response.status_code, sorted(response.json())) == (400, ["currency", "offering"])
 
 
 def test_visibility_and_roles(manager_api, other_api, executive_api, admin_api, account_manager, other_manager):
