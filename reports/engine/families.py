@@ -15,6 +15,10 @@ from reports import formulas as f
 from reports.engine.sql import SqlContext
 from reports.engine.tiers import KEY_TIERS, TIERS, key_tiers_sql, tier_valid_on
 from reports.periods import Period
+from service_plans.models import POSITIVE_RULES
+
+# Constant codes (never user input), inlined so the statement reads the same on both databases.
+POSITIVE_RULES_SQL = ", ".join(f"'{code}'" for code in POSITIVE_RULES)
 
 Measures = dict[tuple[str, str], dict[str, Any]]
 Lookup = Callable[[str], dict[str, Any]]
@@ -54,7 +58,7 @@ def measure_retention(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
     # uplift never shows as expansion (§4.2 "exclude_escalators"). An auto-renewing contract with no
     # notice and no renewal recorded keeps running past its end date (§4.4 "Auto-renew"), as the
     # renewal rates count it. ARR at risk: the end ARR of the groups with an open high or critical
-    # alert at the period's end.
+    # alert at the period's end; the positive signals (E1 expansion) are no risk, whatever their priority.
     params: dict[str, Any] = {}
     t = ctx.t
     group_join, group = ctx.group_of("c.account_id")
@@ -95,7 +99,8 @@ def measure_retention(ctx: SqlContext, periods: Sequence[Period]) -> Measures:
         FROM {t["alert"]} al
         JOIN periods p ON al.opened_at < p.ts_until AND (al.closed_at IS NULL OR al.closed_at >= p.ts_until)
         JOIN {t["account"]} ra ON ra.id = al.account_id
-        WHERE al.priority IN ('high', 'critical') AND al.opened_at < %(max_ts_until)s{ctx.in_groups("al.account_id")}
+        WHERE al.priority IN ('high', 'critical') AND al.rule NOT IN ({POSITIVE_RULES_SQL})
+            AND al.opened_at < %(max_ts_until)s{ctx.in_groups("al.account_id")}
     ),
     measured AS (
         -- C0, the cohort: groups with value at the period start; new logos and reactivations are

@@ -1,4 +1,5 @@
-"""Rules R1–R9 of DOMAIN.md §5.2: each one query over the whole portfolio, returning its hits.
+"""Rules R1–R10 and E1 of DOMAIN.md §5.2 (and the lifecycle rules L1, L2): each one query over the whole
+portfolio, returning its hits.
 
 A rule's SQL filters with the loosest threshold of any tier, and the exact per-tier threshold is
 applied to the (few) rows that come back, so per-tier settings never cost a query per tier.
@@ -48,6 +49,7 @@ from service_plans.models import (
     ServiceRequest,
     SurveyResponse,
     TeamRole,
+    WhitespaceCell,
 )
 
 # DOMAIN.md §5.2 and §8. Tier rows in RuleConfig override single keys (T1 thresholds are tighter).
@@ -77,12 +79,17 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     # §7.3: T1 needs an ACTIVE plan within 30 days of the fiscal year's start; scheduled plan reviews
     # (the standard's cadence) are overdue after a grace period.
     "L2": {"plan_within_days": 30, "plan_tiers": ["T1"], "review_grace_days": 14},
+    # §5.2 E1, the positive signal: a Green account with a gap that at least ``min_peers`` accounts of its
+    # industry own, or whose NPS mean (role-weighted, as R2 reads it) over ``nps_window_days`` is a
+    # promoter's (≥ ``nps_promoter_min``, §4.7: promoters score 9–10).
+    "E1": {"min_peers": 2, "nps_window_days": 365, "nps_promoter_min": 9.0},
 }
 # Shared by every rule unless a row overrides them.
 COMMON: dict[str, Any] = {"tiers": None, "cooldown_days": 14}
 # §5.2; the lifecycle rules (not in the table) take §5.3's Medium offset.
 DUE_BUSINESS_DAYS = {
     "R1": 5, "R2": 5, "R3": 3, "R4": 5, "R5": 5, "R6": 2, "R7": 10, "R8": 5, "R9": 10, "R10": 3, "L1": 10, "L2": 10,
+    "E1": 10,
 }  # fmt: skip
 # §5.3 due_offset_by_priority (§8 cta.due_offsets_bd): alerts raised by hand, which no table row covers.
 DUE_BUSINESS_DAYS_BY_PRIORITY = {"critical": 2, "high": 5, "medium": 10}
@@ -123,6 +130,15 @@ REASON_LABELS = {
     "qbr_follow_up": _("QBR follow-up missing: no recap sent or next QBR not scheduled"),
     "plan_missing": _("No active account plan for the fiscal year"),
     "plan_review_overdue": _("Account plan review overdue"),
+    "expansion": _("Healthy account with room to grow"),
+}
+
+# Parameters with a range (lowest, highest; None: open) and whole numbers only where said: the ones
+# a nonsensical value would silently turn into "every account" or "never".
+PARAM_BOUNDS: dict[tuple[str, str], tuple[float | None, float | None, bool]] = {
+    ("E1", "min_peers"): (1, None, True),
+    ("E1", "nps_window_days"): (1, 3650, True),
+    ("E1", "nps_promoter_min"): (0, 10, False),
 }
 
 BAND_RANK = {"red": 0, "yellow": 1, "green": 2}
@@ -145,7 +161,19 @@ def validate_params(rule: str, params: Any) -> list[str]:
                 errors.append(str(_("%(key)s must be empty (every tier) or a list of T1–T4.") % {"key": key}))
         elif isinstance(value, bool) or not isinstance(value, (int, float)):
             errors.append(str(_("%(key)s must be a number.") % {"key": key}))
+        elif (rule, key) in PARAM_BOUNDS:
+            low, high, whole = PARAM_BOUNDS[(rule, key)]
+            if whole and value != int(value):
+                errors.append(str(_("%(key)s must be a whole number.") % {"key": key}))
+            elif (low is not None and value < low) or (high is not None and value > high):
+                errors.append(_range_message(key, low, high))
     return errors
+
+
+def _range_message(key: str, low: float | None, high: float | None) -> str:
+    if high is None:
+        return str(_("%(key)s must be at least %(low)s.") % {"key": key, "low": low})
+    return str(_("%(key)s must be between %(low)s and %(high)s.") % {"key": key, "low": low, "high": high})
 
 
 @dataclass
@@ -1115,6 +1143,135 @@ def l2_plan_lifecycle(ctx: Context) -> list[Hit]:
     return hits
 
 
+# --- E1 expansion signal (DOMAIN.md §5.2, the positive signal; §7.2 whitespace) -----------------------
+
+
+# Two branches of one statement, both over Green active accounts: (1) each gap offering of an ACTIVE plan
+# (offerings matched case-insensitively, spaces trimmed) with the number of peers owning it: other active
+# accounts of the same industry, outside the account's own group, with an OWNED cell for it on an ACTIVE
+# plan; (2) each account's role-weighted NPS sums over its window (the weights R2 and the health score use).
+# "Other" is no industry: its accounts have no peers. Loosest thresholds in SQL, exact per tier in Python.
+EXPANSION_SQL = """
+SELECT a.id AS account_id, COALESCE(a.tier, '') AS tier, MIN(TRIM(c.offering)) AS offering,
+       COUNT(DISTINCT pa.id) AS peers, NULL AS nps_num, NULL AS nps_den
+FROM {account} a
+JOIN {plan} p ON p.account_id = a.id AND p.status = 'active'
+JOIN {cell} c ON c.plan_id = p.id AND c.state = 'gap'
+JOIN {cell} pc ON pc.state = 'owned' AND LOWER(TRIM(pc.offering)) = LOWER(TRIM(c.offering))
+JOIN {plan} pp ON pp.id = pc.plan_id AND pp.status = 'active'
+JOIN {account} pa ON pa.id = pp.account_id AND pa.industry = a.industry AND pa.status = 'active'
+     AND COALESCE(pa.group_root_id, pa.id) <> COALESCE(a.group_root_id, a.id)
+WHERE {green} AND a.industry <> 'other'
+GROUP BY a.id, a.tier, LOWER(TRIM(c.offering))
+HAVING COUNT(DISTINCT pa.id) >= %(min_peers)s
+UNION ALL
+SELECT a.id, COALESCE(a.tier, ''), NULL, NULL, SUM(s.score * {weight}), SUM({weight})
+FROM {account} a
+JOIN {survey} s ON s.account_id = a.id AND s.kind = 'nps' AND s.responded_at > {since} AND s.responded_at <= %(now)s
+WHERE {green}
+GROUP BY a.id, a.tier
+HAVING SUM(s.score * {weight}) >= %(promoter_min)s * SUM({weight})
+ORDER BY 1, 3
+"""
+
+
+def e1_expansion(ctx: Context) -> list[Hit]:
+    """§5.2 E1: a Green account with a whitespace gap its industry peers have adopted, or an NPS promoter.
+
+    One query (``EXPANSION_SQL``). One alert per account (reason ``expansion``): its evidence names the
+    offerings with their peer counts and the NPS mean, whichever hold; it clears when neither does.
+    The signal has no severity in §5.2: it takes the lowest priority there is (Medium) and is no risk
+    (``service_plans.models.POSITIVE_RULES``: left out of ARR at risk).
+    """
+    from django.db import connection
+
+    s = ctx.settings["E1"]
+    quote = connection.ops.quote_name
+    scope = s.base.get("tiers")
+    params: dict[str, Any] = {
+        "now": connection.ops.adapt_datetimefield_value(ctx.now),
+        "min_peers": int(s.loosest("min_peers", min)),
+        "promoter_min": float(s.loosest("nps_promoter_min", min)),
+    }
+
+    def since(tier: str) -> Any:
+        days = int(s.params(tier)["nps_window_days"])
+        return connection.ops.adapt_datetimefield_value(ctx.now - dt.timedelta(days=days))
+
+    params["since_default"] = since("")
+    whens = []
+    for i, tier in enumerate(s.tiers):
+        params[f"tier_{i}"], params[f"since_{i}"] = tier, since(tier)
+        whens.append(f"WHEN a.tier = %(tier_{i})s THEN %(since_{i})s")
+    weights = []
+    for i, (role, w) in enumerate(NPS_ROLE_WEIGHTS.items()):
+        params[f"role_{i}"] = role
+        weights.append(f"WHEN %(role_{i})s THEN {int(w)}")
+    green = "a.status = 'active' AND a.health_band = 'green'"
+    if scope is not None:
+        params.update({f"scope_{i}": tier for i, tier in enumerate(scope)})
+        green += " AND a.tier IN ({})".format(", ".join(f"%(scope_{i})s" for i in range(len(scope)))) if scope else " AND 1 = 0"
+    sql = EXPANSION_SQL.format(
+        account=quote(Account._meta.db_table),
+        plan=quote(AccountPlan._meta.db_table),
+        cell=quote(WhitespaceCell._meta.db_table),
+        survey=quote(SurveyResponse._meta.db_table),
+        green=green,
+        weight=f"(CASE s.respondent_role {' '.join(weights)} ELSE {int(NPS_DEFAULT_WEIGHT)} END)",
+        since=f"CASE {' '.join(whens)} ELSE %(since_default)s END" if whens else "%(since_default)s",
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    evidence: dict[int, dict[str, Any]] = {}
+    for account_id, tier, offering, peers, nps_num, nps_den in rows:
+        tier = _tier(tier)
+        if not s.applies_to(tier):
+            continue
+        p = s.params(tier)
+        if offering is not None:
+            if peers < int(p["min_peers"]):
+                continue
+            entry = evidence.setdefault(account_id, {"health_band": "green"})
+            entry.setdefault("offerings", []).append({"offering": offering, "peers": int(peers)})
+        else:
+            mean = float(nps_num) / float(nps_den)
+            if mean < float(p["nps_promoter_min"]) - 1e-9:
+                continue
+            evidence.setdefault(account_id, {"health_band": "green"})["nps_mean"] = _num(mean)
+    return [Hit(account_id, "expansion", AlertPriority.MEDIUM, e) for account_id, e in evidence.items()]
+
+
+# Reasons whose text reads the alert's evidence (``reason_text``); the others are a fixed label.
+DETAILED_REASONS = frozenset({"expansion"})
+
+
+def reason_text(reason: str, evidence: dict[str, Any] | None) -> str:
+    """The reason in words, translated, with what the evidence says where the reason needs it (E1 names
+    the offerings its peers use and the NPS mean); a reason typed by hand (manual alerts) as typed."""
+    from django.utils.formats import number_format
+    from django.utils.translation import gettext, ngettext, pgettext
+
+    label = str(REASON_LABELS.get(reason, reason))
+    if reason not in DETAILED_REASONS or not isinstance(evidence, dict):
+        return label
+    parts = []
+    offerings = [o for o in evidence.get("offerings") or [] if isinstance(o, dict)]
+    if offerings:
+        named = [
+            ngettext("%(offering)s (%(peers)d peer)", "%(offering)s (%(peers)d peers)", int(o.get("peers") or 0))
+            % {"offering": o.get("offering", ""), "peers": int(o.get("peers") or 0)}
+            for o in offerings
+        ]
+        parts.append(
+            gettext("peers in its industry use %(offerings)s") % {"offerings": pgettext("list separator", ", ").join(named)}
+        )
+    if evidence.get("nps_mean") is not None:
+        mean = number_format(evidence["nps_mean"], 1)
+        parts.append(gettext("account NPS mean %(mean)s (promoter)") % {"mean": mean})
+    return gettext("%(label)s: %(details)s") % {"label": label, "details": "; ".join(parts)} if parts else label
+
+
 RULES: dict[str, Callable[[Context], list[Hit]]] = {
     Rule.R1: r1_purchase_drop,
     Rule.R2: r2_satisfaction,
@@ -1128,4 +1285,5 @@ RULES: dict[str, Callable[[Context], list[Hit]]] = {
     Rule.R10: r10_credit_downgrade,
     Rule.L1: l1_qbr_follow_up,
     Rule.L2: l2_plan_lifecycle,
+    Rule.E1: e1_expansion,
 }

@@ -18,6 +18,7 @@ from kam.api.serializers import ApiModelSerializer
 from kam.api.viewsets import ServiceViewSet
 from service_plans import notifications
 from service_plans.alerts.engine import alert_label
+from service_plans.alerts.rules import DETAILED_REASONS
 from service_plans.api.common import EmptySerializer, InputSerializer, VerbMixin, active_users
 from service_plans.filters import AlertFilterSet, AlertTaskFilterSet, NotificationFilterSet
 from service_plans.models import CLOSED_STATUSES, Alert, AlertOutcome, AlertStatus, AlertTask, Notification
@@ -52,6 +53,8 @@ class AlertSerializer(ApiModelSerializer):
         read_only_fields = fields
 
     def get_detail(self, alert: Alert) -> str:
+        if alert.reason in DETAILED_REASONS:  # E1 names its offerings and NPS mean (from the evidence)
+            return f"{alert.get_rule_display()}: {alert.reason_display}"
         return alert_label(alert.rule, alert.reason)
 
 

@@ -6,6 +6,7 @@ The models live in submodules by theme; everything is importable from ``service_
 from service_plans.models.alerts import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
+    POSITIVE_RULES,
     PRIORITY_RANK,
     Alert,
     AlertEvent,
@@ -67,7 +68,7 @@ from service_plans.models.standards import (
 from service_plans.models.whitespace import WhitespaceCell, WhitespaceState
 
 __all__ = [
-    "CLOSED_STATUSES", "OPEN_STATUSES", "PRIORITY_RANK", "SCORE_RANGES", "AccountPlan", "AccountTeamMember", "ActionSource",
+    "CLOSED_STATUSES", "OPEN_STATUSES", "POSITIVE_RULES", "PRIORITY_RANK", "SCORE_RANGES", "AccountPlan", "AccountTeamMember", "ActionSource",
     "ActionStatus", "Alert", "AlertEvent", "AlertEventKind", "AlertOutcome", "AlertPriority", "AlertStatus", "AlertTask",
     "BenchmarkCase", "BusinessCalendar", "CaseApproval", "Commitment", "CommitmentSide", "Escalation", "Holiday", "Need",
     "NeedPriority", "NeedStatus", "Notification", "ObjectiveStatus", "PlanAction", "PlanObjective", "PlanReview", "PlanStatus",

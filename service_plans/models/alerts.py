@@ -30,6 +30,12 @@ class Rule(models.TextChoices):
     # Lifecycle CTAs (DOMAIN.md §5.1 "Lifecycle" type): §7.4 QBR follow-up, §7.3–7.4 plan discipline.
     L1 = "L1", _("L1 QBR follow-up missing")
     L2 = "L2", _("L2 Account plan missing or review overdue")
+    # §5.2's positive signal (Gainsight's "Expansion" CTA type, §5.1): work for the account manager, not a risk.
+    E1 = "E1", _("E1 Expansion signal")
+
+
+# Rules whose alerts are opportunities, not risks: whatever counts risk (ARR at risk) leaves them out.
+POSITIVE_RULES = (Rule.E1.value,)
 
 
 class AlertPriority(models.TextChoices):
@@ -122,6 +128,11 @@ class PlaybookTemplate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} v{self.version}"
+
+    @property
+    def name_display(self) -> str:
+        """The name in the reader's language when it is a seeded playbook name (``seeded_text``)."""
+        return f"{seeded_text(self.name)} v{self.version}"
 
     @property
     def is_used(self) -> bool:
@@ -238,9 +249,9 @@ class Alert(models.Model):
     @property
     def reason_display(self) -> str:
         """The reason in words, translated; a reason typed by hand (manual alerts) as it was typed."""
-        from service_plans.alerts.rules import REASON_LABELS
+        from service_plans.alerts.rules import reason_text
 
-        return str(REASON_LABELS.get(self.reason, self.reason))
+        return reason_text(self.reason, self.evidence)
 
     def clean(self) -> None:
         errors: dict[str, list[Any]] = {}
@@ -307,6 +318,19 @@ class AlertTask(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def title_display(self) -> str:
+        """The title in the reader's language when it is a seeded playbook text; as typed otherwise."""
+        return seeded_text(self.title)
+
+
+def seeded_text(text: str) -> str:
+    """A text the migrations seed (playbook names and task titles, marked with ``gettext_noop``) in the
+    active language; any other text, typed by a user, comes back as it is."""
+    from django.utils.translation import gettext
+
+    return gettext(text) if text else text
 
 
 class AlertEventKind(models.TextChoices):

@@ -23,6 +23,7 @@ from accounts import stakeholders
 from accounts.choices import ContractStatus
 from accounts.models import Account, AccountAncestry, Contact, Contract, Invoice, Meeting, TeamRelationship
 from service_plans.models import (
+    POSITIVE_RULES,
     AccountTeamMember,
     Project,
     ReviewKind,
@@ -508,6 +509,15 @@ class AccountPage:
     @property
     def open_alerts(self) -> list[Any]:
         return [a for a in self.alerts if a.is_open]
+
+    @property
+    def open_risk_alerts(self) -> list[Any]:
+        """The open alerts that warn of a risk (the red count); E1's opportunities are counted apart."""
+        return [a for a in self.open_alerts if a.rule not in POSITIVE_RULES]
+
+    @property
+    def open_opportunities(self) -> list[Any]:
+        return [a for a in self.open_alerts if a.rule in POSITIVE_RULES]
 
 
 def account_page(*, user: Any, pk: int, now: dt.datetime | None = None) -> AccountPage:
