@@ -385,7 +385,7 @@ CELERY_BEAT_SCHEDULE["contracts-expiring-scan"] = {
     "schedule": crontab(hour=6, minute=15),
 }
 CELERY_BEAT_SCHEDULE["integrations-purge"] = {"task": "integrations.purge", "schedule": crontab(hour=3, minute=40)}
-# service_plans: risk alerts R1–R9 every night (DOMAIN.md §5.3), after the day's data has landed.
+# service_plans: alert rules (R1–R10, L1, L2, E1) every night (DOMAIN.md §5.3), after the day's data has landed.
 from celery.schedules import crontab  # noqa: E402
 
 CELERY_BEAT_SCHEDULE["evaluate-alerts-nightly"] = {

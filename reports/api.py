@@ -112,7 +112,7 @@ class KpiTargetViewSet(CreateServiceMixin, UpdateServiceMixin, DestroyServiceMix
 
 
 class AlertCalibrationRowSerializer(serializers.Serializer):
-    rule = serializers.CharField(help_text="The rule's code (R1…R10, L1, L2).")
+    rule = serializers.CharField(help_text="The rule's code (R1…R10, L1, L2, E1).")
     name = serializers.CharField(help_text="The rule's name, in the request's language.")
     fired = serializers.IntegerField(help_text="Alerts of the rule opened in the window.")
     pending = serializers.IntegerField(help_text="Opened less than horizon_days before as_of: not judged yet.")

@@ -284,3 +284,31 @@ def test_the_engine_publishes_alert_opened_once_per_new_alert(hooks, django_capt
     with django_capture_on_commit_callbacks(execute=True):
         assert run()["opened"] == 0  # a rerun opens nothing and announces nothing
     assert hooks("alert.opened") == 2
+
+
+def test_an_expansion_alert_is_read_like_any_alert_and_its_detail_names_the_offering(
+    manager_api, other_api, executive_api, admin_api, account_manager
+):
+    """E1 (§5.2) through the API: the owner, a team member, executives and administrators read it; another
+    manager gets a 404 and an empty list; ``detail`` names the offering and its peer count."""
+    from tests.service_plans.test_rule_e1 import PM, account, peers, plan
+
+    target = account(owner=account_manager)
+    plan(target, {PM: "gap"})
+    peers(2)
+    run()
+    alert = Alert.objects.get(rule="E1")
+    body = manager_api.get(url(alert)).json()
+    assert (body["rule"], body["reason"], body["priority"], body["owner"]) == ("E1", "expansion", "medium", account_manager.pk)
+    assert body["detail"] == f"E1 Expansion signal: Healthy account with room to grow: peers in its industry use {PM} (2 peers)"
+    assert body["evidence"]["offerings"] == [{"offering": PM, "peers": 2}]
+    assert len(body["tasks"]) == 5
+    assert [a["id"] for a in manager_api.get("/api/v1/alerts/", {"rule": "E1"}).json()["results"]] == [alert.pk]
+    colleague = TeamMemberFactory(account=target).user
+    assert token_client(colleague).get(url(alert)).status_code == 200
+    assert other_api.get(url(alert)).status_code == 404
+    assert other_api.get("/api/v1/alerts/", {"rule": "E1"}).json()["results"] == []
+    assert executive_api.get(url(alert)).status_code == 200
+    assert admin_api.get(url(alert)).status_code == 200
+    zh = manager_api.get(url(alert), headers={"accept-language": "zh-hans"}).json()["detail"]
+    assert zh.startswith("E1 扩展信号: 健康客户仍有增长空间：同行业客户已采用") and "（2 家同行）" in zh

@@ -297,3 +297,21 @@ def test_arr_at_risk_is_empty_without_recurring_revenue():
     run(["2025-Q1"], "2025-06-30")
     result = value("arr_at_risk", "2025-Q1")
     assert result.value is None and result.reason == "no_recurring_revenue"
+
+
+def test_arr_at_risk_leaves_out_expansion_signals_whatever_their_priority():
+    """E1 (§5.2's positive signal) is an opportunity: even raised by hand at High it puts no ARR at risk."""
+    from service_plans.models import Alert
+    from service_plans.services.alerts import alert_create_manual
+    from tests.reports.builders import moment
+
+    growing = account()
+    contract(growing, "2024-01-01", "2026-12-31", 2 * M)
+    risky = account()
+    contract(risky, "2024-01-01", "2026-12-31", M)
+    for acc, rule, priority in ((growing, "E1", "high"), (growing, "E1", "critical"), (risky, "R1", "high")):
+        created = alert_create_manual(account=acc, rule=rule, reason=f"test_{priority}", priority=priority, actor=None)
+        Alert.objects.filter(pk=created.pk).update(opened_at=moment("2025-02-01"))
+    run(["2025-Q1"], "2025-06-30")
+    q1 = value("arr_at_risk", "2025-Q1")
+    assert (q1.value, q1.denominator, q1.n) == (M, 3 * M, 1)

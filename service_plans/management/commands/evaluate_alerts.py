@@ -1,4 +1,4 @@
-"""python manage.py evaluate_alerts: run rules R1–R9 over the whole portfolio now, with a progress bar."""
+"""python manage.py evaluate_alerts: run the alert rules (R1–R10, L1, L2, E1) over the whole portfolio now, with a progress bar."""
 
 from __future__ import annotations
 
