@@ -1151,19 +1151,33 @@ def l2_plan_lifecycle(ctx: Context) -> list[Hit]:
 # accounts of the same industry, outside the account's own group, with an OWNED cell for it on an ACTIVE
 # plan; (2) each account's role-weighted NPS sums over its window (the weights R2 and the health score use).
 # "Other" is no industry: its accounts have no peers. Loosest thresholds in SQL, exact per tier in Python.
+# Peers are counted once per (industry, offering) and once per group within it, then subtracted: joining
+# every gap cell to every owned cell of its offering would grow with the square of the portfolio.
 EXPANSION_SQL = """
-SELECT a.id AS account_id, COALESCE(a.tier, '') AS tier, MIN(TRIM(c.offering)) AS offering,
-       COUNT(DISTINCT pa.id) AS peers, NULL AS nps_num, NULL AS nps_den
-FROM {account} a
-JOIN {plan} p ON p.account_id = a.id AND p.status = 'active'
-JOIN {cell} c ON c.plan_id = p.id AND c.state = 'gap'
-JOIN {cell} pc ON pc.state = 'owned' AND LOWER(TRIM(pc.offering)) = LOWER(TRIM(c.offering))
-JOIN {plan} pp ON pp.id = pc.plan_id AND pp.status = 'active'
-JOIN {account} pa ON pa.id = pp.account_id AND pa.industry = a.industry AND pa.status = 'active'
-     AND COALESCE(pa.group_root_id, pa.id) <> COALESCE(a.group_root_id, a.id)
-WHERE {green} AND a.industry <> 'other'
-GROUP BY a.id, a.tier, LOWER(TRIM(c.offering))
-HAVING COUNT(DISTINCT pa.id) >= %(min_peers)s
+WITH owners AS (
+    SELECT DISTINCT pa.industry, LOWER(TRIM(pc.offering)) AS k, pa.id AS account_id,
+           COALESCE(pa.group_root_id, pa.id) AS grp
+    FROM {cell} pc
+    JOIN {plan} pp ON pp.id = pc.plan_id AND pp.status = 'active'
+    JOIN {account} pa ON pa.id = pp.account_id AND pa.status = 'active'
+    WHERE pc.state = 'owned' AND pa.industry <> 'other'
+),
+adoption AS (SELECT industry, k, COUNT(*) AS n FROM owners GROUP BY industry, k),
+in_group AS (SELECT industry, k, grp, COUNT(*) AS n FROM owners GROUP BY industry, k, grp),
+gaps AS (
+    SELECT a.id AS account_id, COALESCE(a.tier, '') AS tier, a.industry, COALESCE(a.group_root_id, a.id) AS grp,
+           LOWER(TRIM(c.offering)) AS k, MIN(TRIM(c.offering)) AS offering
+    FROM {account} a
+    JOIN {plan} p ON p.account_id = a.id AND p.status = 'active'
+    JOIN {cell} c ON c.plan_id = p.id AND c.state = 'gap'
+    WHERE {green} AND a.industry <> 'other'
+    GROUP BY a.id, a.tier, a.industry, a.group_root_id, LOWER(TRIM(c.offering))
+)
+SELECT g.account_id, g.tier, g.offering, ad.n - COALESCE(ig.n, 0) AS peers, NULL AS nps_num, NULL AS nps_den
+FROM gaps g
+JOIN adoption ad ON ad.industry = g.industry AND ad.k = g.k
+LEFT JOIN in_group ig ON ig.industry = g.industry AND ig.k = g.k AND ig.grp = g.grp
+WHERE ad.n - COALESCE(ig.n, 0) >= %(min_peers)s
 UNION ALL
 SELECT a.id, COALESCE(a.tier, ''), NULL, NULL, SUM(s.score * {weight}), SUM({weight})
 FROM {account} a

@@ -232,3 +232,15 @@ def test_e1_over_a_portfolio_raises_exactly_the_qualifying_accounts_in_a_constan
     # E1 is one query whatever the portfolio; the run's count is the same at 7 and 35 accounts.
     assert len([q for q in queries.captured_queries if "UNION ALL" in q["sql"]]) == 1
     assert len(queries.captured_queries) == 35
+
+
+def test_peers_are_counted_once_each_and_never_from_the_accounts_own_group():
+    target = account()
+    own_plan = plan(target, {PM: "gap"})
+    whitespace_cell_create(plan=own_plan, buying_centre="Finance", offering=PM, state="owned")  # itself: no peer
+    peers(1, parent=target)  # its subsidiary: no peer
+    [twice] = peers(1)
+    whitespace_cell_create(plan=twice.plans.get(), buying_centre="Logistics", offering=PM.upper(), state="owned")
+    peers(1)
+    run()
+    assert e1(target)[0].evidence["offerings"] == [{"offering": PM, "peers": 2}]
