@@ -266,3 +266,31 @@ def test_page_visibility(client, account_manager, other_manager, executive, admi
         client.force_login(user)
         response = client.get(_page(account))
         assert response.status_code == 200 and 'id="stakeholder-changes"' in response.text
+
+
+def _api_queries(account_manager, n):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    account = AccountFactory(owner=account_manager)
+    for i in range(n):
+        with at(2025, 1, 1):
+            contact = ContactFactory(account=account, name=f"C{i}", buying_roles=["user_buyer"])
+        _update(contact, account_manager, support=1, phone=f"+86 {i}")
+    client = token_client(account_manager)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(_api(account))
+    assert response.status_code == 200 and len(response.json()["changes"]) == n
+    return len(queries)
+
+
+def test_api_query_count_does_not_depend_on_the_contacts(account_manager):
+    assert _api_queries(account_manager, 2) == _api_queries(account_manager, 10)
+
+
+def test_other_fields_are_not_map_changes(account_manager):
+    account = AccountFactory(owner=account_manager)
+    with at(2025, 1, 1):
+        contact = ContactFactory(account=account, name="Gao")
+    _update(contact, account_manager, phone="+86 1", title="CFO")
+    assert stakeholder_history(account=account).changes == []
