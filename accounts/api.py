@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -30,6 +33,7 @@ from kam.api.serializers import ApiModelSerializer, FixedOnUpdateMixin
 from kam.api.viewsets import CreateServiceMixin, DestroyServiceMixin, ServiceViewSet, UpdateServiceMixin
 from kam.errors import Conflict
 from kam.roles import is_administrator
+from web.selectors.stakeholder_history import stakeholder_history
 
 User = get_user_model()
 COMMON_READ_ONLY = ["id", "version", "created_at", "updated_at"]
@@ -65,6 +69,133 @@ class AccountSerializer(ApiModelSerializer):
         return owner
 
 
+# The stakeholder map over time (DOMAIN.md §6.3 "Snapshots"); the data are web.selectors.stakeholder_history's.
+
+EARLIEST_SINCE = dt.date(1900, 1, 1)
+
+
+class StakeholderChangesQuery(serializers.Serializer):
+    since = serializers.DateField(
+        required=False,
+        help_text="The baseline date (YYYY-MM-DD). Without it: the day of the account's last held review, else 90 days ago.",
+    )
+
+    def validate_since(self, value: dt.date) -> dt.date:
+        if value < EARLIEST_SINCE:
+            raise serializers.ValidationError(_("Choose a date on or after 1900-01-01."))
+        if value > timezone.localdate():
+            raise serializers.ValidationError(_("The date cannot be in the future."))
+        return value
+
+
+class StakeholderBaselineSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=["review", "default", "date"], help_text="review, default (90 days ago) or date (since)."
+    )
+    kind_label = serializers.CharField(help_text="The baseline in the request's language.")
+    on = serializers.DateField()
+    starts_at = serializers.DateTimeField(
+        help_text="Changes from this moment on are listed; the map just before it is the baseline's."
+    )
+    review = serializers.IntegerField(allow_null=True, help_text="The plan review the baseline is, if any.")
+
+
+class StakeholderFieldChangeSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text="The contact's field, or buying_roles.")
+    label = serializers.CharField()
+    old = serializers.CharField(help_text="The old value as shown (choice labels in the request's language).")
+    new = serializers.CharField()
+    old_value = serializers.JSONField(allow_null=True, help_text="The stored value (code, number, id, date or list of codes).")
+    new_value = serializers.JSONField(allow_null=True)
+
+
+class StakeholderEventSerializer(serializers.Serializer):
+    contact = serializers.IntegerField()
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["added", "changed", "left", "returned", "removed"])
+    kind_label = serializers.CharField()
+    at = serializers.DateTimeField()
+    user = serializers.CharField(allow_null=True, help_text="Who made the change (username); null for the system.")
+    fields = StakeholderFieldChangeSerializer(many=True)
+
+
+class SupportPointSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    support = serializers.IntegerField(min_value=-2, max_value=2)
+    label = serializers.CharField()
+
+
+class SupportTrendSerializer(serializers.Serializer):
+    contact = serializers.IntegerField()
+    name = serializers.CharField()
+    is_active = serializers.BooleanField()
+    points = SupportPointSerializer(many=True, help_text="The support at the start of the 12 months, then each change.")
+
+
+class SupportIndexPairSerializer(serializers.Serializer):
+    now = serializers.DecimalField(max_digits=6, decimal_places=4, coerce_to_string=False, allow_null=True)
+    at_baseline = serializers.DecimalField(max_digits=6, decimal_places=4, coerce_to_string=False, allow_null=True)
+
+
+class StakeholderChangesSerializer(serializers.Serializer):
+    baseline = StakeholderBaselineSerializer()
+    support_index = SupportIndexPairSerializer(help_text="−1…+1; null without key players (§6.3).")
+    changes = StakeholderEventSerializer(many=True, help_text="Newest first.")
+    trend_since = serializers.DateTimeField()
+    trend = SupportTrendSerializer(many=True)
+
+
+def _stakeholder_changes_data(history: Any) -> dict[str, Any]:
+    baseline = history.baseline
+    return {
+        "baseline": {
+            "kind": baseline.kind,
+            "kind_label": str(baseline.kind_label),
+            "on": baseline.on,
+            "starts_at": baseline.starts_at,
+            "review": baseline.review.pk if baseline.review else None,
+        },
+        "support_index": {"now": history.support_index_now, "at_baseline": history.support_index_at_baseline},
+        "changes": [
+            {
+                "contact": contact.contact_id,
+                "name": contact.name,
+                "kind": event.kind,
+                "kind_label": str(event.kind_label),
+                "at": event.at,
+                "user": event.user.username if event.user else None,
+                "fields": [
+                    {
+                        "field": f.name,
+                        "label": str(f.label),
+                        "old": str(f.old),
+                        "new": str(f.new),
+                        "old_value": _plain(f.old_value),
+                        "new_value": _plain(f.new_value),
+                    }
+                    for f in event.fields
+                ],
+            }
+            for contact in history.changes
+            for event in contact.events
+        ],
+        "trend_since": history.trend_since,
+        "trend": [
+            {
+                "contact": t.contact_id,
+                "name": t.name,
+                "is_active": t.is_active,
+                "points": [{"at": p.at, "support": p.support, "label": str(p.label)} for p in t.points],
+            }
+            for t in history.trends
+        ],
+    }
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
 class AccountViewSet(FastReadMixin, CreateServiceMixin, UpdateServiceMixin, ServiceViewSet):
     """Key accounts. ``tier``, the scores and ``health_band`` are computed by tiering and read-only here."""
 
@@ -78,6 +209,7 @@ class AccountViewSet(FastReadMixin, CreateServiceMixin, UpdateServiceMixin, Serv
     create_service = services.account_create
     update_service = services.account_update
     instance_kwarg = "account"
+    action_permissions = {"stakeholder_changes": ["accounts.view_account", "accounts.view_contact"]}
 
     def visible_rows(self, queryset: Any) -> Any:
         # A list: the same rows as visible_to, as an id array, so that a keyset page is a
@@ -93,6 +225,25 @@ class AccountViewSet(FastReadMixin, CreateServiceMixin, UpdateServiceMixin, Serv
         if self.action == "create":
             data.setdefault("owner", self.request.user)
         return data
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "since", OpenApiTypes.DATE, required=False, description=StakeholderChangesQuery().fields["since"].help_text
+            )
+        ],
+        responses={200: StakeholderChangesSerializer},
+    )
+    @action(detail=True, methods=["get"], url_path="stakeholder-changes", url_name="stakeholder-changes")
+    def stakeholder_changes(self, request: Request, pk: str | None = None) -> Response:
+        """What changed on the stakeholder map since the baseline (the last held review, else 90 days ago,
+        or ``since``): field, old → new, who and when; each contact's support over the last 12 months; the
+        support index at the baseline and now (DOMAIN.md §6.3)."""
+        query = StakeholderChangesQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        account = self.get_object()
+        history = stakeholder_history(account=account, since=query.validated_data.get("since"))
+        return Response(StakeholderChangesSerializer(_stakeholder_changes_data(history)).data)
 
 
 # --- Contacts -------------------------------------------------------------------------------------

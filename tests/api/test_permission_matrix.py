@@ -200,6 +200,8 @@ MATRIX: dict[tuple[str, str], dict] = {
     ("account-list", "GET"): LIST,
     ("account-list", "POST"): table(owner=201, other=201, executive=403, admin=201, readonly=403, anonymous=401),
     **{("account-detail", m): t for m, t in SCOPED.items()},
+    # the stakeholder map over time (DOMAIN.md §6.3): read-only, the account's visibility
+    ("account-stakeholder-changes", "GET"): read_scoped(),
     # contacts
     ("contact-list", "GET"): LIST,
     ("contact-list", "POST"): create_scoped(),

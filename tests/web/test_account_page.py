@@ -208,9 +208,10 @@ def test_query_count_is_constant(manager_client, account_manager, n, django_asse
     # session, user, groups; account; rates; hierarchy: ancestors, subtree, ARR and revenue roll-ups (4);
     # surveys (2); service requests (2); meetings + their contacts (2); contacts + roles + team relationships (3); contracts;
     # finance: revenue, payments, ageing, invoices (4); team; projects; history: 4 models × 2; permissions (2);
+    # stakeholder changes: last held review, history rows, rows before the window, their buying roles (4);
     # without a scoring run or a plan: tier and health explanations (2 + 2), tier history, health trend,
     # scoring model, plan, needs, alerts; the unread badge. (With all of them: tests/web/test_account_insights.py.)
-    with django_assert_num_queries(46):
+    with django_assert_num_queries(50):
         response = manager_client.get(_url(account))
     assert response.status_code == 200
     assert len(response.context["page"].hierarchy.nodes) == n + 1

@@ -43,6 +43,7 @@ from web.selectors.account_insights import (
     account_scores,
 )
 from web.selectors.history import Change, recent_changes
+from web.selectors.stakeholder_history import StakeholderHistory, stakeholder_history
 
 MAX_TREE_NODES = 200
 MAX_CONTACTS = 300
@@ -484,6 +485,7 @@ class AccountPage:
     account: Account
     hierarchy: Hierarchy
     stakeholders: StakeholderMap
+    stakeholder_history: StakeholderHistory
     contracts: ContractsSection
     finance: FinanceSection
     team: list[AccountTeamMember]
@@ -529,10 +531,12 @@ def account_page(*, user: Any, pk: int, now: dt.datetime | None = None) -> Accou
     surveys, survey_summary = account_surveys(account=account, now=now)
     requests, sla = account_service_requests(account=account, now=now)
     meetings = list(Meeting.objects.filter(account=account).prefetch_related("contacts").order_by("-occurred_at", "-id")[:10])
+    stakeholder_map = account_stakeholders(account=account, today=today)
     page = AccountPage(
         account=account,
         hierarchy=hierarchy,
-        stakeholders=account_stakeholders(account=account, today=today),
+        stakeholders=stakeholder_map,
+        stakeholder_history=stakeholder_history(account=account, now=now, contacts=stakeholder_map.contacts),
         contracts=account_contracts(account=account, today=today, rates=rates),
         finance=account_finance(
             account=account,

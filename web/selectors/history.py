@@ -8,7 +8,7 @@ one query for those previous rows; the field-by-field diff is then made in Pytho
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,10 @@ class FieldChange:
     label: Any
     old: Any
     new: Any
+    # The field's name and the stored values (codes, ids), for callers that need more than the labels.
+    name: str = ""
+    old_value: Any = None
+    new_value: Any = None
 
 
 @dataclass
@@ -63,16 +67,20 @@ def _tracked_fields(model: type[models.Model]) -> list[models.Field]:
     return [f for f in model._meta.concrete_fields if f.name in names and f.name not in IGNORED_FIELDS and f.editable]
 
 
-def _diff(model: type[models.Model], row: Any, previous: Any) -> list[FieldChange]:
+def _diff(model: type[models.Model], row: Any, previous: Any, only: Collection[str] | None = None) -> list[FieldChange]:
+    """The fields (all tracked ones, or those named in ``only``) that differ between two history rows."""
     changes = []
     for f in _tracked_fields(model):
+        if only is not None and f.name not in only:
+            continue
         old, new = getattr(previous, f.attname), getattr(row, f.attname)
         if old != new:
+            raw = {"name": f.name, "old_value": old, "new_value": new}
             if f.is_relation:
                 # Showing the related object's name would cost a query per change; say that it changed.
-                changes.append(FieldChange(label=f.verbose_name, old="…", new="…"))
+                changes.append(FieldChange(label=f.verbose_name, old="…", new="…", **raw))
             else:
-                changes.append(FieldChange(label=f.verbose_name, old=_display(f, old), new=_display(f, new)))
+                changes.append(FieldChange(label=f.verbose_name, old=_display(f, old), new=_display(f, new), **raw))
     return changes
 
 
