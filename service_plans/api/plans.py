@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.currency import validate_currency_code
-from accounts.models import Meeting
+from accounts.models import Contact, Meeting
 from kam.api.fields import BoundedDateField
 from kam.api.serializers import ApiModelSerializer, FixedOnUpdateMixin, VisiblePrimaryKeyRelatedField
 from kam.api.viewsets import CreateServiceMixin, DestroyServiceMixin, ServiceViewSet, UpdateServiceMixin
@@ -153,15 +153,27 @@ class CommitmentSerializer(ApiModelSerializer):
 class ReviewSerializer(FixedOnUpdateMixin, ApiModelSerializer):
     fixed_on_update = ("plan",)
     commitments = CommitmentSerializer(many=True, read_only=True)
+    # The attendance is kept on the review's meeting (§7.4); a review without one (internal) has none.
+    attendees = serializers.SerializerMethodField(help_text="Our colleagues who attended (user ids), from the meeting.")
+    contacts = serializers.SerializerMethodField(help_text="The customer's contacts who attended (ids), from the meeting.")
 
     class Meta:
         model = PlanReview
         fields = [
             "id", "plan", "kind", "scheduled_on", "held_on", "status", "meeting", "notes", "decisions", "recap_sent_at",
-            "commitments", *VERSIONED_READ_ONLY,
+            "attendees", "contacts", "commitments", *VERSIONED_READ_ONLY,
         ]  # fmt: skip
         # Held, notes, decisions and the meeting are recorded by ``record``; the status follows the verbs.
         read_only_fields = ["held_on", "status", "meeting", "notes", "decisions", "recap_sent_at", *VERSIONED_READ_ONLY]
+
+    # ``.all()`` reads the list's prefetch (ReviewViewSet.list_prefetch_related).
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_attendees(self, review: PlanReview) -> list[int]:
+        return sorted(user.pk for user in review.meeting.attendees.all()) if review.meeting_id else []
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_contacts(self, review: PlanReview) -> list[int]:
+        return sorted(contact.pk for contact in review.meeting.contacts.all()) if review.meeting_id else []
 
 
 class ReviewRecordSerializer(InputSerializer):
@@ -174,6 +186,13 @@ class ReviewRecordSerializer(InputSerializer):
         many=True,
         required=False,
         help_text="Our colleagues who attended (active user ids); added to the review's meeting.",
+    )
+    contacts = VisiblePrimaryKeyRelatedField(
+        queryset=Contact.objects.all(),
+        many=True,
+        required=False,
+        help_text="The customer's contacts who attended (active contacts of the review's account); added to the "
+        "review's meeting.",
     )
     commitments = CommitmentSerializer(
         many=True, required=False, default=list, help_text="Ours become plan actions (owned by the plan's owner by default)."
@@ -189,7 +208,8 @@ class ReviewViewSet(VerbMixin, CreateServiceMixin, ServiceViewSet):
     filterset_class = PlanReviewFilterSet
     search_fields = ["notes", "decisions"]
     ordering_fields = ["id", "scheduled_on", "status", "created_at", "updated_at"]
-    list_prefetch_related = ("commitments",)
+    list_select_related = ("meeting",)
+    list_prefetch_related = ("commitments", "meeting__attendees", "meeting__contacts")
     create_service = plans.review_schedule
     instance_kwarg = "review"
     action_permissions = {verb: ["service_plans.change_planreview"] for verb in ("record", "recap_sent", "complete")}
@@ -197,8 +217,8 @@ class ReviewViewSet(VerbMixin, CreateServiceMixin, ServiceViewSet):
     @extend_schema(request=ReviewRecordSerializer, responses={200: ReviewSerializer})
     @action(detail=True, methods=["post"])
     def record(self, request: Request, pk: str | None = None) -> Response:
-        """Record the review as held, with notes, decisions, our attendees and commitments; each of our
-        commitments becomes a plan action."""
+        """Record the review as held, with notes, decisions, who attended on both sides (``attendees``, our
+        colleagues; ``contacts``, the customer's) and commitments; each of our commitments becomes a plan action."""
         return self.object_response(self.run_verb(request, ReviewRecordSerializer, plans.review_record, "review"))
 
     @extend_schema(request=EmptySerializer, responses={200: ReviewSerializer})

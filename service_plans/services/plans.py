@@ -222,13 +222,19 @@ def review_record(
     """Record a held review with its decisions and commitments; each of our commitments becomes an action.
 
     ``commitments``: dicts with ``side`` (ours/theirs), ``text``, ``owner_user`` or ``owner_contact``, ``due_on``.
-    ``contacts`` (the customer's attendees, contacts of the account) and ``attendees`` (colleagues) are
-    added to the review's meeting (§7.4: attendance updates the stakeholders' last interaction, §6).
+    ``contacts`` (the customer's attendees: active contacts of the review's own account, as the meeting
+    they are added to belongs to that account) and ``attendees`` (active colleagues) are added to the
+    review's meeting, which is where the review's attendance is kept (§7.4: "Meeting(type=QBR) stores
+    attendees"). §7.4 also says attendance updates the stakeholders' last interaction (§6); nothing
+    derives ``TeamRelationship.last_interaction_on`` from meetings yet, so recording leaves it as entered.
     """
     contacts, attendees = list(contacts), list(attendees)
     strangers = [c.name for c in contacts if c.account_id != review.plan.account_id]
     if strangers:
         raise ValidationError({"contacts": [_("Not contacts of this account: %(names)s.") % {"names": ", ".join(strangers)}]})
+    gone = [c.name for c in contacts if not c.is_active]
+    if gone:
+        raise ValidationError({"contacts": [_("Contacts who have left: %(names)s.") % {"names": ", ".join(gone)}]})
     inactive = [str(user) for user in attendees if not getattr(user, "is_active", False)]
     if inactive:
         raise ValidationError({"attendees": [_("Not active colleagues: %(names)s.") % {"names": ", ".join(inactive)}]})

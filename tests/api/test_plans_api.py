@@ -247,6 +247,60 @@ def test_review_record_takes_our_attendees(manager_api, other_api, account_manag
     assert response.status_code == 200
 
 
+def test_review_record_takes_the_customers_contacts(manager_api, other_api, executive_api, account_manager, other_manager):
+    # §7.4: who attended on the customer's side goes on the review's meeting, beside our attendees.
+    account = AccountFactory(owner=account_manager)
+    plan = plans.plan_create(account=account, fiscal_year=2026)
+    buyer = ContactFactory(account=account, name="Ms Buyer")
+    sponsor = ContactFactory(account=account, name="Mr Sponsor")
+    review = plans.review_schedule(plan=plan, kind="qbr", scheduled_on=dt.date(2026, 3, 1))
+    record = f"/api/v1/reviews/{review.pk}/record/"
+    body = {"held_on": "2026-03-02", "attendees": [account_manager.pk], "commitments": [{"side": "ours", "text": "Pilot"}]}
+    refused = [
+        [987654321],  # unknown
+        [buyer.pk, ContactFactory(account=AccountFactory(owner=account_manager)).pk],  # my other account's
+        [ContactFactory(account=AccountFactory(owner=other_manager)).pk],  # an account I cannot see
+        # a subsidiary's: the plan (and the meeting) belong to one account, not to its group
+        [ContactFactory(account=AccountFactory(owner=account_manager, parent=account)).pk],
+        [ContactFactory(account=account, is_active=False).pk],  # has left
+        "x",
+    ]
+    for contacts in refused:
+        response = manager_api.post(record, {**body, "contacts": contacts}, format="json")
+        assert (response.status_code, list(response.json())) == (400, ["contacts"]), contacts
+    review.refresh_from_db()
+    assert (review.status, review.meeting_id, review.version) == ("scheduled", None, 1)  # nothing recorded
+    assert not account.meetings.exists() and not Commitment.objects.exists() and not PlanAction.objects.exists()
+    # another manager's review is a 404, to read and to record (with contacts they may name: VerbMixin
+    # validates the body first, as for a review that does not exist, so a body naming ours is a 400)
+    assert other_api.get(f"/api/v1/reviews/{review.pk}/").status_code == 404
+    theirs = ContactFactory(account=AccountFactory(owner=other_manager))
+    response = other_api.post(record, {"held_on": "2026-03-02", "contacts": [theirs.pk]}, format="json")
+    assert response.status_code == 404
+    assert other_api.post(record, {"held_on": "2026-03-02", "contacts": [buyer.pk]}, format="json").status_code == 400
+
+    response = manager_api.post(record, {**body, "contacts": [sponsor.pk, buyer.pk]}, format="json", HTTP_IF_MATCH='"1"')
+    assert response.status_code == 200, response.content
+    expected = {"attendees": [account_manager.pk], "contacts": sorted([buyer.pk, sponsor.pk])}
+    assert {key: response.json()[key] for key in expected} == expected
+    review.refresh_from_db()
+    assert set(review.meeting.contacts.all()) == {buyer, sponsor} and review.meeting.account_id == account.pk
+    for client in (manager_api, executive_api):  # the detail and the list read them back
+        assert {key: client.get(f"/api/v1/reviews/{review.pk}/").json()[key] for key in expected} == expected
+        (row,) = client.get("/api/v1/reviews/", {"plan": plan.pk}).json()["results"]
+        assert {key: row[key] for key in expected} == expected
+
+    # an internal review has no meeting to record contacts on: 400 naming ``contacts``, and the review
+    # (updated before the meeting is looked at) and its commitments are rolled back
+    internal = plans.review_schedule(plan=plan, kind="internal_monthly", scheduled_on=dt.date(2026, 4, 1))
+    response = manager_api.post(f"/api/v1/reviews/{internal.pk}/record/", {**body, "contacts": [buyer.pk]}, format="json")
+    assert (response.status_code, list(response.json())) == (400, ["contacts"])
+    internal.refresh_from_db()
+    assert (internal.status, internal.version, internal.commitments.count()) == ("scheduled", 1, 0)
+    response = manager_api.get(f"/api/v1/reviews/{internal.pk}/")
+    assert (response.json()["attendees"], response.json()["contacts"]) == ([], [])
+
+
 # --- Needs and cases --------------------------------------------------------------------------------
 
 

@@ -97,6 +97,8 @@ def _service_plan_row(kind: str, account, owner, i: int) -> None:
             review=review,
             held_on=timezone.localdate(),
             commitments=[{"side": "ours", "text": "X"}, {"side": "theirs", "text": "Y"}],
+            contacts=[ContactFactory(account=account), ContactFactory(account=account)],
+            attendees=[owner],
         )
     elif kind == "whitespace-cells":
         plan = _plan(account)
@@ -140,7 +142,7 @@ PINNED = {
     "plans": 1,
     "objectives": 1,  # progress is annotated in the page's query
     "actions": 1,
-    "reviews": 2,  # + commitments
+    "reviews": 4,  # + commitments, + the meeting's attendees, + its contacts (the meeting is joined)
     "whitespace-cells": 1,
     "needs": 1,
     "cases": 1,

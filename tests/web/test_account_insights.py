@@ -322,21 +322,28 @@ def test_needs_and_alerts_sections(manager_client, account_manager):
 def test_query_count_is_constant(manager_client, account_manager, scoring_model, n, django_assert_num_queries):  # noqa: F811
     account = build_account(account_manager, n=n)
     plan = add_plan_needs_alerts(account, account_manager, n=n)
+    today = timezone.localdate()
     for i in range(n):
         whitespace_services.whitespace_cell_create(
             plan=plan, buying_centre=f"Centre {i}", offering=f"Offering {i % 3}", est_total_spend=Decimal(100)
         )
-    scores_recompute(as_of=timezone.localdate())
+        review = plan_services.review_schedule(plan=plan, kind="qbr", scheduled_on=today - dt.timedelta(days=i + 1))
+        plan_services.review_record(
+            review=review, held_on=review.scheduled_on, contacts=[ContactFactory(account=account)], attendees=[account_manager]
+        )
+    scores_recompute(as_of=today)
     # session, user, groups; account; rates; hierarchy (4); surveys (2); service requests (2); meetings
     # + contacts (2); contacts + roles + team relationships (3); contracts; finance (4); team; projects; history (4 × 2);
     # stakeholder changes: last held review, history rows, rows before the window, their buying roles (4);
     # scores: tier and health explanations (3 + 3), tier history, health trend, scoring model;
-    # plan, objectives, actions, reviews + commitments (5); whitespace cells + headroom (2); needs; alerts;
-    # permissions (2); unread badge.
-    with django_assert_num_queries(57):
+    # plan, objectives, actions, reviews + commitments (5); the reviews' meetings' contacts and colleagues (2);
+    # whitespace cells + headroom (2); needs; alerts; permissions (2); unread badge. (Held reviews are part of
+    # the data since the attendees were added: before, the plan had none and the commitments' query did not run.)
+    with django_assert_num_queries(60):
         response = manager_client.get(_url(account))
     assert response.status_code == 200
     page = response.context["page"]
+    assert response.text.count("data-review-attendees=") == n
     assert len(page.plan.objectives) == n and len(page.alerts) == n and page.scores.tier["snapshot"] is not None
     assert len(page.plan.whitespace.rows) == n and page.plan.whitespace.headroom == {"CNY": Decimal(100 * n)}
 

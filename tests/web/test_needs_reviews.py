@@ -161,6 +161,48 @@ def test_recording_a_qbr_logs_its_meeting_with_the_attendees(manager_client, acc
     assert PlanReview.objects.filter(plan=plan).count() == 1
 
 
+def test_a_scheduled_review_records_who_attended_and_the_pages_show_both_sides(
+    client, account, plan, account_manager, other_manager, executive
+):
+    # §7.4: the record form of a scheduled review takes the customer's attendees among the account's
+    # active contacts; the review row and the pre-read then show who came on each side.
+    buyer = ContactFactory(account=account, name="Ms Buyer")
+    ContactFactory(account=account, name="Mr Gone", is_active=False)
+    colleague = TeamMemberFactory(account=account, user__first_name="Li", user__last_name="Na").user
+    review = plan_services.review_schedule(plan=plan, kind="qbr", scheduled_on=timezone.localdate())
+    url = reverse("web:review_record", args=[review.pk])
+    client.force_login(other_manager)
+    assert client.get(url).status_code == 404
+    client.force_login(account_manager)
+    form = client.get(url, headers=HTMX)
+    assert list(form.context["form"].fields["contacts"].queryset) == [buyer]  # active ones only
+    assert 'name="contacts"' in form.text and "Ms Buyer" in form.text and "Mr Gone" not in form.text
+    data = _review_data(timezone.localdate(), contacts=[buyer.pk], attendees=[colleague.pk], version=review.version)
+    assert client.post(url, data, headers=HTMX).status_code == 204
+    review.refresh_from_db()
+    assert (review.status, list(review.meeting.contacts.all()), list(review.meeting.attendees.all())) == (
+        "held",
+        [buyer],
+        [colleague],
+    )
+
+    page = client.get(reverse("web:account_detail", args=[account.pk])).text
+    row = page.split(f'data-review="{review.pk}"')[1].split("</tr>")[0]
+    theirs = row.split('data-attendee-side="theirs"')[1].split("</div>")[0]
+    ours = row.split('data-attendee-side="ours"')[1].split("</div>")[0]
+    assert f'data-attendee-contact="{buyer.pk}">Ms Buyer<' in theirs and "Li Na" not in theirs
+    assert f'data-attendee-user="{colleague.pk}">Li Na<' in ours and "Ms Buyer" not in ours
+    client.force_login(executive)  # reads it too
+    pack = client.get(reverse("web:review_preread", args=[review.pk])).text
+    section = pack.split('id="preread-attendees"')[1].split("</section>")[0]
+    assert f'data-attendee-contact="{buyer.pk}">Ms Buyer' in section and f'data-attendee-user="{colleague.pk}">Li Na<' in section
+    # a stale form (the review was recorded meanwhile) saves nothing more
+    client.force_login(account_manager)
+    stranger = ContactFactory(account=account, name="Mr Late")
+    assert client.post(url, {**data, "contacts": [stranger.pk]}, headers=HTMX).status_code == 409
+    assert list(review.meeting.contacts.all()) == [buyer]
+
+
 def test_an_internal_review_takes_no_attendees(manager_client, account, plan):
     url = reverse("web:review_create", args=[plan.pk])
     buyer = ContactFactory(account=account)

@@ -13,7 +13,7 @@ from accounts.models import Account
 from service_plans.models import ServiceRequest, SurveyResponse
 from service_plans.services import alerts as alert_services
 from service_plans.services import plans as plan_services
-from tests.factories import AccountFactory, ContractFactory, TeamMemberFactory
+from tests.factories import AccountFactory, ContactFactory, ContractFactory, TeamMemberFactory
 from tests.tiering.conftest import add_invoices, scoring_model  # noqa: F401 - the fixture is used by name
 from tiering.recompute import scores_recompute
 
@@ -188,3 +188,35 @@ def test_the_health_figures_are_one_include_rendered_as_before_on_both_pages(
     assert preread_figures == '<div class="d-flex flex-wrap gap-4 mb-2">' + "".join(
         [FIGURE.format("Health", ' id="preread-health-band"', RED), FIGURE.format("Trend, 30 days", "", "—"), coverage, "</div>"]
     )
+
+
+def test_the_pack_shows_who_attended_once_the_review_is_held(manager_client, account_manager):
+    account = AccountFactory(owner=account_manager)
+    review = _qbr(account, account_manager)
+    section = manager_client.get(_url(review)).text.split('id="preread-attendees"')[1].split("</section>")[0]
+    assert "recorded when the review is held" in section and "data-attendee-contact" not in section
+    buyer = ContactFactory(account=account, name="Ms Buyer", title="CPO")
+    colleague = TeamMemberFactory(account=account, user__first_name="Li", user__last_name="Na").user
+    plan_services.review_record(review=review, held_on=dt.date(2026, 7, 15), contacts=[buyer], attendees=[colleague])
+    section = manager_client.get(_url(review)).text.split('id="preread-attendees"')[1].split("</section>")[0]
+    theirs, ours = section.split('data-attendee-side="theirs"')[1].split('data-attendee-side="ours"')
+    assert f'data-attendee-contact="{buyer.pk}">Ms Buyer' in theirs and "CPO" in theirs and "Li Na" not in theirs
+    assert f'data-attendee-user="{colleague.pk}">Li Na<' in ours and "Ms Buyer" not in ours
+    # an internal review has no meeting: the pack says nobody was recorded
+    internal = plan_services.review_schedule(plan=review.plan, kind="internal_monthly", scheduled_on=dt.date(2026, 7, 1))
+    plan_services.review_record(review=internal, held_on=dt.date(2026, 7, 1))
+    assert "No attendees were recorded" in manager_client.get(_url(internal)).text
+
+
+@pytest.mark.parametrize("n", [2, 10])
+def test_query_count_of_a_held_review_is_constant(manager_client, account_manager, n, django_assert_num_queries):
+    account = AccountFactory(owner=account_manager)
+    review = _qbr(account, account_manager)
+    contacts = [ContactFactory(account=account) for _ in range(n)]
+    colleagues = [TeamMemberFactory(account=account).user for _ in range(n)]
+    plan_services.review_record(review=review, held_on=dt.date(2026, 7, 15), contacts=contacts, attendees=colleagues)
+    # as for a scheduled review (14; the meeting is joined to the review) + the meeting's contacts and
+    # its colleagues
+    with django_assert_num_queries(16):
+        response = manager_client.get(_url(review))
+    assert response.text.count("data-attendee-contact=") == n and response.text.count("data-attendee-user=") == n

@@ -237,7 +237,8 @@ def _cadence(reviews: list[PlanReview], today: dt.date) -> list[ReviewCadence]:
 def account_plan(*, account: Account, today: dt.date) -> PlanSection:
     """The account's current plan (this fiscal year's active one, else the latest) with objectives and
     their progress, actions, reviews and whitespace: 1 query without a plan; with one, 5 (the reviews'
-    commitments included) plus 2 for the whitespace grid and its headroom (1 when it has no cells)."""
+    commitments included), 2 more for the attendees of the reviews' meetings (none when no review has a
+    meeting), plus 2 for the whitespace grid and its headroom (1 when it has no cells)."""
     fiscal_year = fiscal_year_of(today)
     plan = (
         AccountPlan.objects.filter(account=account)
@@ -267,7 +268,13 @@ def account_plan(*, account: Account, today: dt.date) -> PlanSection:
     )
     for action in actions:
         action.is_overdue = action.status == ActionStatus.OPEN and action.due_on is not None and action.due_on < today
-    reviews = list(PlanReview.objects.filter(plan=plan).prefetch_related("commitments").order_by("scheduled_on", "id"))
+    # Who attended on both sides is kept on each review's meeting (§7.4).
+    reviews = list(
+        PlanReview.objects.filter(plan=plan)
+        .select_related("meeting")
+        .prefetch_related("commitments", "meeting__contacts", "meeting__attendees")
+        .order_by("scheduled_on", "id")
+    )
     return PlanSection(
         plan=plan,
         objectives=objectives,

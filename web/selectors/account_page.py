@@ -574,7 +574,7 @@ def _mark_sponsor_attendance(page: AccountPage) -> None:
     """§7.4: an EBR (or annual joint business plan) is held with the executive sponsor. Each held one
     gets ``sponsor_attended``: whether an executive sponsor of the account team is among the internal
     attendees of its meeting (None without a sponsor on the team: the team card warns about that).
-    One query, only when the plan has such a review."""
+    No query: ``account_plan`` prefetched the attendees of the reviews' meetings."""
     held = [
         r
         for r in page.plan.reviews
@@ -583,10 +583,6 @@ def _mark_sponsor_attendance(page: AccountPage) -> None:
     sponsors = {m.user_id for m in page.team if m.role == TeamRole.EXECUTIVE_SPONSOR}
     if not held or not sponsors:
         return
-    attended = set(
-        Meeting.attendees.through.objects.filter(
-            meeting_id__in=[r.meeting_id for r in held if r.meeting_id], user_id__in=sponsors
-        ).values_list("meeting_id", flat=True)
-    )
     for review in held:
-        review.sponsor_attended = review.meeting_id in attended
+        attendees = review.meeting.attendees.all() if review.meeting_id else ()
+        review.sponsor_attended = any(user.pk in sponsors for user in attendees)

@@ -1,6 +1,7 @@
 """The pre-read pack of a business review (DOMAIN.md §7.4): what the customer and we look at before a
 QBR or EBR — health and its breakdown (§2), SLA attainment (§4.11), NPS and CSAT, renewal dates, open
-alerts (CTAs) and the status of the plan's objectives — as of the moment it is opened."""
+alerts (CTAs) and the status of the plan's objectives — as of the moment it is opened; once the review
+is held, who attended on both sides."""
 
 from __future__ import annotations
 
@@ -40,7 +41,13 @@ def review_preread(*, user: Any, pk: int, now: dt.datetime | None = None) -> Pre
     """The pack for a review the user can see (another manager's is a 404), in a fixed number of
     queries whatever the number of objectives, alerts and contracts."""
     now = now or timezone.now()
-    review = get_object_or_404(PlanReview.objects.visible_to(user).select_related("plan__account__owner", "plan__owner"), pk=pk)
+    # Who attended on both sides is kept on the review's meeting (§7.4): 2 queries once it has one.
+    reviews = (
+        PlanReview.objects.visible_to(user)
+        .select_related("plan__account__owner", "plan__owner", "meeting")
+        .prefetch_related("meeting__contacts", "meeting__attendees")
+    )
+    review = get_object_or_404(reviews, pk=pk)
     account = review.plan.account
     _requests, sla = account_service_requests(account=account, now=now)
     _responses, surveys = account_surveys(account=account, now=now)
