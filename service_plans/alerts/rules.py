@@ -383,7 +383,7 @@ def _r1_rfm_drop(ctx: Context) -> list[Hit]:
     sql = RFM_SQL.format(scope="AND a.tier = ANY(%(scope)s)" if scope is not None else "", steps=RFM_STEPS)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        columns = [c.name for c in cursor.description]
+        columns = [c[0] for c in cursor.description]
         rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
     hits = []
     for row in rows:
@@ -600,31 +600,41 @@ def _r4_role_changes(ctx: Context) -> list[Hit]:
     history = Contact.history.model
     roles = history._history_m2m_fields[0]
     roles_table = apps.get_model(history._meta.app_label, f"{history.__name__}_{roles.name}")._meta.db_table
+    since = ctx.now - dt.timedelta(days=int(s.loosest("lookback_days", max)))
+    params: dict[str, Any] = {"since": since, "now": ctx.now}
+    # The tier scope as one named parameter per tier, not an array: the embedded SQLite binds no lists.
     scope = s.base.get("tiers")
+    scope_sql = ""
+    if scope is not None:
+        params.update({f"scope_{i}": tier for i, tier in enumerate(scope)})
+        scope_sql = "AND a.tier IN ({})".format(", ".join(f"%(scope_{i})s" for i in range(len(scope)))) if scope else "AND FALSE"
     sql = ROLE_CHANGE_SQL.format(
         history=connection.ops.quote_name(history._meta.db_table),
         roles=connection.ops.quote_name(roles_table),
         contact=connection.ops.quote_name(Contact._meta.db_table),
-        scope="AND a.tier = ANY(%(scope)s)" if scope is not None else "",
+        scope=scope_sql,
     )
-    since = ctx.now - dt.timedelta(days=int(s.loosest("lookback_days", max)))
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"since": since, "now": ctx.now, "scope": list(scope or [])})
-        columns = [c.name for c in cursor.description]
+        cursor.execute(sql, params)
+        columns = [c[0] for c in cursor.description]
         rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
     hits: dict[tuple[int, str], Hit] = {}
     for row in rows:
         tier = row["tier"]
         if not s.applies_to(tier):
             continue
-        if row["history_date"] < ctx.now - dt.timedelta(days=int(s.params(tier)["lookback_days"])):
+        # Raw SQL on the embedded SQLite returns the stored UTC time without its zone.
+        changed_at = row["history_date"]
+        if timezone.is_naive(changed_at):
+            changed_at = timezone.make_aware(changed_at, dt.UTC)
+        if changed_at < ctx.now - dt.timedelta(days=int(s.params(tier)["lookback_days"])):
             continue
         key = (row["account_id"], f"{row['role']}_changed")
         hit = hits.setdefault(key, Hit(row["account_id"], key[1], AlertPriority.CRITICAL, {"contacts": []}))
         change = {
             "id": row["contact_id"],
             "name": row["name"],
-            "changed_on": timezone.localtime(row["history_date"]).date().isoformat(),
+            "changed_on": timezone.localtime(changed_at).date().isoformat(),
             "role_removed": not row["still_holds"],
         }
         if row["title"].strip().lower() != row["previous_title"].strip().lower():
@@ -1000,7 +1010,7 @@ def r10_credit_downgrade(ctx: Context) -> list[Hit]:
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        columns = [c.name for c in cursor.description]
+        columns = [c[0] for c in cursor.description]
         rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
     hits = []
     for row in rows:
