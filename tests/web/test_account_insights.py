@@ -328,11 +328,11 @@ def test_query_count_is_constant(manager_client, account_manager, scoring_model,
         )
     scores_recompute(as_of=timezone.localdate())
     # session, user, groups; account; rates; hierarchy (4); surveys (2); service requests (2); meetings
-    # + contacts (2); contacts + roles + team relationships (3); contracts; finance (4); team; projects; history (4 × 2);
+    # + contacts (2); contacts + roles + team relationships + influence lines (4); contracts; finance (4); team; projects; history (4 × 2);
     # scores: tier and health explanations (3 + 3), tier history, health trend, scoring model;
     # plan, objectives, actions, reviews + commitments (5); whitespace cells + headroom (2); needs; alerts;
     # permissions (2); unread badge.
-    with django_assert_num_queries(53):
+    with django_assert_num_queries(54):
         response = manager_client.get(_url(account))
     assert response.status_code == 200
     page = response.context["page"]
