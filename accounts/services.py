@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -143,7 +143,11 @@ def contact_update(
     **fields: Any,
 ) -> Contact:
     _check_fields(fields, CONTACT_FIELDS)
-    _, after = _save_changes(Contact, contact.pk, fields, actor=actor, expected_version=expected_version)
+    before, after = _save_changes(Contact, contact.pk, fields, actor=actor, expected_version=expected_version)
+    if before.account_id != after.account_id:
+        # Influence and conflict lines join contacts of one account (§6.2): a contact who moves to
+        # another account leaves theirs behind, or the old account's map would name a stranger.
+        InfluenceLink.objects.filter(Q(from_contact=after) | Q(to_contact=after)).delete()
     if buying_roles is not None:
         _set_buying_roles(after, buying_roles)
     return after

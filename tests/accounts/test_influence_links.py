@@ -140,3 +140,14 @@ def test_visibility_follows_the_contacts_account(account, cfo, cio, account_mana
     for user in (account_manager, member, executive, admin_user):
         assert list(InfluenceLink.objects.visible_to(user)) == [link]
     assert not InfluenceLink.objects.visible_to(other_manager).exists()
+
+
+def test_a_contact_who_moves_to_another_account_leaves_their_lines_behind(account_manager, account, cfo, cio):
+    buyer = ContactFactory(account=account, name="Buyer")
+    services.influence_link_create(from_contact=cfo, to_contact=cio, kind="influences")
+    services.influence_link_create(from_contact=buyer, to_contact=cfo, kind="conflicts")
+    services.influence_link_create(from_contact=cfo, to_contact=buyer, kind="influences")
+    services.contact_update(contact=cio, title="Still here")  # no move: lines stay
+    assert InfluenceLink.objects.count() == 3
+    services.contact_update(contact=buyer, account=AccountFactory(owner=account_manager))
+    assert [(link.from_contact, link.to_contact) for link in InfluenceLink.objects.all()] == [(cfo, cio)]
