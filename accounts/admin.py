@@ -7,7 +7,17 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts import services
-from accounts.models import Account, BuyingRole, Contact, Contract, ExchangeRate, Invoice, Meeting, TeamRelationship
+from accounts.models import (
+    Account,
+    BuyingRole,
+    Contact,
+    Contract,
+    ExchangeRate,
+    InfluenceLink,
+    Invoice,
+    Meeting,
+    TeamRelationship,
+)
 from kam.admin_mixins import ServiceSaveAdminMixin, VisibleToUserAdminMixin
 from service_plans.models import AccountTeamMember
 
@@ -174,3 +184,25 @@ class TeamRelationshipAdmin(VisibleToUserAdminMixin, ServiceSaveAdminMixin, admi
 
     def delete_model(self, request: Any, obj: Any) -> None:
         services.team_relationship_remove(relationship=obj, actor=request.user)
+
+
+@admin.register(InfluenceLink)
+class InfluenceLinkAdmin(VisibleToUserAdminMixin, ServiceSaveAdminMixin, SimpleHistoryAdmin):
+    """Influence and conflict lines between an account's contacts (DOMAIN.md §6.1–6.2)."""
+
+    create_service = services.influence_link_create
+    update_service = services.influence_link_update
+    instance_kwarg = "link"
+    service_fields = services.INFLUENCE_LINK_FIELDS | {"from_contact", "to_contact"}
+
+    list_display = ["from_contact", "kind", "to_contact", "created_by", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["from_contact__name", "to_contact__name", "from_contact__account__name"]
+    list_select_related = ["from_contact", "to_contact", "created_by"]
+    raw_id_fields = ["from_contact", "to_contact"]
+
+    def get_readonly_fields(self, request: Any, obj: Any = None) -> Any:
+        return ["from_contact", "to_contact"] if obj is not None else []
+
+    def delete_model(self, request: Any, obj: Any) -> None:
+        services.influence_link_delete(link=obj, actor=request.user)

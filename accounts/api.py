@@ -22,11 +22,12 @@ from accounts.filters import (
     AccountFilterSet,
     ContactFilterSet,
     ContractFilterSet,
+    InfluenceLinkFilterSet,
     InvoiceFilterSet,
     MeetingFilterSet,
     TeamRelationshipFilterSet,
 )
-from accounts.models import Account, Contact, Contract, ExchangeRate, Invoice, Meeting, TeamRelationship
+from accounts.models import Account, Contact, Contract, ExchangeRate, InfluenceLink, Invoice, Meeting, TeamRelationship
 from kam.api.fields import BlankAsNullChoiceField, CodeListField
 from kam.api.rows import FastReadMixin
 from kam.api.serializers import ApiModelSerializer, FixedOnUpdateMixin
@@ -320,6 +321,37 @@ class TeamRelationshipViewSet(CreateServiceMixin, UpdateServiceMixin, DestroySer
         return data
 
 
+# --- Influence and conflict lines ----------------------------------------------------------------
+
+
+class InfluenceLinkSerializer(FixedOnUpdateMixin, ApiModelSerializer):
+    fixed_on_update = ("from_contact", "to_contact")
+    account = serializers.IntegerField(source="from_contact.account_id", read_only=True, help_text="The contacts' account.")
+
+    class Meta:
+        model = InfluenceLink
+        fields = ["id", "account", "from_contact", "to_contact", "kind", "note", "created_by", *COMMON_READ_ONLY]
+        read_only_fields = ["created_by", *COMMON_READ_ONLY]
+
+
+class InfluenceLinkViewSet(CreateServiceMixin, UpdateServiceMixin, DestroyServiceMixin, ServiceViewSet):
+    """Influence lines and conflict lines between two contacts of the same account (DOMAIN.md §6.1–6.2):
+    ``from_contact`` influences, or conflicts with, ``to_contact``. One line per pair and kind (a second
+    is a 409); the contacts are fixed once drawn, ``kind`` and ``note`` can change. Whoever may edit the
+    account's contacts draws and removes its lines. ``?contact=`` finds the lines at either end."""
+
+    queryset = InfluenceLink.objects.all()
+    serializer_class = InfluenceLinkSerializer
+    filterset_class = InfluenceLinkFilterSet
+    search_fields = ["from_contact__name", "to_contact__name", "note"]
+    ordering_fields = ["id", "kind", "created_at", "updated_at"]
+    list_select_related = ("from_contact",)
+    create_service = services.influence_link_create
+    update_service = services.influence_link_update
+    delete_service = services.influence_link_delete
+    instance_kwarg = "link"
+
+
 # --- Contracts ------------------------------------------------------------------------------------
 
 
@@ -487,5 +519,6 @@ ROUTES = [
     ("invoices", InvoiceViewSet, "invoice"),
     ("meetings", MeetingViewSet, "meeting"),
     ("team-relationships", TeamRelationshipViewSet, "team-relationship"),
+    ("influence-links", InfluenceLinkViewSet, "influence-link"),
     ("exchange-rates", ExchangeRateViewSet, "exchange-rate"),
 ]

@@ -102,6 +102,12 @@ class RelationshipLevel(models.IntegerChoices):
     TRUSTED_ADVISOR = 4, _("Trusted advisor")
 
 
+class InfluenceKind(models.TextChoices):
+    # DOMAIN.md §6.1–6.2 (Altify [S-106]): influence lines and conflict lines between contacts.
+    INFLUENCES = "influences", _("Influences")
+    CONFLICTS = "conflicts", _("Conflicts with")
+
+
 class DecisionOrientation(models.TextChoices):
     FINANCIAL = "financial", _("Financial")
     TECHNICAL = "technical", _("Technical")

@@ -28,16 +28,25 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from accounts import demo_names as words
-from accounts.choices import AccountStatus, BuyingRoleCode, ContractStatus, Coverage, Industry, MeetingKind, PoliticalStatus
+from accounts.choices import (
+    AccountStatus,
+    BuyingRoleCode,
+    ContractStatus,
+    Coverage,
+    Industry,
+    InfluenceKind,
+    MeetingKind,
+    PoliticalStatus,
+)
 from accounts.hierarchy import hierarchy_rebuild
-from accounts.models import Account, Contact, Contract, ExchangeRate, Invoice, Meeting
+from accounts.models import Account, Contact, Contract, ExchangeRate, InfluenceLink, Invoice, Meeting
 from kam import roles
 from kam.bulk import bulk_insert, next_ids, reset_sequence
 from kam.jobs import Progress
 from service_plans.models import AccountTeamMember, TeamRole
 
 # Other apps' per-chunk generators: ``extend(chunk: DemoChunk, ctx: DemoContext) -> dict[str, int]``.
-EXTENSIONS: list[str] = ["service_plans.demo.extend"]
+EXTENSIONS: list[str] = ["service_plans.demo.extend", "accounts.demo.influence_links_extend"]
 
 CHUNK_ACCOUNTS = 2_000
 
@@ -501,6 +510,31 @@ def _make_meetings(
             )
         )
         links.append((meeting_id, contacts[0]["id"]))
+
+
+def influence_links_extend(*, chunk: DemoChunk, ctx: DemoContext) -> dict[str, int]:
+    """A few influence and conflict lines per account (DOMAIN.md §6.1–6.2), from the contacts' roles as
+    ``_make_contacts`` lays them out (buyer, champion, technical buyer, user buyer, others)."""
+    # A copy of the demo's stream: deterministic per seed, and the other demo values stay as they were.
+    rng = random.Random()
+    rng.setstate(ctx.rng.getstate())
+    by_account: dict[int, list[dict[str, Any]]] = {}
+    for contact in chunk.contacts:
+        if contact["is_active"]:
+            by_account.setdefault(contact["account_id"], []).append(contact)
+    rows = []
+    for contacts in by_account.values():
+        if len(contacts) < 3:
+            continue
+        ids = [c["id"] for c in contacts]
+        if rng.random() < 0.6:  # the champion has the economic buyer's ear
+            rows.append((ids[1], ids[0], InfluenceKind.INFLUENCES.value))
+        if rng.random() < 0.3:
+            rows.append((ids[2], ids[0], InfluenceKind.INFLUENCES.value))
+        if len(ids) > 3 and rng.random() < 0.25:  # technical and user buyers pulling apart
+            rows.append((ids[2], ids[3], InfluenceKind.CONFLICTS.value))
+    count = bulk_insert(InfluenceLink, ("from_contact_id", "to_contact_id", "kind"), rows)
+    return {"influence_links": count}
 
 
 ACCOUNT_COLUMNS = (

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import AccountStatus, BuyingRoleCode, ContractStatus, HealthBand, Industry, MeetingKind, Tier
-from accounts.models import Account, Contact, Contract, Invoice, Meeting, TeamRelationship
+from accounts.models import Account, Contact, Contract, InfluenceLink, Invoice, Meeting, TeamRelationship
 from accounts.selectors import CLOSED_CONTRACT_STATUSES, not_renewed
 from kam.roles import sees_all_accounts
 
@@ -165,3 +165,15 @@ class TeamRelationshipFilterSet(filters.FilterSet):
     class Meta:
         model = TeamRelationship
         fields = ["account", "contact", "user", "level_current", "level_target"]
+
+
+class InfluenceLinkFilterSet(filters.FilterSet):
+    account = filters.NumberFilter(field_name="from_contact__account_id", label=_("Account"))
+    contact = filters.NumberFilter(method="filter_contact", label=_("Contact (either end)"))
+
+    class Meta:
+        model = InfluenceLink
+        fields = ["account", "contact", "from_contact", "to_contact", "kind"]
+
+    def filter_contact(self, queryset: QuerySet, name: str, value: int) -> QuerySet:
+        return queryset.filter(Q(from_contact_id=value) | Q(to_contact_id=value))

@@ -29,6 +29,7 @@ from accounts.choices import (
     DecisionOrientation,
     HealthBand,
     Industry,
+    InfluenceKind,
     MeetingKind,
     PoliticalStatus,
     RelationshipLevel,
@@ -320,6 +321,64 @@ class TeamRelationship(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} – {self.contact}"
+
+
+class InfluenceLinkQuerySet(AccountScopedQuerySet):
+    account_lookup = "from_contact__account_id"
+
+
+class InfluenceLink(models.Model):
+    """An influence line or a conflict line from one contact to another of the same account (DOMAIN.md
+    §6.1–6.2, Altify's relationship map): "the CFO influences the CIO", "purchasing conflicts with IT".
+    Directed; both contacts belong to the same account (``accounts.services`` checks it, naming the field)."""
+
+    from_contact = models.ForeignKey(
+        Contact,
+        verbose_name=_("from contact"),
+        on_delete=models.CASCADE,
+        related_name="influence_links_out",
+        db_index=False,  # the unique (from, to, kind) index leads with it
+    )
+    to_contact = models.ForeignKey(
+        Contact, verbose_name=_("to contact"), on_delete=models.CASCADE, related_name="influence_links_in"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=InfluenceKind.choices, default=InfluenceKind.INFLUENCES)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    history = HistoricalRecords()
+    objects = InfluenceLinkQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("influence link")
+        verbose_name_plural = _("influence links")
+        constraints = [
+            models.CheckConstraint(condition=~Q(from_contact=F("to_contact")), name="influence_link_not_self"),
+            models.UniqueConstraint(fields=["from_contact", "to_contact", "kind"], name="influence_link_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_contact} → {self.to_contact} ({self.get_kind_display()})"
+
+    def clean(self) -> None:
+        # Repeated from the services so that the admin's form names the field too.
+        if self.from_contact_id is None or self.to_contact_id is None:
+            return
+        if self.from_contact_id == self.to_contact_id:
+            raise ValidationError({"to_contact": [_("A line joins two different contacts.")]})
+        if self.to_contact.account_id != self.from_contact.account_id:
+            raise ValidationError({"to_contact": [_("Choose a contact of the same account.")]})
 
 
 class Contract(models.Model):

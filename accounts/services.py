@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,6 +28,7 @@ from accounts.models import (
     Contact,
     Contract,
     ExchangeRate,
+    InfluenceLink,
     Invoice,
     Meeting,
     TeamRelationship,
@@ -142,7 +143,11 @@ def contact_update(
     **fields: Any,
 ) -> Contact:
     _check_fields(fields, CONTACT_FIELDS)
-    _, after = _save_changes(Contact, contact.pk, fields, actor=actor, expected_version=expected_version)
+    before, after = _save_changes(Contact, contact.pk, fields, actor=actor, expected_version=expected_version)
+    if before.account_id != after.account_id:
+        # Influence and conflict lines join contacts of one account (§6.2): a contact who moves to
+        # another account leaves theirs behind, or the old account's map would name a stranger.
+        InfluenceLink.objects.filter(Q(from_contact=after) | Q(to_contact=after)).delete()
     if buying_roles is not None:
         _set_buying_roles(after, buying_roles)
     return after
@@ -354,6 +359,78 @@ def team_relationship_remove(*, relationship: TeamRelationship, actor: Any = Non
     locked = TeamRelationship.objects.select_for_update().get(pk=relationship.pk)
     if expected_version is not None and locked.version != expected_version:
         raise StaleVersion(locked.version)
+    locked.delete()
+
+
+INFLUENCE_LINK_FIELDS = frozenset({"kind", "note"})
+
+
+def may_edit_contacts_of(actor: Any, account_id: int) -> bool:
+    """Whoever may edit the account's contacts draws its influence and conflict lines: the contact
+    permission of their role (managers and administrators, not executives) on an account they see."""
+    return actor.has_perm("accounts.change_contact") and Account.objects.visible_to(actor).filter(pk=account_id).exists()
+
+
+def _check_influence_actor(actor: Any, account_id: int) -> None:
+    # No actor: a trusted caller (the demo, a command).
+    if actor is not None and getattr(actor, "pk", None) is not None and not may_edit_contacts_of(actor, account_id):
+        raise PermissionDenied(_("Only someone who may edit this account's contacts can change its influence lines."))
+
+
+def _check_influence_duplicate(*, from_contact_id: int, to_contact_id: int, kind: str, exclude_pk: int | None = None) -> None:
+    # API.md: a conflict with existing data is a 409 (the unique constraint backs this up in a race).
+    duplicates = InfluenceLink.objects.filter(from_contact_id=from_contact_id, to_contact_id=to_contact_id, kind=kind)
+    if exclude_pk is not None:
+        duplicates = duplicates.exclude(pk=exclude_pk)
+    if duplicates.exists():
+        raise Conflict(_("This line between these two contacts is already on the map."), field="to_contact")
+
+
+@transaction.atomic
+def influence_link_create(*, from_contact: Contact, to_contact: Contact, actor: Any = None, **fields: Any) -> InfluenceLink:
+    """Draw an influence or conflict line from one contact to another of the same account (§6.1–6.2)."""
+    _check_fields(fields, INFLUENCE_LINK_FIELDS)
+    _check_influence_actor(actor, from_contact.account_id)
+    if to_contact.pk == from_contact.pk:
+        raise ValidationError({"to_contact": [_("A line joins two different contacts.")]})
+    if to_contact.account_id != from_contact.account_id:
+        raise ValidationError({"to_contact": [_("Choose a contact of the same account.")]})
+    link = InfluenceLink(
+        from_contact=from_contact,
+        to_contact=to_contact,
+        created_by=actor if getattr(actor, "pk", None) is not None else None,
+        **fields,
+    )
+    link.full_clean(validate_constraints=False)  # the two constraints are checked above, with field names
+    _check_influence_duplicate(from_contact_id=from_contact.pk, to_contact_id=to_contact.pk, kind=link.kind)
+    if actor is not None:
+        link._history_user = actor
+    link.save()
+    return link
+
+
+@transaction.atomic
+def influence_link_update(
+    *, link: InfluenceLink, actor: Any = None, expected_version: int | None = None, **fields: Any
+) -> InfluenceLink:
+    """Change a line's kind or note; the contacts it joins are fixed (draw another line instead)."""
+    _check_fields(fields, INFLUENCE_LINK_FIELDS)
+    _check_influence_actor(actor, link.from_contact.account_id)
+    if "kind" in fields:
+        _check_influence_duplicate(
+            from_contact_id=link.from_contact_id, to_contact_id=link.to_contact_id, kind=fields["kind"], exclude_pk=link.pk
+        )
+    return _save_changes(InfluenceLink, link.pk, fields, actor=actor, expected_version=expected_version)[1]
+
+
+@transaction.atomic
+def influence_link_delete(*, link: InfluenceLink, actor: Any = None, expected_version: int | None = None) -> None:
+    _check_influence_actor(actor, link.from_contact.account_id)
+    locked = InfluenceLink.objects.select_for_update().get(pk=link.pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise StaleVersion(locked.version)
+    if actor is not None:
+        locked._history_user = actor
     locked.delete()
 
 

@@ -34,6 +34,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("accounts", "account", ("view", "add", "change")),
         ("accounts", "contact", ("view", "add", "change", "delete")),
         ("accounts", "teamrelationship", ("view", "add", "change", "delete")),
+        ("accounts", "influencelink", ("view", "add", "change", "delete")),
         ("accounts", "contract", ("view", "add", "change")),
         ("accounts", "invoice", ("view", "add", "change")),
         ("accounts", "meeting", ("view", "add", "change", "delete")),

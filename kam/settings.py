@@ -325,6 +325,7 @@ SPECTACULAR_SETTINGS = {
         "NeedPriorityEnum": "service_plans.models.NeedPriority",
         "TeamRoleEnum": "service_plans.models.TeamRole",
         "RelationshipLevelEnum": "accounts.choices.RelationshipLevel",
+        "InfluenceKindEnum": "accounts.choices.InfluenceKind",
         "ServiceRequestPriorityEnum": "service_plans.models.Priority",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "kam.api.schema.document_errors"],

@@ -27,6 +27,7 @@ from accounts.models import (
     Contact,
     Contract,
     ExchangeRate,
+    InfluenceLink,
     Invoice,
     Meeting,
     TeamRelationship,
@@ -280,6 +281,24 @@ class TeamRelationshipForm(VersionedForm):
         self.fields["user"].label_from_instance = lambda u: u.get_full_name() or u.username
         if self.instance.pk is not None:
             self.fields["user"].disabled = True
+
+
+class InfluenceLinkForm(forms.ModelForm):
+    """An influence or conflict line between two of the account's contacts (DOMAIN.md §6.1–6.2)."""
+
+    class Meta:
+        model = InfluenceLink
+        fields = ["from_contact", "kind", "to_contact", "note"]
+
+    def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        contacts = Contact.objects.filter(account=account).order_by("-is_active", "name", "id")
+        self.fields["from_contact"].queryset = contacts
+        self.fields["to_contact"].queryset = contacts
+
+    def validate_constraints(self) -> None:
+        # The service checks the self-link (on the field) and decides a duplicate (a conflict, 409).
+        pass
 
 
 NO_FIELD_ERROR = _("Please correct the errors below.")

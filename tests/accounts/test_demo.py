@@ -180,3 +180,13 @@ def test_service_delivery_rows_come_with_the_demo(demo):
     assert demo["service_requests"] == ServiceRequest.objects.count() > 100
     assert not ServiceRequest.objects.filter(first_response_due_at__isnull=True).exists()
     assert Project.objects.filter(kind="customised_solution").exists()
+
+
+def test_influence_and_conflict_lines_come_with_the_demo(demo):
+    from accounts.models import InfluenceLink
+
+    assert demo["influence_links"] == InfluenceLink.objects.count() > 100
+    assert set(InfluenceLink.objects.values_list("kind", flat=True)) == {"influences", "conflicts"}
+    # between two active contacts of the same account, as the services require
+    assert not InfluenceLink.objects.exclude(from_contact__account_id=F("to_contact__account_id")).exists()
+    assert not InfluenceLink.objects.filter(Q(from_contact__is_active=False) | Q(to_contact__is_active=False)).exists()

@@ -226,6 +226,11 @@ MATRIX: dict[tuple[str, str], dict] = {
     ("team-relationship-list", "POST"): create_child(),
     **{("team-relationship-detail", m): t for m, t in SCOPED.items()},
     ("team-relationship-detail", "DELETE"): write_scoped(204),
+    # influence and conflict lines: through the contacts' account; the payload names two contacts
+    ("influence-link-list", "GET"): LIST,
+    ("influence-link-list", "POST"): create_child(),
+    **{("influence-link-detail", m): t for m, t in SCOPED.items()},
+    ("influence-link-detail", "DELETE"): write_scoped(204),
     # exchange rates: reference data, read by all, written by administrators
     ("exchange-rate-list", "GET"): LIST,
     ("exchange-rate-list", "POST"): admin_only(201, missing=201),
@@ -506,6 +511,18 @@ RESOURCES: dict[str, Resource] = {
         create=lambda account, w: {"contact": ContactFactory(account=account).pk, "level_current": 2},
         patch=lambda obj: {"level_current": 2},
         put=lambda obj: {"level_current": 3, "level_target": 4},
+    ),
+    "influence-link": Resource(
+        make=lambda account, w: accounts_services.influence_link_create(
+            from_contact=ContactFactory(account=account), to_contact=ContactFactory(account=account), kind="influences"
+        ),
+        create=lambda account, w: {
+            "from_contact": ContactFactory(account=account).pk,
+            "to_contact": ContactFactory(account=account).pk,
+            "kind": "conflicts",
+        },
+        patch=lambda obj: {"note": "Patched"},
+        put=lambda obj: {"kind": "conflicts", "note": "Put"},
     ),
     "exchange-rate": Resource(
         make=lambda account, w: ExchangeRateFactory(currency="USD" if account == w["own_account"] else "EUR", year=2025),

@@ -49,6 +49,9 @@ def _rows(kind: str, owner, admin, n: int) -> None:
         elif kind == "team-relationships":
             contact = ContactFactory(account=account)
             accounts_services.team_relationship_create(contact=contact, user=owner, level_current=1, level_target=2)
+        elif kind == "influence-links":
+            source, target = ContactFactory(account=account), ContactFactory(account=account)
+            accounts_services.influence_link_create(from_contact=source, to_contact=target, kind="influences")
         elif kind == "team-members":
             TeamMemberFactory(account=account)
         elif kind == "survey-responses":
@@ -130,6 +133,7 @@ PINNED = {
     "meetings": 3,  # + contacts, + attendees
     "team-members": 1,
     "team-relationships": 1,  # the contact (its account) in the page's query
+    "influence-links": 1,  # the account comes with the page (select_related)
     "survey-responses": 1,
     "service-requests": 1,
     "projects": 1,

@@ -46,6 +46,9 @@ def build_account(owner, *, n: int, name: str = "Acme Group", today: dt.date | N
             end_date=today + dt.timedelta(days=200),
         )
         contact = ContactFactory(account=account, name=f"Contact {i}", reports_to=previous)
+        if previous is not None:  # influence and conflict lines, so that their prefetch is counted
+            services.influence_link_create(from_contact=contact, to_contact=previous, kind="influences")
+            services.influence_link_create(from_contact=previous, to_contact=contact, kind="conflicts")
         previous = contact
         ContractFactory(
             account=account,

@@ -206,12 +206,12 @@ def test_history_never_lists_the_row_from_before_a_contact_moved_in(manager_clie
 def test_query_count_is_constant(manager_client, account_manager, n, django_assert_num_queries):
     account = build_account(account_manager, n=n)
     # session, user, groups; account; rates; hierarchy: ancestors, subtree, ARR and revenue roll-ups (4);
-    # surveys (2); service requests (2); meetings + their contacts (2); contacts + roles + team relationships (3); contracts;
+    # surveys (2); service requests (2); meetings + their contacts (2); contacts + roles + team relationships + influence lines (4); contracts;
     # finance: revenue, payments, ageing, invoices (4); team; projects; history: 4 models × 2; permissions (2);
     # stakeholder changes: last held review, history rows, rows before the window, their buying roles (4);
     # without a scoring run or a plan: tier and health explanations (2 + 2), tier history, health trend,
     # scoring model, plan, needs, alerts; the unread badge. (With all of them: tests/web/test_account_insights.py.)
-    with django_assert_num_queries(50):
+    with django_assert_num_queries(51):
         response = manager_client.get(_url(account))
     assert response.status_code == 200
     assert len(response.context["page"].hierarchy.nodes) == n + 1

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from accounts import stakeholders
 from accounts.choices import ContractStatus
-from accounts.models import Account, AccountAncestry, Contact, Contract, Invoice, Meeting, TeamRelationship
+from accounts.models import Account, AccountAncestry, Contact, Contract, InfluenceLink, Invoice, Meeting, TeamRelationship
 from service_plans.models import (
     POSITIVE_RULES,
     AccountTeamMember,
@@ -200,6 +200,13 @@ def account_stakeholders(*, account: Account, today: dt.date) -> StakeholderMap:
             "buying_roles",
             # with the colleague, in the same query: the map lists each colleague's level
             Prefetch("team_relationships", queryset=TeamRelationship.objects.select_related("user").order_by("user__username")),
+            # each contact's influence and conflict lines, with the contact at the other end (one query)
+            Prefetch(
+                "influence_links_out",
+                queryset=InfluenceLink.objects.select_related("to_contact").order_by(
+                    "-kind", "to_contact__name", "id"
+                ),  # influences first,
+            ),
         )
         .order_by("-is_active", "-influence", "name", "id")[: MAX_CONTACTS + 1]
     )

@@ -33,8 +33,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services
-from accounts.models import Account, Contact, Contract, Invoice, Meeting, TeamRelationship
-from kam.errors import StaleVersion
+from accounts.models import Account, Contact, Contract, InfluenceLink, Invoice, Meeting, TeamRelationship
+from kam.errors import Conflict, StaleVersion
 from service_plans.models import AccountTeamMember
 from web import forms as web_forms
 from web.views.accounts import is_htmx
@@ -105,6 +105,9 @@ def _form_flow(
                 status = 422
             except StaleVersion:
                 form.add_error(None, STALE_MESSAGE)
+                status = 409
+            except Conflict as error:  # conflicts with existing data (a duplicate), as the API's 409
+                form.add_error(error.field if error.field in form.fields else None, error.message)
                 status = 409
             else:
                 messages.success(request, success_message)
@@ -522,6 +525,51 @@ def relationship_remove(request: HttpRequest, pk: int) -> HttpResponse:
         status = 409
     else:
         messages.success(request, _("The relationship was removed."))
+    if is_htmx(request):
+        return htmx_redirect(request, url, status=status)
+    return redirect(url)
+
+
+# --- Influence and conflict lines on the stakeholder map (DOMAIN.md §6.1–6.2) ---------------------
+# Whoever may edit the account's contacts draws and removes them; ``accounts.services`` enforces it.
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def influence_link_create(request: HttpRequest, pk: int) -> HttpResponse:
+    account = _visible_account(request, pk)
+    _require(request, "accounts.add_influencelink")
+    form = web_forms.InfluenceLinkForm(_data(request), account=account)
+    return _form_flow(
+        request,
+        form=form,
+        save=lambda f: services.influence_link_create(actor=request.user, **_fields(f)),
+        title=_("New influence or conflict line"),
+        account=account,
+        cancel_url=_account_url(account.pk, "stakeholders"),
+        success_url=lambda link: _account_url(account.pk, "stakeholders"),
+        success_message=_("The line was added to the stakeholder map."),
+    )
+
+
+@login_required
+@require_POST
+def influence_link_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Remove a line (the stakeholder map's × button); a stale ``version`` is refused."""
+    link = get_object_or_404(InfluenceLink.objects.visible_to(request.user).select_related("from_contact"), pk=pk)
+    _require(request, "accounts.delete_influencelink")
+    url = _account_url(link.from_contact.account_id, "stakeholders")
+    version = request.POST.get("version", "")
+    status = 204
+    try:
+        services.influence_link_delete(
+            link=link, actor=request.user, expected_version=int(version) if version.isdigit() else None
+        )
+    except StaleVersion:
+        messages.error(request, str(STALE_MESSAGE))
+        status = 409
+    else:
+        messages.success(request, _("The line was removed."))
     if is_htmx(request):
         return htmx_redirect(request, url, status=status)
     return redirect(url)
