@@ -34,7 +34,6 @@ from kam.api.serializers import ApiModelSerializer, FixedOnUpdateMixin
 from kam.api.viewsets import CreateServiceMixin, DestroyServiceMixin, ServiceViewSet, UpdateServiceMixin
 from kam.errors import Conflict
 from kam.roles import is_administrator
-from web.selectors.stakeholder_history import stakeholder_history
 
 User = get_user_model()
 COMMON_READ_ONLY = ["id", "version", "created_at", "updated_at"]
@@ -243,6 +242,10 @@ class AccountViewSet(FastReadMixin, CreateServiceMixin, UpdateServiceMixin, Serv
         query = StakeholderChangesQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         account = self.get_object()
+        # Imported here: the selector is the account page's (web), which reads reviews (service_plans);
+        # the accounts app itself does not depend on either.
+        from web.selectors.stakeholder_history import stakeholder_history
+
         history = stakeholder_history(account=account, since=query.validated_data.get("since"))
         return Response(StakeholderChangesSerializer(_stakeholder_changes_data(history)).data)
 
