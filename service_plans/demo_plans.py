@@ -378,7 +378,7 @@ class _KeyAccount:
 def extend(*, chunk: Any, ctx: Any) -> dict[str, int]:
     keys = [a for a in chunk.accounts if is_key_account(a)]
     if not keys:
-        return {"account_plans": 0}
+        return {"account_plans": 0, "meetings": 0}
     _ids(ctx)
     contacts: dict[int, list[dict[str, Any]]] = {}
     wanted = {a["id"] for a in keys}
@@ -403,4 +403,5 @@ def extend(*, chunk: Any, ctx: Any) -> dict[str, int]:
         "plan_actions": len(rows.actions),
         "whitespace_cells": len(rows.cells),
         "plan_reviews": len(rows.reviews),
+        "meetings": len(rows.meetings),  # the held reviews' meetings, counted with the others
     }
