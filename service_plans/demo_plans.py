@@ -179,7 +179,7 @@ class _KeyAccount:
         self.ctx, self.rng, self.rows = ctx, ctx.plans_rng, rows
         self.account, self.contacts = account, contacts
         self.cn = account["_chinese"]
-        self.today, self.now = ctx.today, ctx.now
+        self.today = ctx.today
         self.owner_id = account["owner_id"]
         self.executive_id = ctx.executive.pk
 
