@@ -3,7 +3,7 @@
 ``seed_demo(accounts=N, seed=S)`` builds group hierarchies, four to five years of contracts with
 renewals (early, on time, late), expansions, downsells and churn, invoices with each account's
 payment habit and some write-offs (and, for customers buying by the unit, quantities), contacts with buying roles (some champions leave), meetings,
-account teams and exchange rates. The same seed and ``today`` give the same data.
+account teams and exchange rates; the key accounts get account plans (``service_plans.demo_plans``). The same seed and ``today`` give the same data.
 
 Rows are generated in chunks of whole groups and loaded with ``kam.bulk.bulk_insert`` (COPY on
 PostgreSQL), one transaction per chunk, so memory stays flat whatever N is. Other apps add their
@@ -46,7 +46,11 @@ from kam.jobs import Progress
 from service_plans.models import AccountTeamMember, TeamRole
 
 # Other apps' per-chunk generators: ``extend(chunk: DemoChunk, ctx: DemoContext) -> dict[str, int]``.
-EXTENSIONS: list[str] = ["service_plans.demo.extend", "accounts.demo.influence_links_extend"]
+EXTENSIONS: list[str] = [
+    "service_plans.demo.extend",
+    "accounts.demo.influence_links_extend",
+    "service_plans.demo_plans.extend",
+]
 
 CHUNK_ACCOUNTS = 2_000
 
@@ -109,6 +113,8 @@ class DemoContext:
     volume_rng: random.Random = field(default_factory=random.Random)
     # The customer effort (CES) answers' own stream, for the same reason.
     effort_rng: random.Random = field(default_factory=random.Random)
+    # The key accounts' plans (objectives, actions, whitespace, reviews): their own stream too.
+    plans_rng: random.Random = field(default_factory=random.Random)
     counters: dict[str, int] = field(default_factory=dict)
 
     def next_id(self, name: str) -> int:
@@ -637,6 +643,7 @@ def seed_demo(*, accounts: int, seed: int = 42, today: dt.date | None = None, ba
         ids=ids,
         volume_rng=random.Random(f"volume-{seed}"),
         effort_rng=random.Random(f"effort-{seed}"),
+        plans_rng=random.Random(f"plans-{seed}"),
     )
     extensions = [import_string(path) for path in EXTENSIONS]
     totals = {"accounts": 0, "contacts": 0, "contracts": 0, "invoices": 0, "meetings": 0}
