@@ -41,6 +41,8 @@ run: install
 	$(MANAGE) compilemessages --ignore=.venv -v0 && \
 	$(MANAGE) migrate --noinput && \
 	$(MANAGE) seed_demo --if-empty --accounts $(DEMO_ACCOUNTS) && \
+	$(MANAGE) recompute_scores --if-stale --no-progress >/dev/null && \
+	$(MANAGE) evaluate_alerts --if-stale && \
 	$(MANAGE) recompute_kpis --if-stale && \
 	if [ -n "$$DATABASE_URL" ] && [ -n "$$CELERY_BROKER_URL" ]; then \
 	  echo "Starting web, worker and beat on http://127.0.0.1:8000 (DATABASE_URL and CELERY_BROKER_URL are set)"; \

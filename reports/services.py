@@ -190,6 +190,10 @@ def kpis_recompute(
                 facts.save_measures({name: measures[name] for name in additive}, as_of=as_of)
                 facts.drop_unused()
             _publish(run, results, period_list, full_families, timings=timings, started=started)
+            if run.is_full and trigger != RunTrigger.CHANGE:
+                # Every change recorded before this run started is in it (recorded after its commit, read
+                # after ``now``): a refresh waiting for them has nothing left to do, and `--if-stale` knows.
+                KpiRefreshState.objects.filter(pk=1, changed_at__lte=now).update(families=[], changed={})
         logger.info("KPI run %s: seconds per step %s", run.pk, timings)
         if progress is not None:
             progress.set(100)

@@ -1,5 +1,6 @@
 """The recompute job: runner, command, nightly schedule, and the debounced refresh after changes."""
 
+import datetime as dt
 import io
 
 import pytest
@@ -7,6 +8,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.services import account_update, contract_update
 from kam import jobs
@@ -109,6 +111,27 @@ def test_without_a_broker_changed_families_wait_for_the_next_run(django_capture_
     assert state.scheduled_at is None  # eager mode: nothing queued, nothing run
     assert not KpiRun.objects.exists()
     assert not kpis_snapshot_is_fresh()
+
+
+def test_a_full_run_takes_the_changes_recorded_before_it_and_no_others(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        acc = account()
+        invoice(acc, "2025-02-01", 1000)
+    assert KpiRefreshState.objects.get().families  # waiting for a run
+    call_command("recompute_kpis", "--period", "2025-02", "--as-of", "2025-06-30", "--no-progress")
+    assert KpiRefreshState.objects.get().families  # a run of some periods is not all a refresh would do
+    call_command("recompute_kpis", "--as-of", "2025-06-30", "--no-progress")
+    state = KpiRefreshState.objects.get()
+    assert (state.families, state.changed) == ([], {})  # the full run read those changes
+    out = io.StringIO()
+    call_command("recompute_kpis", "--if-stale", "--as-of", "2025-06-30", "--no-progress", stdout=out)
+    assert "up to date" in out.getvalue()
+    # a change recorded while a run goes on (after it started) still waits for the refresh
+    KpiRefreshState.objects.filter(pk=1).update(
+        families=[catalogue.RECEIVABLES], changed_at=timezone.now() + dt.timedelta(minutes=5)
+    )
+    call_command("recompute_kpis", "--as-of", "2025-06-30", "--no-progress")
+    assert KpiRefreshState.objects.get().families == [catalogue.RECEIVABLES]
 
 
 def test_a_tier_change_marks_every_family(django_capture_on_commit_callbacks):

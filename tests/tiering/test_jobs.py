@@ -149,6 +149,23 @@ def test_the_command_runs_a_job_and_prints_its_counts(portfolio, capsys):
     assert Account.objects.get(pk=portfolio.pk).tier != ""
 
 
+def test_the_command_if_stale_computes_what_is_missing(portfolio, capsys):
+    today = dt.date.today()
+
+    def run(day: dt.date) -> str:
+        call_command("recompute_scores", "--if-stale", "--as-of", day.isoformat(), "--no-progress")
+        return capsys.readouterr().out
+
+    run(today - dt.timedelta(days=1))  # nothing computed yet: tiers and health
+    assert list(ScoringRun.objects.values_list("part", flat=True)) == ["all"]
+    assert "up to date" in run(today - dt.timedelta(days=1))
+    run(today)  # the health is a day old: the health only (the nightly job's part)
+    assert list(ScoringRun.objects.order_by("id").values_list("part", "as_of")) == [
+        ("all", today - dt.timedelta(days=1)), ("health", today),
+    ]  # fmt: skip
+    assert "up to date" in run(today)
+
+
 def test_the_command_reports_a_failure(scoring_model, account_manager):
     ExchangeRateFactory(currency="JPY", year=dt.date.today().year)
     yen = AccountFactory(owner=account_manager, currency="JPY")

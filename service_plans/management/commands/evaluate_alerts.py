@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from kam.jobs import job_execute
 from kam.models import JobKind, JobRun, JobStatus
+
+
+def evaluated_today() -> bool:
+    """An evaluation finished today (local time), as the nightly one would have."""
+    start = timezone.make_aware(dt.datetime.combine(timezone.localdate(), dt.time.min))
+    return JobRun.objects.filter(kind=JobKind.EVALUATE_ALERTS, status=JobStatus.DONE, finished_at__gte=start).exists()
 
 
 class Command(BaseCommand):
     help = "Evaluate the risk alert rules over every account (one run at a time)."
 
     def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--if-stale", action="store_true", help="Do nothing when an evaluation finished today (what `make run` does)."
+        )
         parser.add_argument("--no-progress", action="store_true", help="Do not draw a progress bar.")
 
-    def handle(self, *args, no_progress: bool, **options) -> None:
+    def handle(self, *args, if_stale: bool, no_progress: bool, **options) -> None:
+        if if_stale and evaluated_today():
+            self.stdout.write("Alerts were evaluated today.")
+            return
         started = time.monotonic()
         job = JobRun.objects.create(kind=JobKind.EVALUATE_ALERTS, params={"source": "command"})
         job = job_execute(job.pk, bar=not no_progress)
