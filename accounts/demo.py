@@ -119,6 +119,10 @@ class DemoContext:
 
     def next_id(self, name: str) -> int:
         index = self.counters.get(name, 0)
+        if index >= len(self.ids[name]):
+            # The reserved range is a bound on the whole demo (not per account); past it, ids would
+            # run into the next range and a COPY would fail on a duplicate key far from the cause.
+            raise RuntimeError(f"The demo ran out of reserved {name} ids ({len(self.ids[name]):,}).")
         self.counters[name] = index + 1
         return self.ids[name].start + index
 
