@@ -6,51 +6,30 @@ through ``service_plans.services.delivery`` (``need_create`` / ``need_update``, 
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
-from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.utils.translation import gettext_lazy
 
 from service_plans.models import Need
 from service_plans.services import delivery
 from web import forms as web_forms
-from web.views.edit import _account_url, _data, _fields, _form_flow, _require, _visible_account
+from web.views.edit import ON_ACCOUNT, FormSpec, _fields, create_view, edit_view
 
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def need_create(request: HttpRequest, pk: int) -> HttpResponse:
-    account = _visible_account(request, pk)
-    _require(request, "service_plans.add_need")
-    form = web_forms.NeedForm(_data(request), account=account)
-    return _form_flow(
-        request,
-        form=form,
-        save=lambda f: delivery.need_create(account=account, actor=request.user, **_fields(f)),
-        title=_("New need"),
-        account=account,
-        cancel_url=_account_url(account.pk, "needs"),
-        success_url=lambda n: _account_url(account.pk, "needs"),
-        success_message=_("The need was added."),
-    )
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def need_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    need = get_object_or_404(Need.objects.visible_to(request.user).select_related("account"), pk=pk)
-    _require(request, "service_plans.change_need")
-    form = web_forms.NeedForm(_data(request), instance=need, account=need.account)
-    return _form_flow(
-        request,
-        form=form,
-        save=lambda f: delivery.need_update(
-            need=need, actor=request.user, expected_version=f.cleaned_data["version"], **_fields(f)
-        ),
-        title=_("Edit need"),
-        account=need.account,
-        cancel_url=_account_url(need.account_id, "needs"),
-        success_url=lambda n: _account_url(need.account_id, "needs"),
-        success_message=_("The need was saved."),
-    )
+#: need_create / need_edit: a department's need, in the account page's needs section.
+NEED = FormSpec(
+    name="need",
+    model=Need,
+    form=web_forms.NeedForm,
+    parent=ON_ACCOUNT,
+    section="needs",
+    add_perm="service_plans.add_need",
+    change_perm="service_plans.change_need",
+    create=lambda request, account, f: delivery.need_create(account=account, actor=request.user, **_fields(f)),
+    update=lambda request, need, f: delivery.need_update(
+        need=need, actor=request.user, expected_version=f.cleaned_data["version"], **_fields(f)
+    ),
+    create_title=gettext_lazy("New need"),
+    edit_title=gettext_lazy("Edit need"),
+    created_message=gettext_lazy("The need was added."),
+    saved_message=gettext_lazy("The need was saved."),
+)
+need_create = create_view(NEED)
+need_edit = edit_view(NEED)
