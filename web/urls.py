@@ -29,6 +29,9 @@ urlpatterns = [
     path("accounts/new/", edit.account_create, name="account_create"),
     path("accounts/<int:pk>/", accounts.account_detail, name="account_detail"),
     path("accounts/<int:pk>/edit/", edit.account_edit, name="account_edit"),
+    # The account page's cards loaded on demand
+    path("accounts/<int:pk>/history/", accounts.account_history_card, name="account_history"),
+    path("accounts/<int:pk>/stakeholder-changes/", accounts.account_stakeholder_changes_card, name="account_stakeholder_changes"),
     path("accounts/<int:pk>/contacts/new/", edit.contact_create, name="contact_create"),
     path("accounts/<int:pk>/contracts/new/", edit.contract_create, name="contract_create"),
     path("accounts/<int:pk>/invoices/new/", edit.invoice_create, name="invoice_create"),

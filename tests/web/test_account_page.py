@@ -179,14 +179,54 @@ def test_service_requests_show_sla_state(manager_client, account_manager):
     assert page.sla.eligible == 2 and page.sla.attained == 1
 
 
+def _history_url(account):
+    return reverse("web:account_history", args=[account.pk])
+
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
 def test_history_lists_changes_with_what_changed(manager_client, account_manager):
     account = AccountFactory(owner=account_manager)
     contract = ContractFactory(account=account, number="H-1")
     services.contract_update(contract=contract, actor=account_manager, end_date=dt.date(2026, 6, 30))
-    page = manager_client.get(_url(account)).context["page"]
-    latest = page.history[0]
+    latest = manager_client.get(_history_url(account), **HTMX).context["history"][0]
     assert latest.object_label == "H-1" and latest.action == "~" and latest.user == account_manager
     assert [(str(f.label), f.old, f.new) for f in latest.fields] == [("end date", dt.date(2025, 12, 31), dt.date(2026, 6, 30))]
+
+
+def test_the_page_has_a_placeholder_that_loads_the_history_card(manager_client, account_manager):
+    account = AccountFactory(owner=account_manager)
+    contract = ContractFactory(account=account, number="H-1")
+    services.contract_update(contract=contract, actor=account_manager, end_date=dt.date(2026, 6, 30))
+    page = manager_client.get(_url(account)).text
+    url = _history_url(account)
+    placeholder = re.search(r'<section class="card" id="history" data-card-placeholder="history">.*?</section>', page, re.S)
+    assert placeholder, "no placeholder for the history card"
+    assert f'href="{url}" hx-get="{url}" hx-target="#history" hx-swap="outerHTML"' in placeholder.group(0)
+    assert "data-change=" not in page and "kam-changes" not in page  # the card itself is not read with the page
+    # htmx: the card alone (it replaces the placeholder: same id), with the change and its diff
+    card = manager_client.get(url, **HTMX)
+    assert card.status_code == 200 and card.text.lstrip().startswith('<section class="card" id="history">')
+    assert "<html" not in card.text and "data-card-placeholder" not in card.text
+    assert "<strong>H-1</strong>" in card.text and "<del>Dec. 31, 2025</del> → <ins>June 30, 2026</ins>" in card.text
+    # without JavaScript the link opens the same card on a page of its own
+    full = manager_client.get(url)
+    assert full.status_code == 200 and "<html" in full.text
+    assert '<section class="card" id="history">' in full.text and "<strong>H-1</strong>" in full.text
+    assert f'href="{_url(account)}"' in full.text  # back to the account
+
+
+def test_history_card_visibility(client, account_manager, other_manager, executive, admin_user):
+    account = AccountFactory(owner=account_manager)
+    client.force_login(other_manager)
+    assert client.get(_history_url(account), **HTMX).status_code == 404
+    assert client.get(_history_url(account)).status_code == 404
+    TeamMemberFactory(account=account, user=other_manager)
+    for user in (account_manager, other_manager, executive, admin_user):
+        client.force_login(user)
+        response = client.get(_history_url(account), **HTMX)
+        assert response.status_code == 200 and 'id="history"' in response.text
 
 
 def test_history_never_lists_the_row_from_before_a_contact_moved_in(manager_client, account_manager, other_manager):
@@ -197,7 +237,7 @@ def test_history_never_lists_the_row_from_before_a_contact_moved_in(manager_clie
     contact = ContactFactory(account=theirs, name="Mover", title="Buyer")
     contact.account, contact.title = mine, "Head of purchasing"
     contact.save()
-    changes = [c for c in manager_client.get(_url(mine)).context["page"].history if c.kind == "contact"]
+    changes = [c for c in manager_client.get(_history_url(mine), **HTMX).context["history"] if c.kind == "contact"]
     assert [(c.action, c.account_id) for c in changes] == [("~", mine.pk)]
     assert ("Buyer", "Head of purchasing") in [(f.old, f.new) for f in changes[0].fields]
 
@@ -207,14 +247,28 @@ def test_query_count_is_constant(manager_client, account_manager, n, django_asse
     account = build_account(account_manager, n=n)
     # session, user, groups; account; rates; hierarchy: ancestors, subtree, ARR and revenue roll-ups (4);
     # surveys (2); service requests (2); meetings + their contacts (2); contacts + roles + team relationships + influence lines (4); contracts;
-    # finance: revenue, payments, ageing, invoices (4); team; projects; history: 4 models × 2; permissions (2);
-    # stakeholder changes: last held review, history rows, rows before the window, their buying roles (4);
+    # finance: revenue, payments, ageing, invoices (4); team; projects; permissions (2);
     # without a scoring run or a plan: tier and health explanations (2 + 2), tier history, health trend,
     # scoring model, plan, needs, alerts; the unread badge. (With all of them: tests/web/test_account_insights.py.)
-    with django_assert_num_queries(51):
+    # The history of changes and the stakeholder changes load on demand (their counts: below and in
+    # tests/web/test_stakeholder_history.py).
+    with django_assert_num_queries(39):
         response = manager_client.get(_url(account))
     assert response.status_code == 200
     assert len(response.context["page"].hierarchy.nodes) == n + 1
+
+
+@pytest.mark.parametrize("n", [2, 10])
+def test_history_card_query_count_is_constant(manager_client, account_manager, n, django_assert_num_queries):
+    account = build_account(account_manager, n=n)
+    for contract in account.contracts.all():
+        services.contract_update(contract=contract, actor=account_manager, end_date=contract.end_date + dt.timedelta(days=1))
+    # session, user, groups; the account (visibility); 4 models × (latest rows, the rows before them)
+    with django_assert_num_queries(12):
+        response = manager_client.get(_history_url(account), **HTMX)
+    assert response.status_code == 200
+    moved = {c.object_id for c in response.context["history"] if [f.name for f in c.fields] == ["end_date"]}
+    assert moved == set(account.contracts.values_list("pk", flat=True))
 
 
 def test_team_card_warns_when_the_tiers_required_roles_are_missing(manager_client, account_manager):

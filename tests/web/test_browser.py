@@ -162,6 +162,12 @@ def test_manager_filters_the_list_and_sees_the_account_charts(page, live_server)
         assert painted > 500, f"{chart} looks empty"
     assert page.locator("#org-chart .kam-org-card").count() == 2
     assert page.locator("#red-flags [data-flag=no_coach]").count() == 1
+    # The history of changes and the stakeholder changes load on demand: "Show" swaps the card in.
+    for card, content in (("history", "#history .kam-changes li"), ("stakeholder-changes", "#support-index-now")):
+        assert page.locator(content).count() == 0
+        page.click(f"[data-show-card={card}]")
+        expect(page.locator(content).first).to_be_visible()
+        assert page.locator(f"#{card}").count() == 1 and page.locator(f"[data-card-placeholder={card}]").count() == 0
     assert page.problems == []  # no CSP violation, no script error
 
 

@@ -2,6 +2,7 @@
 trend and the support index at the baseline, from Contact's history (page and API)."""
 
 import datetime as dt
+import re
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -174,9 +175,36 @@ def _page(account):
     return reverse("web:account_detail", args=[account.pk])
 
 
-def test_the_page_lists_the_changes_and_the_baseline(manager_client, world):
+def _card(account):
+    return reverse("web:account_stakeholder_changes", args=[account.pk])
+
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def test_the_page_has_a_placeholder_that_loads_the_card(manager_client, world):
+    """The card loads on demand: the page has a "Show" link, htmx swaps the card in for it."""
+    url = _card(world["account"])
     with time_machine.travel(NOW, tick=False):
-        text = manager_client.get(_page(world["account"])).text
+        page = manager_client.get(_page(world["account"])).text
+        card = manager_client.get(url, **HTMX)
+        full = manager_client.get(url)
+    placeholder = re.search(
+        r'<section class="card" id="stakeholder-changes" data-card-placeholder="stakeholder-changes">.*?</section>', page, re.S
+    )
+    assert placeholder, "no placeholder for the stakeholder changes card"
+    assert f'href="{url}" hx-get="{url}" hx-target="#stakeholder-changes" hx-swap="outerHTML"' in placeholder.group(0)
+    assert "data-contact-change=" not in page and "support-index-now" not in page
+    assert card.status_code == 200 and card.text.lstrip().startswith('<section class="card" id="stakeholder-changes">')
+    assert "<html" not in card.text and f'data-contact-change="{world["a"].pk}"' in card.text
+    # without JavaScript: the same card on a page of its own, with the way back to the account
+    assert full.status_code == 200 and "<html" in full.text and f'href="{_page(world["account"])}"' in full.text
+    assert f'data-contact-change="{world["a"].pk}"' in full.text
+
+
+def test_the_card_lists_the_changes_and_the_baseline(manager_client, world):
+    with time_machine.travel(NOW, tick=False):
+        text = manager_client.get(_card(world["account"]), **HTMX).text
     assert 'data-baseline="review"' in text and "since the last held review (QBR" in text
     assert f'data-contact-change="{world["a"].pk}" data-event="changed"' in text
     assert "<del>Supporter</del> → <ins>Mentor</ins>" in text
@@ -266,6 +294,35 @@ def test_page_visibility(client, account_manager, other_manager, executive, admi
         client.force_login(user)
         response = client.get(_page(account))
         assert response.status_code == 200 and 'id="stakeholder-changes"' in response.text
+
+
+def test_card_visibility(client, account_manager, other_manager, executive, admin_user):
+    account = AccountFactory(owner=account_manager)
+    ContactFactory(account=account, name="Fei")
+    client.force_login(other_manager)
+    assert client.get(_card(account), **HTMX).status_code == 404
+    assert client.get(_card(account)).status_code == 404
+    TeamMemberFactory(account=account, user=other_manager)
+    for user in (account_manager, other_manager, executive, admin_user):
+        client.force_login(user)
+        response = client.get(_card(account), **HTMX)
+        assert response.status_code == 200 and 'id="support-index-now"' in response.text
+
+
+@pytest.mark.parametrize("n", [2, 10])
+def test_card_query_count_is_constant(manager_client, account_manager, n, django_assert_num_queries):
+    account = AccountFactory(owner=account_manager)
+    ensure_buying_roles()
+    contacts = [ContactFactory(account=account, name=f"C{i}", buying_roles=["user_buyer"]) for i in range(n)]
+    for contact in contacts:
+        _update(contact, account_manager, support=2, buying_roles=["economic_buyer"])
+    # session, user, groups; the account (visibility); the contacts; the last held review, history rows in the
+    # window, last rows before it, their buying roles (4)
+    with django_assert_num_queries(9):
+        response = manager_client.get(_card(account), **HTMX)
+    assert response.status_code == 200
+    assert len(response.context["stakeholder_history"].changes) == n
+    assert response.text.count("data-trend=") == n
 
 
 def _api_queries(account_manager, n):

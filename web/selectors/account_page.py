@@ -4,6 +4,10 @@ Each section has its own function so a section can be re-rendered alone (htmx) a
 that land later (tier breakdown, plan, needs, alerts) add a function here and a template include.
 ``account_page`` assembles them; its query count does not depend on how many contacts, contracts,
 invoices or subsidiaries the account has (tests pin it at N and 5N rows).
+
+Two rarely read cards are not part of it: "History of changes" (``account_history``) and "Stakeholder
+changes" (``account_stakeholder_changes``) load on demand from their own URLs, which saves the page
+their 12 queries.
 """
 
 from __future__ import annotations
@@ -484,6 +488,21 @@ def account_service_requests(*, account: Account, now: dt.datetime) -> tuple[lis
     return requests, summary
 
 
+# --- Loaded on demand: the history of changes, the stakeholder map over time ----------------------
+
+
+def account_history(*, account: Account) -> list[Change]:
+    """The latest changes to the account and its contacts, contracts and invoices (4 × 2 queries)."""
+    return recent_changes(account_filter=lambda lookup: Q(**{lookup: account.pk}))
+
+
+def account_stakeholder_changes(*, account: Account, now: dt.datetime | None = None) -> StakeholderHistory:
+    """The "Stakeholder changes" card: the contacts the stakeholder map lists (same order and cap, so
+    the trends read in the same order), then ``stakeholder_history`` (4 queries): 5 in all."""
+    contacts = list(Contact.objects.filter(account=account).order_by("-is_active", "-influence", "name", "id")[:MAX_CONTACTS])
+    return stakeholder_history(account=account, now=now, contacts=contacts)
+
+
 # --- The page ------------------------------------------------------------------------------------
 
 
@@ -492,7 +511,6 @@ class AccountPage:
     account: Account
     hierarchy: Hierarchy
     stakeholders: StakeholderMap
-    stakeholder_history: StakeholderHistory
     contracts: ContractsSection
     finance: FinanceSection
     team: list[AccountTeamMember]
@@ -503,7 +521,6 @@ class AccountPage:
     projects: list[Project]
     meetings: list[Meeting]
     last_meeting_at: dt.datetime | None
-    history: list[Change]
     scores: ScoresSection
     plan: PlanSection
     needs: list[Any]
@@ -538,12 +555,10 @@ def account_page(*, user: Any, pk: int, now: dt.datetime | None = None) -> Accou
     surveys, survey_summary = account_surveys(account=account, now=now)
     requests, sla = account_service_requests(account=account, now=now)
     meetings = list(Meeting.objects.filter(account=account).prefetch_related("contacts").order_by("-occurred_at", "-id")[:10])
-    stakeholder_map = account_stakeholders(account=account, today=today)
     page = AccountPage(
         account=account,
         hierarchy=hierarchy,
-        stakeholders=stakeholder_map,
-        stakeholder_history=stakeholder_history(account=account, now=now, contacts=stakeholder_map.contacts),
+        stakeholders=account_stakeholders(account=account, today=today),
         contracts=account_contracts(account=account, today=today, rates=rates),
         finance=account_finance(
             account=account,
@@ -559,7 +574,6 @@ def account_page(*, user: Any, pk: int, now: dt.datetime | None = None) -> Accou
         projects=list(Project.objects.filter(account=account).order_by("-started_on", "-id")[:20]),
         meetings=meetings,
         last_meeting_at=max((m.occurred_at for m in meetings if m.occurred_at <= now), default=None),
-        history=recent_changes(account_filter=lambda lookup: Q(**{lookup: account.pk})),
         scores=account_scores(
             account=account,
             # The group's rows are listed on the root's page, if the user may see the root.

@@ -1,4 +1,4 @@
-"""The accounts list (filters, sorting, keyset pages, exports) and the account page."""
+"""The accounts list (filters, sorting, keyset pages, exports), the account page and its cards loaded on demand."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from kam.export import FORMATS, Column, export_response
 from kam.roles import is_administrator
 from web.exports import account_exports
 from web.pagination import BAD_CURSOR_MESSAGE, PAGE_SIZES, BadCursor, KeysetPaginator, count_upto
-from web.selectors.account_page import account_page
+from web.selectors.account_page import account_for_page, account_history, account_page, account_stakeholder_changes
 from web.selectors.workspace import ACCOUNT_SORT_KEYS, LIST_COUNT_LIMIT, account_list_queryset
 from web.visible import Visibility
 
@@ -189,4 +189,44 @@ def _manages_relationships_of_others(user: Any, page: Any) -> bool:
     owner of a group above it (the page's ancestors), or an administrator."""
     return (
         is_administrator(user) or page.account.owner_id == user.pk or any(a.owner_id == user.pk for a in page.hierarchy.ancestors)
+    )
+
+
+# --- Cards loaded on demand ------------------------------------------------------------------------
+# The account page shows a placeholder for each with a "Show" link: htmx swaps the card in; without
+# JavaScript the link opens the card on a page of its own (the same include).
+
+
+def _render_card(request: HttpRequest, *, account: Account, include: str, title: str, context: dict[str, Any]) -> HttpResponse:
+    context = {"account": account, **context}
+    if is_htmx(request):
+        return render(request, include, context)
+    return render(request, "web/account/card_page.html", {**context, "include": include, "title": title})
+
+
+@login_required
+@require_GET
+def account_history_card(request: HttpRequest, pk: int) -> HttpResponse:
+    """The "History of changes" card of a visible account (another manager's: 404)."""
+    account = account_for_page(user=request.user, pk=pk)
+    return _render_card(
+        request,
+        account=account,
+        include="web/account/_history.html",
+        title=_("History of changes"),
+        context={"history": account_history(account=account)},
+    )
+
+
+@login_required
+@require_GET
+def account_stakeholder_changes_card(request: HttpRequest, pk: int) -> HttpResponse:
+    """The "Stakeholder changes" card of a visible account (another manager's: 404)."""
+    account = account_for_page(user=request.user, pk=pk)
+    return _render_card(
+        request,
+        account=account,
+        include="web/account/_stakeholder_changes.html",
+        title=_("Stakeholder changes"),
+        context={"stakeholder_history": account_stakeholder_changes(account=account)},
     )
