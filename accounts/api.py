@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
@@ -72,6 +73,51 @@ class AccountSerializer(ApiModelSerializer):
 # The stakeholder map over time (DOMAIN.md §6.3 "Snapshots"); the data are web.selectors.stakeholder_history's.
 
 EARLIEST_SINCE = dt.date(1900, 1, 1)
+
+
+# The activity timeline's kinds (web.selectors.activity.KINDS, which the accounts app does not import).
+ACTIVITY_KINDS = ["meeting", "service_request", "escalation", "alert", "survey", "contract", "invoice", "review", "tier"]
+
+
+class ActivityQuery(serializers.Serializer):
+    kind = serializers.MultipleChoiceField(
+        choices=ACTIVITY_KINDS, required=False, help_text="Only these kinds (repeat the parameter); all kinds without it."
+    )
+    since = serializers.DateField(required=False, help_text="Events on or after this day (YYYY-MM-DD).")
+    until = serializers.DateField(required=False, help_text="Events on or before this day (YYYY-MM-DD).")
+    group = serializers.BooleanField(required=False, default=False, help_text="Include the subsidiaries' events.")
+    cursor = serializers.CharField(required=False, help_text="The position from a `next` or `previous` link.")
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=settings.KAM_API_MAX_PAGE_SIZE, default=50)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("since") and attrs.get("until") and attrs["since"] > attrs["until"]:
+            raise serializers.ValidationError({"until": [_("The end of the range is before its start.")]})
+        return attrs
+
+
+class ActivityItemSerializer(serializers.Serializer):
+    occurred_at = serializers.DateTimeField(help_text="When it happened; events that only have a day are at 00:00 UTC.")
+    is_date = serializers.BooleanField(help_text="True when only the day is known (invoices, contracts, reviews, tiers).")
+    kind = serializers.ChoiceField(choices=ACTIVITY_KINDS)
+    event = serializers.CharField(help_text="What happened, e.g. `invoice_paid`, `sr_opened`, `contract_renewed`.")
+    title = serializers.CharField()
+    detail = serializers.CharField(allow_blank=True)
+    object_type = serializers.CharField(help_text="The model of the object, e.g. `meeting`, `invoice`, `alert`.")
+    object_id = serializers.IntegerField()
+    account = serializers.IntegerField(
+        source="account_id", help_text="The account the event belongs to (a subsidiary with `group`)."
+    )
+    account_name = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2, allow_null=True, help_text="Invoices: the amount.")
+    currency = serializers.CharField(allow_null=True, help_text="Invoices: the amount's currency.")
+    days_late = serializers.IntegerField(allow_null=True, help_text="Paid invoices: days paid after the due date.")
+    score = serializers.IntegerField(allow_null=True, help_text="Survey answers: the score.")
+
+
+class ActivityPageSerializer(serializers.Serializer):
+    results = ActivityItemSerializer(many=True)
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
 
 
 class StakeholderChangesQuery(serializers.Serializer):
@@ -209,7 +255,10 @@ class AccountViewSet(FastReadMixin, CreateServiceMixin, UpdateServiceMixin, Serv
     create_service = services.account_create
     update_service = services.account_update
     instance_kwarg = "account"
-    action_permissions = {"stakeholder_changes": ["accounts.view_account", "accounts.view_contact"]}
+    action_permissions = {
+        "stakeholder_changes": ["accounts.view_account", "accounts.view_contact"],
+        "activity": ["accounts.view_account"],
+    }
 
     def visible_rows(self, queryset: Any) -> Any:
         # A list: the same rows as visible_to, as an id array, so that a keyset page is a
@@ -248,6 +297,66 @@ class AccountViewSet(FastReadMixin, CreateServiceMixin, UpdateServiceMixin, Serv
 
         history = stakeholder_history(account=account, since=query.validated_data.get("since"))
         return Response(StakeholderChangesSerializer(_stakeholder_changes_data(history)).data)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "kind",
+                OpenApiTypes.STR,
+                many=True,
+                enum=ACTIVITY_KINDS,
+                explode=True,
+                required=False,
+                description=str(ActivityQuery().fields["kind"].help_text),
+            ),
+            OpenApiParameter(
+                "since", OpenApiTypes.DATE, required=False, description=str(ActivityQuery().fields["since"].help_text)
+            ),
+            OpenApiParameter(
+                "until", OpenApiTypes.DATE, required=False, description=str(ActivityQuery().fields["until"].help_text)
+            ),
+            OpenApiParameter(
+                "group", OpenApiTypes.BOOL, required=False, description=str(ActivityQuery().fields["group"].help_text)
+            ),
+            OpenApiParameter(
+                "cursor", OpenApiTypes.STR, required=False, description=str(ActivityQuery().fields["cursor"].help_text)
+            ),
+            OpenApiParameter("page_size", OpenApiTypes.INT, required=False, description="Events per page (50 unless given)."),
+        ],
+        responses={200: ActivityPageSerializer},
+    )
+    @action(detail=True, methods=["get"], url_path="activity", url_name="activity", pagination_class=None, filter_backends=[])
+    def activity(self, request: Request, pk: str | None = None) -> Response:
+        """The account's activity timeline, newest first: meetings, service requests opened and resolved,
+        escalations and alerts opened and closed, survey answers, contracts signed, started, renewed and
+        ended, invoices issued and paid, plan reviews held and tier changes. One query per page, cursor
+        pagination (``next``/``previous``)."""
+        query = ActivityQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        account = self.get_object()
+        # Imported here: the selector is the web page's, which reads service_plans and tiering.
+        from web.pagination import BadCursor
+        from web.selectors.activity import ActivityQuery as Query
+        from web.selectors.activity import activity_page
+
+        data = query.validated_data
+        feed_query = Query(
+            kinds=sorted(data.get("kind") or []), since=data.get("since"), until=data.get("until"), group=data["group"]
+        )
+        try:
+            page = activity_page(account=account, query=feed_query, cursor=data.get("cursor"), page_size=data["page_size"])
+        except BadCursor:
+            raise serializers.ValidationError({"cursor": [_("Invalid cursor.")]}) from None
+
+        def link(cursor: str | None) -> str | None:
+            if cursor is None:
+                return None
+            params = request.query_params.copy()
+            params["cursor"] = cursor
+            return request.build_absolute_uri(request.path + "?" + params.urlencode())
+
+        body = {"results": page.rows, "next": link(page.next_cursor), "previous": link(page.prev_cursor)}
+        return Response(ActivityPageSerializer(body).data)
 
 
 # --- Contacts -------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@ from django.urls import path
 
 from web.views import (
     accounts,
+    activity,
     alerts,
     calibration,
     dashboard,
@@ -28,6 +29,7 @@ urlpatterns = [
     path("accounts/lookup/", accounts.account_lookup, name="account_lookup"),
     path("accounts/new/", edit.account_create, name="account_create"),
     path("accounts/<int:pk>/", accounts.account_detail, name="account_detail"),
+    path("accounts/<int:pk>/activity/", activity.account_activity, name="account_activity"),
     path("accounts/<int:pk>/edit/", edit.account_edit, name="account_edit"),
     # The account page's cards loaded on demand
     path("accounts/<int:pk>/history/", accounts.account_history_card, name="account_history"),
