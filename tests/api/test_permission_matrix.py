@@ -202,6 +202,8 @@ MATRIX: dict[tuple[str, str], dict] = {
     **{("account-detail", m): t for m, t in SCOPED.items()},
     # the stakeholder map over time (DOMAIN.md §6.3): read-only, the account's visibility
     ("account-stakeholder-changes", "GET"): read_scoped(),
+    # the activity timeline: read-only, the account's visibility
+    ("account-activity", "GET"): read_scoped(),
     # contacts
     ("contact-list", "GET"): LIST,
     ("contact-list", "POST"): create_scoped(),
