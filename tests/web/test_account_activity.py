@@ -246,3 +246,11 @@ def test_query_count_is_constant(manager_client, account_manager, n, django_asse
         response = manager_client.get(url, {"group": "1"})
     assert response.status_code == 200
     assert response.content.decode().count("data-event=") == min(50, 6 * n)
+
+
+def test_page_in_chinese(manager_client, account_manager):
+    account = AccountFactory(owner=account_manager)
+    InvoiceFactory(account=account, issued_on=dt.date(2026, 2, 1), due_on=dt.date(2026, 3, 3), paid_on=dt.date(2026, 3, 13))
+    response = manager_client.get(reverse("web:account_activity", args=[account.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    body = response.content.decode()
+    assert "活动时间线" in body and "逾期 10 天" in body and "包含子公司" in body
