@@ -80,11 +80,13 @@ class Source:
 
 def _meeting_contacts() -> Subquery:
     through = Meeting.contacts.through
+    order = "contact__name" if connection.features.supports_aggregate_order_by_clause else None
     names = (
         through.objects.filter(meeting_id=OuterRef("pk"))
         .order_by()
         .values("meeting_id")
-        .annotate(names=StringAgg("contact__name", Value(", "), order_by="contact__name"))
+        # An older SQLite cannot order inside an aggregate: there the names come in stored order.
+        .annotate(names=StringAgg("contact__name", Value(", "), order_by=order))
         .values("names")
     )
     return Subquery(names, output_field=CharField())
