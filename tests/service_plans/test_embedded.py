@@ -52,7 +52,7 @@ def _comparable(alerts: list[list[str]]) -> list[tuple[str, str, str]]:
     return sorted((name, rule, reason) for name, rule, reason in alerts if (rule, reason) not in POSTGRESQL_ONLY)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 def test_sqlite_and_postgresql_raise_the_same_alerts(tmp_path: Path):
     manage = sqlite_manage(tmp_path)
     manage("migrate", "--noinput", "-v0")
